@@ -1,0 +1,3 @@
+import type { Command } from 'commander';
+
+export function registerLaunchCommands(_program: Command): void {}

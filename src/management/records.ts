@@ -1,0 +1,257 @@
+/**
+ * Codecs between the Management records and Broker values. A record is a
+ * vector of its fields in declaration order, absent optional fields are
+ * `none`, and decoders tolerate trailing fields a newer peer may add.
+ * Decoders throw DecodeError with the path of the offending field.
+ */
+import {
+  DecodeError, type Port, type Value,
+  bool, enumValue, integer, none, optional, port, set, str, table, vector, address,
+} from '../protocol/index.js';
+import {
+  CLUSTER_ROLES, MGMT_ROLES, STATES,
+  type ClusterRole, type Configuration, type Instance, type MgmtRole, type Node, type NodeOption,
+  type NodeOutputs, type NodeStatus, type Result, type State,
+} from './types.js';
+
+// ---- field readers -------------------------------------------------------
+
+function got(v: Value | undefined): string {
+  if (v === undefined) return 'nothing (field missing)';
+  if (v.type === 'none' || v.type === 'vector' || v.type === 'set' || v.type === 'table') return v.type;
+  const shown = v.type === 'port' ? `${v.value.number}/${v.value.protocol}` : String(v.value);
+  return `${v.type} ${JSON.stringify(shown.length > 40 ? `${shown.slice(0, 37)}...` : shown)}`;
+}
+
+function expected(what: string, v: Value | undefined, path: string): never {
+  throw new DecodeError(path, `expected ${what}, got ${got(v)}`);
+}
+
+export function readString(v: Value | undefined, path: string): string {
+  return v?.type === 'string' ? v.value : expected('string', v, path);
+}
+
+export function readBool(v: Value | undefined, path: string): boolean {
+  return v?.type === 'boolean' ? v.value : expected('bool', v, path);
+}
+
+export function readPort(v: Value | undefined, path: string): Port {
+  return v?.type === 'port' ? v.value : expected('port', v, path);
+}
+
+export function readAddress(v: Value | undefined, path: string): string {
+  return v?.type === 'address' ? v.value : expected('addr', v, path);
+}
+
+export function readInt(v: Value | undefined, path: string): number {
+  if (v?.type !== 'integer' && v?.type !== 'count') expected('int', v, path);
+  const n = Number(v.value);
+  if (!Number.isSafeInteger(n)) throw new DecodeError(path, `integer ${v.value} out of range`);
+  return n;
+}
+
+/** Vectors and sets both arrive as lists; Zeek may send either for `set`. */
+export function readList(v: Value | undefined, path: string, kind: 'vector' | 'set'): readonly Value[] {
+  if (v?.type === 'vector' || v?.type === 'set') return v.value;
+  return expected(kind, v, path);
+}
+
+export function readEnum<T extends string>(v: Value | undefined, path: string, module: string, names: readonly T[]): T {
+  if (v?.type !== 'enum-value') expected(`enum ${module}`, v, path);
+  const [prefix, name] = splitEnum(v.value);
+  if (prefix !== module || !(names as readonly string[]).includes(name)) {
+    throw new DecodeError(path, `expected one of ${names.map((n) => `${module}::${n}`).join(', ')}, got ${JSON.stringify(v.value)}`);
+  }
+  return name as T;
+}
+
+function splitEnum(text: string): [string, string] {
+  const i = text.lastIndexOf('::');
+  return i < 0 ? ['', text] : [text.slice(0, i), text.slice(i + 2)];
+}
+
+function opt<T>(v: Value | undefined, read: (v: Value, path: string) => T, path: string): T | undefined {
+  return v === undefined || v.type === 'none' ? undefined : read(v, path);
+}
+
+function fields(v: Value | undefined, path: string, record: string, required: number): readonly Value[] {
+  if (v?.type !== 'vector') expected(`record ${record}`, v, path);
+  if (v.value.length < required) {
+    throw new DecodeError(path, `record ${record} needs at least ${required} fields, got ${v.value.length}`);
+  }
+  return v.value;
+}
+
+// ---- enums ---------------------------------------------------------------
+
+export const encodeClusterRole = (r: ClusterRole): Value => enumValue(`Supervisor::${r}`);
+export const encodeState = (s: State): Value => enumValue(`Management::${s}`);
+export const encodeMgmtRole = (r: MgmtRole): Value => enumValue(`Management::${r}`);
+export const readClusterRole = (v: Value | undefined, path: string): ClusterRole => readEnum(v, path, 'Supervisor', CLUSTER_ROLES);
+export const readState = (v: Value | undefined, path: string): State => readEnum(v, path, 'Management', STATES);
+export const readMgmtRole = (v: Value | undefined, path: string): MgmtRole => readEnum(v, path, 'Management', MGMT_ROLES);
+
+// ---- records -------------------------------------------------------------
+
+export function encodeInstance(i: Instance): Value {
+  return vector([str(i.name), address(i.host), optional(i.listenPort, (p) => port(p.number, p.protocol))]);
+}
+
+export function decodeInstance(v: Value | undefined, path: string): Instance {
+  const f = fields(v, path, 'Management::Instance', 2);
+  const instance: Instance = { name: readString(f[0], `${path}[0]`), host: readAddress(f[1], `${path}[1]`) };
+  const listenPort = opt(f[2], readPort, `${path}[2]`);
+  return listenPort ? { ...instance, listenPort } : instance;
+}
+
+export function encodeOption(o: NodeOption): Value {
+  return vector([str(o.name), str(o.value)]);
+}
+
+export function decodeOption(v: Value | undefined, path: string): NodeOption {
+  const f = fields(v, path, 'Management::Option', 2);
+  return { name: readString(f[0], `${path}[0]`), value: readString(f[1], `${path}[1]`) };
+}
+
+const encodePort = (p: Port): Value => port(p.number, p.protocol);
+
+export function encodeNode(n: Node): Value {
+  return vector([
+    str(n.name),
+    str(n.instance),
+    encodeClusterRole(n.role),
+    encodeState(n.state),
+    optional(n.port, encodePort),
+    optional(n.scripts, (s) => vector(s.map(str))),
+    optional(n.options, (o) => set(o.map(encodeOption))),
+    optional(n.interface, str),
+    optional(n.cpuAffinity, integer),
+    table(Object.entries(n.env).map(([k, x]) => [str(k), str(x)] as const)),
+    optional(n.metricsPort, encodePort),
+  ]);
+}
+
+export function decodeNode(v: Value | undefined, path: string): Node {
+  const f = fields(v, path, 'Management::Node', 4);
+  const at = (i: number): string => `${path}[${i}]`;
+  const node: Node = {
+    name: readString(f[0], at(0)),
+    instance: readString(f[1], at(1)),
+    role: readClusterRole(f[2], at(2)),
+    state: readState(f[3], at(3)),
+    env: decodeEnv(f[9], at(9)),
+  };
+  const p = opt(f[4], readPort, at(4));
+  if (p) node.port = p;
+  const scripts = opt(f[5], (x, pa) => readList(x, pa, 'vector').map((s, i) => readString(s, `${pa}[${i}]`)), at(5));
+  if (scripts) node.scripts = scripts;
+  const options = opt(f[6], (x, pa) => readList(x, pa, 'set').map((o, i) => decodeOption(o, `${pa}[${i}]`)), at(6));
+  if (options) node.options = options;
+  const iface = opt(f[7], readString, at(7));
+  if (iface !== undefined) node.interface = iface;
+  const cpu = opt(f[8], readInt, at(8));
+  if (cpu !== undefined) node.cpuAffinity = cpu;
+  const metrics = opt(f[10], readPort, at(10));
+  if (metrics) node.metricsPort = metrics;
+  return node;
+}
+
+function decodeEnv(v: Value | undefined, path: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (v === undefined || v.type === 'none') return env;
+  if (v.type !== 'table') expected('table[string] of string', v, path);
+  v.value.forEach(([k, x], i) => {
+    env[readString(k, `${path}[${i}].key`)] = readString(x, `${path}[${i}].value`);
+  });
+  return env;
+}
+
+export function encodeConfiguration(c: Configuration): Value {
+  return vector([str(c.id), set(c.instances.map(encodeInstance)), set(c.nodes.map(encodeNode))]);
+}
+
+export function decodeConfiguration(v: Value | undefined, path: string): Configuration {
+  const f = fields(v, path, 'Management::Configuration', 3);
+  return {
+    id: readString(f[0], `${path}[0]`),
+    instances: readList(f[1], `${path}[1]`, 'set').map((x, i) => decodeInstance(x, `${path}[1][${i}]`)),
+    nodes: readList(f[2], `${path}[2]`, 'set').map((x, i) => decodeNode(x, `${path}[2][${i}]`)),
+  };
+}
+
+export function encodeNodeStatus(s: NodeStatus): Value {
+  return vector([
+    str(s.node),
+    encodeState(s.state),
+    encodeMgmtRole(s.mgmtRole),
+    encodeClusterRole(s.clusterRole),
+    optional(s.pid, integer),
+    optional(s.port, encodePort),
+    optional(s.metricsPort, encodePort),
+  ]);
+}
+
+export function decodeNodeStatus(v: Value | undefined, path: string): NodeStatus {
+  const f = fields(v, path, 'Management::NodeStatus', 2);
+  const at = (i: number): string => `${path}[${i}]`;
+  const status: NodeStatus = {
+    node: readString(f[0], at(0)),
+    state: readState(f[1], at(1)),
+    mgmtRole: opt(f[2], readMgmtRole, at(2)) ?? 'NONE',
+    clusterRole: opt(f[3], readClusterRole, at(3)) ?? 'NONE',
+  };
+  const pid = opt(f[4], readInt, at(4));
+  if (pid !== undefined) status.pid = pid;
+  const p = opt(f[5], readPort, at(5));
+  if (p) status.port = p;
+  const m = opt(f[6], readPort, at(6));
+  if (m) status.metricsPort = m;
+  return status;
+}
+
+export function encodeResult(r: Result): Value {
+  return vector([
+    str(r.reqid),
+    bool(r.success),
+    optional(r.instance, str),
+    r.data ?? none(),
+    optional(r.error, str),
+    optional(r.node, str),
+  ]);
+}
+
+export function decodeResult(v: Value | undefined, path: string): Result {
+  const f = fields(v, path, 'Management::Result', 2);
+  const at = (i: number): string => `${path}[${i}]`;
+  const result: Result = { reqid: readString(f[0], at(0)), success: opt(f[1], readBool, at(1)) ?? true };
+  const instance = opt(f[2], readString, at(2));
+  if (instance !== undefined) result.instance = instance;
+  if (f[3] !== undefined && f[3].type !== 'none') result.data = f[3];
+  const error = opt(f[4], readString, at(4));
+  if (error !== undefined) result.error = error;
+  const node = opt(f[5], readString, at(5));
+  if (node !== undefined) result.node = node;
+  return result;
+}
+
+export const encodeResults = (rs: readonly Result[]): Value => vector(rs.map(encodeResult));
+
+export function decodeResults(v: Value | undefined, path: string): Result[] {
+  return readList(v, path, 'vector').map((x, i) => decodeResult(x, `${path}[${i}]`));
+}
+
+export function encodeNodeOutputs(o: NodeOutputs): Value {
+  return vector([str(o.stdout), str(o.stderr)]);
+}
+
+export function decodeNodeOutputs(v: Value | undefined, path: string): NodeOutputs {
+  const f = fields(v, path, 'Management::NodeOutputs', 2);
+  return { stdout: readString(f[0], `${path}[0]`), stderr: readString(f[1], `${path}[1]`) };
+}
+
+export function readStringSet(v: Value | undefined, path: string): string[] {
+  return readList(v, path, 'set').map((x, i) => readString(x, `${path}[${i}]`));
+}
+
+export const encodeStringSet = (names: readonly string[]): Value => set(names.map(str));
+export const encodeStringVector = (names: readonly string[]): Value => vector(names.map(str));

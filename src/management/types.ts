@@ -1,0 +1,81 @@
+/**
+ * The Management framework's shared model (Zeek's `Management::` records),
+ * as typed values. Field order of the wire form lives in records.ts.
+ */
+import type { Port, Value } from '../protocol/index.js';
+
+export const CLUSTER_ROLES = ['NONE', 'LOGGER', 'MANAGER', 'PROXY', 'WORKER'] as const;
+/** `Supervisor::ClusterRole` without its module prefix. */
+export type ClusterRole = (typeof CLUSTER_ROLES)[number];
+
+export const STATES = ['PENDING', 'RUNNING', 'STOPPED', 'FAILED', 'CRASHED', 'UNKNOWN'] as const;
+/** `Management::State`. */
+export type State = (typeof STATES)[number];
+
+export const MGMT_ROLES = ['NONE', 'AGENT', 'CONTROLLER', 'NODE'] as const;
+/** `Management::Role`. */
+export type MgmtRole = (typeof MGMT_ROLES)[number];
+
+export interface Instance {
+  name: string;
+  host: string;
+  listenPort?: Port;
+}
+
+export interface NodeOption {
+  name: string;
+  value: string;
+}
+
+export interface Node {
+  name: string;
+  instance: string;
+  role: ClusterRole;
+  state: State;
+  port?: Port;
+  scripts?: string[];
+  options?: NodeOption[];
+  interface?: string;
+  cpuAffinity?: number;
+  env: Record<string, string>;
+  metricsPort?: Port;
+}
+
+export interface Configuration {
+  id: string;
+  instances: Instance[];
+  nodes: Node[];
+}
+
+export interface NodeStatus {
+  node: string;
+  state: State;
+  mgmtRole: MgmtRole;
+  clusterRole: ClusterRole;
+  pid?: number;
+  port?: Port;
+  metricsPort?: Port;
+}
+
+export interface Result {
+  reqid: string;
+  success: boolean;
+  instance?: string;
+  /** `any` on the wire: its meaning depends on the response carrying it. */
+  data?: Value;
+  error?: string;
+  node?: string;
+}
+
+export interface NodeOutputs {
+  stdout: string;
+  stderr: string;
+}
+
+export function failure(reqid: string, error: string, extra: Partial<Result> = {}): Result {
+  return { reqid, success: false, error, ...extra };
+}
+
+export function success(reqid: string, extra: Partial<Result> = {}): Result {
+  return { reqid, success: true, ...extra };
+}

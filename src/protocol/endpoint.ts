@@ -1,0 +1,234 @@
+/**
+ * A Broker-style pub/sub endpoint over WebSockets. It can listen (accept
+ * clients on /v1/messages/json) and connect out (with reconnect), and routes
+ * every data message by topic prefix to the local handlers and to every
+ * subscribed peer, never back to its sender. Server and client sessions share
+ * this one routing implementation.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { RawData, WebSocket } from 'ws';
+import { decodeMessage, encodeData, ErrorCode } from './envelope.js';
+import { DecodeError } from './errors.js';
+import type { ZeekEvent } from './event.js';
+import { encodeEvent } from './event.js';
+import { Link, type LinkOptions } from './link.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import { Peer, type PeerInfo } from './peer.js';
+import { Listener, type ListenOptions } from './server.js';
+import { topicMatches } from './topics.js';
+import type { Value } from './values.js';
+
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+export interface EndpointOptions {
+  /** Unique endpoint id; random by default. */
+  id?: string;
+  /** Version string sent in acks. */
+  version?: string;
+  /** Frames larger than this are refused with an error (default 16 MiB). */
+  maxFrameBytes?: number;
+  /** How long an accepted client has to send its handshake (default 5 s). */
+  handshakeTimeoutMs?: number;
+  /** Ping interval; a peer that misses one is dropped (default 5 s, 0 = off). */
+  pingIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface Delivery {
+  readonly topic: string;
+  readonly value: Value;
+  readonly from: PeerInfo;
+}
+
+export type Handler = (delivery: Delivery) => void;
+
+export interface PublishOptions {
+  /** Deliver only to this peer (by id), still subject to its subscriptions. */
+  to?: string;
+}
+
+interface Subscription { prefix: string; handler: Handler }
+
+export interface EndpointEvents {
+  'peer-up': [PeerInfo];
+  'peer-down': [PeerInfo];
+  /** A peer sent something malformed; it was answered with an error and dropped. */
+  'bad-message': [PeerInfo, string];
+  /** A peer sent an error message. */
+  'peer-error': [PeerInfo, { code: string; context: string }];
+}
+
+export class Endpoint extends EventEmitter<EndpointEvents> {
+  readonly id: string;
+  readonly version: string;
+  readonly maxFrameBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly log: Logger;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly peers = new Map<string, Peer>();
+  private readonly servers: Listener[] = [];
+  private readonly links = new Set<Link>();
+  private inboundCount = 0;
+  private closed = false;
+
+  constructor(options: EndpointOptions = {}) {
+    super();
+    this.id = options.id ?? randomUUID();
+    this.version = options.version ?? '1';
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+    this.pingIntervalMs = options.pingIntervalMs ?? 5000;
+    this.log = options.logger ?? silentLogger;
+  }
+
+  /** Local handler for every message whose topic starts with `prefix`. Returns an unsubscribe function. */
+  subscribe(prefix: string, handler: Handler): () => void {
+    const sub = { prefix, handler };
+    this.subscriptions.push(sub);
+    return () => {
+      const i = this.subscriptions.indexOf(sub);
+      if (i >= 0) this.subscriptions.splice(i, 1);
+    };
+  }
+
+  /** The prefixes local handlers subscribe to (what outgoing handshakes ask for). */
+  localTopics(): string[] {
+    return [...new Set(this.subscriptions.map((s) => s.prefix))];
+  }
+
+  publish(topic: string, value: Value, options: PublishOptions = {}): void {
+    this.forward(topic, encodeData(topic, value), undefined, options.to);
+  }
+
+  publishEvent(topic: string, event: ZeekEvent, options: PublishOptions = {}): void {
+    this.publish(topic, encodeEvent(event), options);
+  }
+
+  peerList(): PeerInfo[] {
+    return [...this.peers.values()].map((p) => p.info);
+  }
+
+  hasPeer(id: string): boolean {
+    return this.peers.has(id);
+  }
+
+  /** Accepts WebSocket clients; resolves with the bound address. */
+  async listen(options: ListenOptions): Promise<{ host: string; port: number }> {
+    if (this.closed) throw new Error('endpoint is closed');
+    const listener = new Listener(this, options);
+    this.servers.push(listener);
+    try {
+      return await listener.start();
+    } catch (err) {
+      this.servers.splice(this.servers.indexOf(listener), 1);
+      throw err;
+    }
+  }
+
+  /** Connects out to a server, re-connecting with back-off unless told not to. */
+  connect(options: LinkOptions): Link {
+    if (this.closed) throw new Error('endpoint is closed');
+    const link = new Link(this, options);
+    this.links.add(link);
+    link.once('closed', () => this.links.delete(link));
+    link.start();
+    return link;
+  }
+
+  /** Drops one peer session (e.g. an agent the controller refuses). */
+  disconnect(peerId: string, code = 1000, reason = ''): void {
+    this.peers.get(peerId)?.close(code, reason);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.links].map((l) => l.close()));
+    await Promise.all(this.servers.map((l) => l.close()));
+    for (const peer of this.peers.values()) peer.close(1001, 'endpoint shutting down');
+    this.peers.clear();
+  }
+
+  /** Called by a listener or link once a session's handshake is complete. @internal */
+  attach(info: PeerInfo, socket: WebSocket): Peer {
+    const peer = new Peer(info, socket, this.pingIntervalMs);
+    this.peers.set(info.id, peer);
+    socket.on('message', (data, isBinary) => this.receive(peer, data, isBinary));
+    socket.once('close', () => {
+      peer.dispose();
+      if (this.peers.get(info.id) === peer) this.peers.delete(info.id);
+      this.emit('peer-down', info);
+    });
+    this.emit('peer-up', info);
+    return peer;
+  }
+
+  /** A fresh id for an inbound session, shaped like Zeek's. @internal */
+  nextInboundId(): string {
+    this.inboundCount += 1;
+    return `${this.id}-websocket-${this.inboundCount}`;
+  }
+
+  private receive(peer: Peer, data: RawData, isBinary: boolean): void {
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+    if (size > this.maxFrameBytes) {
+      this.refuse(peer, ErrorCode.frameTooLarge, `frame of ${size} bytes exceeds the limit of ${this.maxFrameBytes} bytes`);
+      return;
+    }
+    if (isBinary) {
+      this.refuse(peer, ErrorCode.deserializationFailed, 'binary frames are not supported; send JSON text');
+      return;
+    }
+    const text = data.toString();
+    let msg;
+    try {
+      msg = decodeMessage(text);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.refuse(peer, ErrorCode.deserializationFailed, err.message);
+      return;
+    }
+    switch (msg.type) {
+      case 'data-message':
+        this.deliver(peer.info, msg.topic, msg.value);
+        this.forward(msg.topic, text, peer, undefined);
+        return;
+      case 'error':
+        this.log.warn({ peer: peer.info.id, code: msg.code, context: msg.context }, 'peer reported an error');
+        this.emit('peer-error', peer.info, { code: msg.code, context: msg.context });
+        return;
+      default:
+        this.log.debug({ peer: peer.info.id, kind: msg.type }, 'skipping non-data message');
+    }
+  }
+
+  private refuse(peer: Peer, code: string, context: string): void {
+    this.log.warn({ peer: peer.info.id, code, context }, 'malformed input from peer');
+    peer.sendError(code, context);
+    this.emit('bad-message', peer.info, context);
+  }
+
+  private deliver(from: PeerInfo, topic: string, value: Value): void {
+    for (const sub of [...this.subscriptions]) {
+      if (!topic.startsWith(sub.prefix)) continue;
+      try {
+        sub.handler({ topic, value, from });
+      } catch (err) {
+        this.log.error({ err, topic, peer: from.id }, 'message handler failed');
+      }
+    }
+  }
+
+  /** Sends the encoded message to every peer subscribed to the topic, except its sender. */
+  private forward(topic: string, text: string, sender: Peer | undefined, to: string | undefined): void {
+    for (const peer of this.peers.values()) {
+      if (peer === sender || (to !== undefined && peer.info.id !== to) || !peer.wants(topic)) continue;
+      peer.send(text);
+    }
+  }
+}
+
+export { topicMatches };

@@ -1,0 +1,34 @@
+/** A value from the wire did not have the expected shape. `path` says where. */
+export class DecodeError extends Error {
+  constructor(readonly path: string, readonly detail: string) {
+    super(path ? `${path}: ${detail}` : detail);
+    this.name = 'DecodeError';
+  }
+}
+
+/** Result of decoding untrusted input: a value, or an error a person can read. */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Runs a decoder that throws DecodeError and turns the throw into a value. */
+export function attempt<T>(decode: () => T): Decoded<T> {
+  try {
+    return { ok: true, value: decode() };
+  } catch (err) {
+    if (err instanceof DecodeError) return { ok: false, error: err.message };
+    if (err instanceof RangeError || err instanceof SyntaxError || err instanceof TypeError) {
+      return { ok: false, error: err.message };
+    }
+    throw err;
+  }
+}
+
+/** Short rendering of an arbitrary JSON value for error messages. */
+export function preview(raw: unknown): string {
+  let text: string;
+  try {
+    text = typeof raw === 'bigint' ? raw.toString() : JSON.stringify(raw) ?? String(raw);
+  } catch {
+    text = String(raw);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,13 @@
+/** The protocol layer's public surface: Broker's WebSocket JSON v1. */
+export * from './values.js';
+export * from './errors.js';
+export { encodeValue, decodeValue, parsePort, encodeTimespan, decodeTimespan, isSubnet, type WireValue } from './codec.js';
+export * from './event.js';
+export * from './envelope.js';
+export { parseJson, stringifyJson } from './wire-json.js';
+export * from './endpoint.js';
+export type { Link, LinkOptions, RetryOptions } from './link.js';
+export type { PeerInfo, Direction } from './peer.js';
+export type { ListenOptions } from './server.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';

@@ -1,0 +1,153 @@
+/**
+ * The connecting side: dials a server, sends the handshake, waits for the
+ * ack and hands the session to the endpoint. When the session drops it dials
+ * again with bounded exponential back-off, until closed.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { Endpoint } from './endpoint.js';
+import { decodeMessage, WS_PATH } from './envelope.js';
+import type { PeerInfo } from './peer.js';
+
+export interface RetryOptions {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface LinkOptions {
+  host: string;
+  port: number;
+  /** Prefixes to subscribe to in the handshake; the endpoint's local topics by default. */
+  subscriptions?: string[];
+  /** Topic prefixes the remote side accepts from us (default: everything). */
+  remoteTopics?: string[];
+  /** `false`: one attempt only. Default: 100 ms doubling up to 5 s. */
+  retry?: RetryOptions | false;
+  /** How long to wait for the connection and the ack (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+export interface LinkEvents {
+  up: [PeerInfo];
+  down: [PeerInfo | undefined, string];
+  closed: [];
+}
+
+export class Link extends EventEmitter<LinkEvents> {
+  private socket: WebSocket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private delay: number;
+  private closing = false;
+  private peer: PeerInfo | undefined;
+  private readonly retry: RetryOptions | false;
+  readonly url: string;
+
+  constructor(private readonly endpoint: Endpoint, private readonly options: LinkOptions) {
+    super();
+    this.retry = options.retry === undefined ? { initialMs: 100, maxMs: 5000 } : options.retry;
+    this.delay = this.retry ? this.retry.initialMs : 0;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    this.url = `ws://${host}:${options.port}${WS_PATH}`;
+  }
+
+  get connected(): PeerInfo | undefined {
+    return this.peer;
+  }
+
+  /** Resolves with the first session, rejects if a non-retrying link fails. */
+  ready(): Promise<PeerInfo> {
+    if (this.peer) return Promise.resolve(this.peer);
+    return new Promise((resolve, reject) => {
+      const onUp = (info: PeerInfo): void => { this.off('down', onDown); resolve(info); };
+      const onDown = (_p: PeerInfo | undefined, reason: string): void => {
+        if (this.retry && !this.closing) return;
+        this.off('up', onUp);
+        reject(new Error(reason));
+      };
+      this.once('up', onUp);
+      this.on('down', onDown);
+    });
+  }
+
+  start(): void {
+    if (this.closing) return;
+    const ws = new WebSocket(this.url, { maxPayload: this.endpoint.maxFrameBytes * 2, handshakeTimeout: this.options.connectTimeoutMs ?? 5000 });
+    this.socket = ws;
+    let failure = 'connection closed';
+    const ackTimer = setTimeout(() => { failure = 'no ack from server'; ws.terminate(); }, this.options.connectTimeoutMs ?? 5000);
+    ws.on('error', (err) => { failure = describeError(err, this.url); });
+    ws.once('open', () => {
+      ws.send(JSON.stringify(this.options.subscriptions ?? this.endpoint.localTopics()));
+    });
+    ws.once('message', (data) => {
+      clearTimeout(ackTimer);
+      let msg;
+      try {
+        msg = decodeMessage(data.toString());
+      } catch (err) {
+        failure = `bad handshake answer: ${(err as Error).message}`;
+        ws.close(1002);
+        return;
+      }
+      if (msg.type !== 'ack') {
+        failure = msg.type === 'error' ? `server refused the handshake: ${msg.code}: ${msg.context}` : `expected ack, got ${msg.type}`;
+        ws.close(1002);
+        return;
+      }
+      const sock = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
+      this.peer = {
+        id: msg.endpoint,
+        direction: 'outbound',
+        remoteAddress: sock?.remoteAddress ?? this.options.host,
+        remotePort: sock?.remotePort ?? this.options.port,
+        subscriptions: this.options.remoteTopics ?? [''],
+      };
+      this.delay = this.retry ? this.retry.initialMs : 0;
+      this.endpoint.attach(this.peer, ws);
+      this.emit('up', this.peer);
+    });
+    ws.once('close', () => {
+      clearTimeout(ackTimer);
+      const lost = this.peer;
+      this.peer = undefined;
+      this.socket = undefined;
+      this.emit('down', lost, lost ? 'connection lost' : failure);
+      this.scheduleReconnect();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearTimeout(this.timer);
+    const ws = this.socket;
+    if (ws && ws.readyState !== ws.CLOSED) {
+      await new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        if (ws.readyState === ws.CONNECTING) ws.terminate();
+        else ws.close(1000);
+        setTimeout(() => ws.terminate(), 1000).unref();
+      });
+    }
+    this.emit('closed');
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing) return;
+    if (!this.retry) {
+      this.closing = true;
+      this.emit('closed');
+      return;
+    }
+    const wait = this.delay;
+    this.delay = Math.min(this.delay * 2, this.retry.maxMs);
+    this.timer = setTimeout(() => this.start(), wait);
+  }
+}
+
+function describeError(err: Error & { code?: string }, url: string): string {
+  if (err.code === 'ECONNREFUSED') return `connection refused at ${url}`;
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `cannot resolve host in ${url}`;
+  if (err.code === 'ETIMEDOUT') return `timed out connecting to ${url}`;
+  return `${err.message} (${url})`;
+}

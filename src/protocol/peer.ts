@@ -1,0 +1,70 @@
+/**
+ * One established WebSocket session (either direction) after its handshake:
+ * who it is, what it subscribed to, and a heartbeat that drops it when it
+ * stops answering pings.
+ */
+import type { WebSocket } from 'ws';
+import { encodeError } from './envelope.js';
+import { topicMatches } from './topics.js';
+
+export type Direction = 'inbound' | 'outbound';
+
+/** What handlers learn about the peer a message came from. */
+export interface PeerInfo {
+  /** Endpoint id of the session: assigned in our ack (inbound) or read from the remote's ack (outbound). */
+  readonly id: string;
+  readonly direction: Direction;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Topic prefixes this peer receives. */
+  readonly subscriptions: readonly string[];
+}
+
+export class Peer {
+  private alive = true;
+  private readonly heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(readonly info: PeerInfo, private readonly socket: WebSocket, pingIntervalMs: number) {
+    socket.on('pong', () => { this.alive = true; });
+    socket.on('message', () => { this.alive = true; });
+    if (pingIntervalMs > 0) {
+      this.heartbeat = setInterval(() => this.checkAlive(), pingIntervalMs);
+      this.heartbeat.unref();
+    }
+  }
+
+  wants(topic: string): boolean {
+    return topicMatches(this.info.subscriptions, topic);
+  }
+
+  send(text: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text);
+  }
+
+  sendError(code: string, context: string): void {
+    this.send(encodeError(code, context));
+  }
+
+  close(code: number, reason: string): void {
+    this.dispose();
+    this.socket.close(code, reason);
+  }
+
+  /** Stops the heartbeat; the socket is closed by whoever owns it. */
+  dispose(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+  }
+
+  private checkAlive(): void {
+    if (!this.alive) {
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.socket.ping();
+    } catch {
+      this.socket.terminate();
+    }
+  }
+}

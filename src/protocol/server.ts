@@ -1,0 +1,98 @@
+/**
+ * The accepting side: an HTTP server that upgrades `/v1/messages/json` to a
+ * WebSocket (any other path is 404), waits for the client's handshake, acks
+ * it and hands the session to the endpoint.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Endpoint } from './endpoint.js';
+import { decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
+import { DecodeError } from './errors.js';
+
+export interface ListenOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** A label for logs, e.g. `clients` or `agents`. */
+  name?: string;
+}
+
+export class Listener {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly endpoint: Endpoint, private readonly options: ListenOptions) {
+    this.http = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`not found; WebSocket clients connect to ${WS_PATH}\n`);
+    });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: endpoint.maxFrameBytes * 2 });
+    this.http.on('connection', (s) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket as Socket, head));
+  }
+
+  start(): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.http.once('error', onError);
+      this.http.listen(this.options.port, this.options.host, () => {
+        this.http.off('error', onError);
+        this.http.on('error', (err) => this.endpoint.log.error({ err }, 'listener error'));
+        const addr = this.http.address();
+        const port = typeof addr === 'object' && addr ? addr.port : this.options.port;
+        this.endpoint.log.info({ listener: this.options.name, host: this.options.host, port }, 'listening');
+        resolve({ host: this.options.host, port });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHandshake(ws, req));
+  }
+
+  private awaitHandshake(ws: WebSocket, req: IncomingMessage): void {
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    const remotePort = req.socket.remotePort ?? 0;
+    const fail = (code: string, context: string): void => {
+      this.endpoint.log.warn({ remoteAddress, remotePort, code, context }, 'handshake failed');
+      ws.send(encodeError(code, context), () => ws.close(1008, code));
+    };
+    const timer = setTimeout(() => fail(ErrorCode.handshakeTimeout, `no handshake within ${this.endpoint.handshakeTimeoutMs} ms`), this.endpoint.handshakeTimeoutMs);
+    ws.on('error', (err) => this.endpoint.log.debug({ err: err.message, remoteAddress }, 'socket error'));
+    ws.once('close', () => clearTimeout(timer));
+    ws.once('message', (data, isBinary) => {
+      clearTimeout(timer);
+      let topics: string[];
+      try {
+        if (isBinary) throw new DecodeError('', 'handshake must be a JSON text frame');
+        topics = decodeHandshake(data.toString());
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        fail(ErrorCode.invalidHandshake, err.message);
+        return;
+      }
+      const id = this.endpoint.nextInboundId();
+      ws.send(encodeAck(id, this.endpoint.version));
+      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics }, ws);
+    });
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * JSON text <-> JavaScript values, keeping 64-bit integers exact.
+ * JSON.parse rounds integers beyond 2^53; only text that could hold such a
+ * number (16 or more digits in a row) takes the slower lossless parser.
+ */
+import { parse as losslessParse, stringify as losslessStringify, isInteger } from 'lossless-json';
+
+const LONG_DIGITS = /\d{16}/;
+
+function parseNumber(text: string): number | bigint {
+  if (isInteger(text)) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  }
+  return Number(text);
+}
+
+export function parseJson(text: string): unknown {
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
+  return losslessParse(text, null, parseNumber);
+}
+
+export function stringifyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    // Only bigints beyond 2^53 make JSON.stringify throw a TypeError here.
+    return losslessStringify(value) as string;
+  }
+}
