@@ -1,0 +1,165 @@
+/**
+ * Test helpers for real processes: each runs in its own process group, its
+ * output is collected, and `cleanup()` kills the whole group, so a failing
+ * test still leaves nothing behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of the compiled CLI (dist/src/cli.js). */
+export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+
+export interface Proc {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first stdout/stderr text matching `re` (rejects on exit or timeout). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code (or signal name). */
+  exited(): Promise<number | string>;
+  /** SIGTERM then SIGKILL to the whole process group. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const live = new Set<Proc>();
+
+export function spawnProc(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Proc {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  else child.stdin!.end();
+  const exit = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const proc: Proc = {
+    child,
+    pid: child.pid!,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor(re, timeoutMs = 15000) {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const m = (out + '\n' + err).match(re);
+          if (m) { done(); resolve(m); return true; }
+          return false;
+        };
+        const onData = (): void => { check(); };
+        const onExit = (): void => { if (!check()) { done(); reject(new Error(`process exited before ${re}; stderr:\n${err.slice(-2000)}\nstdout:\n${out.slice(-2000)}`)); } };
+        const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}; stderr:\n${err.slice(-2000)}\nstdout:\n${out.slice(-2000)}`)); }, timeoutMs);
+        const done = (): void => { clearTimeout(timer); child.stdout!.off('data', onData); child.stderr!.off('data', onData); child.off('exit', onExit); };
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', onData);
+        child.once('exit', onExit);
+        if (child.exitCode !== null || child.signalCode !== null) { onExit(); return; }
+        check();
+      });
+    },
+    exited: () => exit,
+    async stop(graceMs = 3000) {
+      live.delete(proc);
+      killGroup(child.pid!, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), graceMs);
+      await exit;
+      clearTimeout(timer);
+      killGroup(child.pid!, 'SIGKILL');
+    },
+  };
+  live.add(proc);
+  return proc;
+}
+
+/** Runs `zeek-mgmt ARGS` from the compiled build. */
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Proc {
+  return spawnProc(process.execPath, [CLI, ...args], options);
+}
+
+/** Runs a CLI command to completion. */
+export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const proc = spawnCli(args, options);
+  const timer = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), options.timeoutMs ?? 30000);
+  const code = await proc.exited();
+  clearTimeout(timer);
+  live.delete(proc);
+  return { code, stdout: proc.stdout(), stderr: proc.stderr() };
+}
+
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Stops every process this test file started and is still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop(1000)));
+}
+
+const dirs = new Set<string>();
+
+export function tempDir(prefix = 'zeek-mgmt-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.clear();
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10000, intervalMs = 50): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Whether a pid is alive (and not a zombie). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return true;
+  }
+}
