@@ -93,6 +93,45 @@ export function encodeValue(v: Value): WireValue {
   }
 }
 
+/**
+ * Writes a value's JSON text directly (no intermediate objects): the hot
+ * path of every publish. Bigints print exactly.
+ */
+export function writeValue(v: Value): string {
+  switch (v.type) {
+    case 'none':
+      return '{"@data-type":"none","data":{}}';
+    case 'boolean':
+      return v.value ? '{"@data-type":"boolean","data":true}' : '{"@data-type":"boolean","data":false}';
+    case 'count':
+    case 'integer':
+      return `{"@data-type":"${v.type}","data":${v.value}}`;
+    case 'real':
+      if (!Number.isFinite(v.value)) throw new RangeError(`real ${v.value} has no JSON form`);
+      return `{"@data-type":"real","data":${JSON.stringify(v.value)}}`;
+    case 'timespan':
+      return `{"@data-type":"timespan","data":"${encodeTimespan(v.value)}"}`;
+    case 'port':
+      return `{"@data-type":"port","data":"${portToString(v.value)}"}`;
+    case 'vector':
+    case 'set': {
+      let out = `{"@data-type":"${v.type}","data":[`;
+      for (let i = 0; i < v.value.length; i++) out += (i ? ',' : '') + writeValue(v.value[i]!);
+      return `${out}]}`;
+    }
+    case 'table': {
+      let out = '{"@data-type":"table","data":[';
+      for (let i = 0; i < v.value.length; i++) {
+        const [k, x] = v.value[i]!;
+        out += `${i ? ',' : ''}{"key":${writeValue(k)},"value":${writeValue(x)}}`;
+      }
+      return `${out}]}`;
+    }
+    default:
+      return `{"@data-type":"${v.type}","data":${JSON.stringify(v.value)}}`;
+  }
+}
+
 function toJsonInteger(n: bigint): number | bigint {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }

@@ -3,10 +3,10 @@
  * handshake (an array of topic prefixes), the server's ack, data messages
  * and error messages.
  */
-import { decodeValue, encodeValue } from './codec.js';
+import { decodeValue, writeValue } from './codec.js';
 import { DecodeError, preview } from './errors.js';
 import type { Value } from './values.js';
-import { parseJson, stringifyJson } from './wire-json.js';
+import { parseJson } from './wire-json.js';
 
 export const WS_PATH = '/v1/messages/json';
 
@@ -27,8 +27,8 @@ export const ErrorCode = {
 } as const;
 
 export function encodeData(topic: string, value: Value): string {
-  const wire = encodeValue(value);
-  return stringifyJson({ type: 'data-message', topic, '@data-type': wire['@data-type'], data: wire.data });
+  // The value's own text is `{"@data-type":…,"data":…}`; the envelope inlines those two keys.
+  return `{"type":"data-message","topic":${JSON.stringify(topic)},${writeValue(value).slice(1)}`;
 }
 
 export function encodeAck(endpoint: string, version: string): string {

@@ -1,0 +1,37 @@
+/**
+ * `npm run bench`: runs every benchmark, prints one table with the product's
+ * figure, the floor measured in the same run and their ratio, and writes
+ * bench/results.json. `--quick` runs each at its smallest size, to prove
+ * they still run (part of the test command), not to judge speed.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { endpointRoundTrip } from './endpoint-rtt.js';
+import { formatTable, ratio, type Row } from './stats.js';
+
+type Benchmark = (quick: boolean) => Promise<Row[]>;
+
+export const BENCHMARKS: [string, Benchmark][] = [
+  ['endpoint round trip', endpointRoundTrip],
+];
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const rows: Row[] = [];
+  const started = Date.now();
+  for (const [name, run] of BENCHMARKS) {
+    if (only && !name.includes(only)) continue;
+    process.stderr.write(`bench: ${name}${quick ? ' (quick)' : ''}…\n`);
+    rows.push(...(await run(quick)));
+  }
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  process.stdout.write(`${formatTable(rows)}\n\nmachine: ${machine}; ${((Date.now() - started) / 1000).toFixed(1)} s${quick ? ' (quick: sizes too small to judge speed)' : ''}\n`);
+  if (!quick) {
+    const out = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+    writeFileSync(out, `${JSON.stringify({ machine, date: new Date().toISOString(), rows: rows.map((r) => ({ ...r, ratio: ratio(r) })) }, null, 2)}\n`);
+  }
+}
+
+await main();

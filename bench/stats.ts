@@ -1,0 +1,48 @@
+/** Small helpers shared by the benchmarks: timing, percentiles, table output. */
+export interface Row {
+  benchmark: string;
+  product: number;
+  floor?: number;
+  unit: string;
+  /** What the ratio product/floor should stay under (or the absolute target). */
+  target: string;
+  note?: string;
+}
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+export function ratio(row: Row): number | undefined {
+  return row.floor === undefined || row.floor === 0 ? undefined : row.product / row.floor;
+}
+
+export function formatTable(rows: Row[]): string {
+  const head = ['benchmark', 'product', 'floor (same run)', 'ratio', 'target'];
+  const body = rows.map((r) => {
+    const q = ratio(r);
+    return [
+      r.benchmark,
+      `${fmt(r.product)} ${r.unit}`,
+      r.floor === undefined ? '—' : `${fmt(r.floor)} ${r.unit}`,
+      q === undefined ? '—' : `${q.toFixed(2)}×`,
+      r.target,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (n >= 100) return n.toFixed(0);
+  if (n >= 1) return n.toFixed(2);
+  return n.toFixed(3);
+}

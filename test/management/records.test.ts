@@ -1,0 +1,117 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { attempt, decodeValue, encodeValue, parseJson, stringifyJson, str, vector, type Value } from '../../src/protocol/index.js';
+import {
+  CLUSTER_ROLES, MGMT_ROLES, STATES, ControllerApi, AgentApi,
+  decodeConfiguration, decodeInstance, decodeNode, decodeNodeOutputs, decodeNodeStatus, decodeResult,
+  encodeConfiguration, encodeInstance, encodeNode, encodeNodeOutputs, encodeNodeStatus, encodeResult,
+  type Configuration, type Instance, type Node, type NodeStatus, type Result,
+} from '../../src/management/index.js';
+import { arbValue } from '../protocol/arbitraries.js';
+
+const viaText = (v: Value): Value => decodeValue(parseJson(stringifyJson(encodeValue(v))));
+const port = fc.record({ number: fc.integer({ min: 0, max: 65535 }), protocol: fc.constantFrom('tcp' as const, 'udp' as const) }, { noNullPrototype: true });
+const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
+
+const arbInstance: fc.Arbitrary<Instance> = fc.record(
+  { name, host: fc.oneof(fc.ipV4(), fc.constant('::1')), listenPort: port },
+  { requiredKeys: ['name', 'host'], noNullPrototype: true },
+);
+
+const arbNode: fc.Arbitrary<Node> = fc.record({
+  name, instance: name,
+  role: fc.constantFrom(...CLUSTER_ROLES),
+  state: fc.constantFrom(...STATES),
+  port,
+  scripts: fc.array(fc.string(), { maxLength: 3 }),
+  options: fc.array(fc.record({ name: fc.string(), value: fc.string() }, { noNullPrototype: true }), { maxLength: 2 }),
+  interface: fc.string(),
+  cpuAffinity: fc.integer({ min: -1, max: 1024 }),
+  env: fc.dictionary(fc.stringMatching(/^[A-Z_]{1,8}$/), fc.string(), { maxKeys: 3, noNullPrototype: true }),
+  metricsPort: port,
+}, { requiredKeys: ['name', 'instance', 'role', 'state', 'env'], noNullPrototype: true });
+
+const arbConfig: fc.Arbitrary<Configuration> = fc.record({
+  id: fc.string(), instances: fc.array(arbInstance, { maxLength: 3 }), nodes: fc.array(arbNode, { maxLength: 4 }),
+}, { noNullPrototype: true });
+
+const arbStatus: fc.Arbitrary<NodeStatus> = fc.record({
+  node: name, state: fc.constantFrom(...STATES), mgmtRole: fc.constantFrom(...MGMT_ROLES),
+  clusterRole: fc.constantFrom(...CLUSTER_ROLES), pid: fc.integer({ min: 1, max: 4194304 }), port, metricsPort: port,
+}, { requiredKeys: ['node', 'state', 'mgmtRole', 'clusterRole'], noNullPrototype: true });
+
+const arbResult: fc.Arbitrary<Result> = fc.record({
+  reqid: fc.string(), success: fc.boolean(), instance: fc.string(),
+  data: arbValue.filter((v) => v.type !== 'none'), error: fc.string(), node: fc.string(),
+}, { requiredKeys: ['reqid', 'success'], noNullPrototype: true });
+
+describe('Management record codecs', () => {
+  const cases: [string, fc.Arbitrary<unknown>, (x: never) => Value, (v: Value, p: string) => unknown][] = [
+    ['Instance', arbInstance, encodeInstance, decodeInstance],
+    ['Node', arbNode, encodeNode, decodeNode],
+    ['Configuration', arbConfig, encodeConfiguration, decodeConfiguration],
+    ['NodeStatus', arbStatus, encodeNodeStatus, decodeNodeStatus],
+    ['Result', arbResult, encodeResult, decodeResult],
+    ['NodeOutputs', fc.record({ stdout: fc.string(), stderr: fc.string() }, { noNullPrototype: true }), encodeNodeOutputs, decodeNodeOutputs],
+  ];
+  for (const [label, arb, encode, decode] of cases) {
+    test(`${label} round-trips through JSON text`, () => {
+      fc.assert(fc.property(arb, (x) => {
+        assert.deepEqual(decode(viaText(encode(x as never)), ''), x);
+      }), { numRuns: 200 });
+    });
+  }
+
+  test('Node fields are in Zeek\'s declaration order with none for absent optionals', () => {
+    const v = encodeNode({ name: 'worker-01', instance: 'agent-x', role: 'WORKER', state: 'RUNNING', interface: 'lo', env: { A: 'b' } });
+    assert.deepEqual(encodeValue(v), {
+      '@data-type': 'vector',
+      data: [
+        { '@data-type': 'string', data: 'worker-01' },
+        { '@data-type': 'string', data: 'agent-x' },
+        { '@data-type': 'enum-value', data: 'Supervisor::WORKER' },
+        { '@data-type': 'enum-value', data: 'Management::RUNNING' },
+        { '@data-type': 'none', data: {} },
+        { '@data-type': 'none', data: {} },
+        { '@data-type': 'none', data: {} },
+        { '@data-type': 'string', data: 'lo' },
+        { '@data-type': 'none', data: {} },
+        { '@data-type': 'table', data: [{ key: { '@data-type': 'string', data: 'A' }, value: { '@data-type': 'string', data: 'b' } }] },
+        { '@data-type': 'none', data: {} },
+      ],
+    });
+  });
+
+  test('decoding tolerates trailing fields a newer peer adds', () => {
+    const v = encodeInstance({ name: 'agent-a', host: '10.0.0.1' });
+    if (v.type !== 'vector') throw new Error('not a vector');
+    const newer = vector([...v.value, str('future field')]);
+    assert.deepEqual(decodeInstance(newer, ''), { name: 'agent-a', host: '10.0.0.1' });
+  });
+
+  test('a bad field is reported with its path and what was expected', () => {
+    const node = encodeNode({ name: 'm', instance: 'i', role: 'MANAGER', state: 'RUNNING', env: {} });
+    if (node.type !== 'vector') throw new Error('not a vector');
+    const bad = vector(node.value.map((f, i) => (i === 4 ? str('abc') : f)));
+    const event = ControllerApi.stageConfigurationRequest.make('r1', { id: 'c', instances: [], nodes: [] });
+    const broken = { ...event, args: [event.args[0]!, vector([str('c'), vector([]), vector([bad])])] };
+    const r = attempt(() => ControllerApi.stageConfigurationRequest.decode(broken));
+    assert.deepEqual(r, { ok: false, error: 'args[1][2][0][4]: expected port, got string "abc"' });
+  });
+
+  test('enum spellings are checked', () => {
+    const r = attempt(() => decodeNodeStatus(vector([str('n'), { type: 'enum-value', value: 'Management::DANCING' }]), 'x'));
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error, /^x\[1\]: expected one of Management::PENDING, .*got "Management::DANCING"$/);
+  });
+
+  test('event arity is checked and trailing defaults apply', () => {
+    const bad = attempt(() => ControllerApi.deployRequest.decode({ name: 'x', args: [str('a'), str('b')] }));
+    assert.deepEqual(bad, { ok: false, error: 'args: Management::Controller::API::deploy_request takes 1 argument, got 2' });
+    const cfg = { id: 'c', instances: [], nodes: [] };
+    const noForce = AgentApi.deployRequest.make('r', cfg, false);
+    const shortened = { ...noForce, args: noForce.args.slice(0, 2) };
+    assert.deepEqual(AgentApi.deployRequest.decode(shortened), ['r', cfg, false]);
+  });
+});
