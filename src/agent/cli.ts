@@ -1,8 +1,33 @@
+/**
+ * `zeek-mgmt agent`: flags only here; the agent itself is loaded when the
+ * command runs.
+ */
 import type { Command } from 'commander';
 
 export function registerAgentCommand(program: Command): void {
-  program.command('agent').description('run the agent (not yet available)').action(() => {
-    process.stderr.write('zeek-mgmt agent: not available in this build\n');
-    process.exitCode = 1;
-  });
+  program.command('agent')
+    .description('run an agent: launches, supervises and reports the cluster nodes of this instance')
+    .option('--name <name>', 'agent (instance) name [env ZEEK_AGENT_NAME, default agent-<hostname>]')
+    .option('--listen-address <addr>', 'address to listen on for controllers [env ZEEK_AGENT_ADDR, default 127.0.0.1]')
+    .option('--listen-port <port>', 'port to listen on; 0 picks a free one [env ZEEK_AGENT_PORT, default 2151]')
+    .option('--no-listen', 'do not listen; only connect to the controller')
+    .option('--controller <host:port>', 'controller to connect to [env ZEEK_CONTROLLER_ADDR/ZEEK_CONTROLLER_PORT, default 127.0.0.1:2150]')
+    .option('--no-connect', 'do not connect; wait for the controller to connect')
+    .option('--state-dir <dir>', 'state directory [env ZEEK_MANAGEMENT_STATE_DIR, default ./.zeek-mgmt/<name>]')
+    .option('--spool-dir <dir>', 'spool directory [env ZEEK_MANAGEMENT_SPOOL_DIR, default <state dir>/spool]')
+    .option('--runtime <kind>', 'node runtime: zeek, sim, or auto (zeek when a zeek binary is found, else sim)', 'auto')
+    .option('--zeek-path <path>', 'zeek binary for the zeek runtime', 'zeek')
+    .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
+    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
+    .option('--max-restart-backoff <s>', 'cap of the crash restart back-off in seconds (default 60)')
+    .option('--archive-cmd <cmd>', 'enable log archival with this command (run as <cmd> -1 <log-queue> <archive dir>)')
+    .option('--archive-interval <s>', 'seconds between archival runs (default 3600)')
+    .option('--archive-dir <dir>', 'archive directory (default <spool dir>/logs)')
+    .option('--log-queue-dir <dir>', 'directory of rotated logs to archive (default <spool dir>/log-queue)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .addHelpText('after', '\nSIGINT/SIGTERM stop the agent but leave its nodes running; the next agent run on the same state directory adopts them.')
+    .action(async (flags: Record<string, unknown>) => {
+      const { runAgentCommand } = await import('./command.js');
+      process.exitCode = await runAgentCommand(flags);
+    });
 }

@@ -3,7 +3,7 @@
  * known, well-formed event is reported through `onInvalid` (logged and
  * answered by the caller), never thrown into the endpoint.
  */
-import { decodeEvent, DecodeError, type Delivery, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { decodeEvent, DecodeError, type Delivery, type PeerInfo, type Value, type ZeekEvent } from '../protocol/index.js';
 import type { EventSpec } from './events.js';
 
 export type EventHandler<A extends readonly unknown[]> = (args: A, from: PeerInfo) => void;
@@ -15,6 +15,8 @@ export interface InvalidEvent {
   topic: string;
   /** The event name, when the message was an event at all. */
   event?: string;
+  /** The event's raw arguments, when it was an event (e.g. to read a reqid and answer). */
+  args?: readonly Value[];
   error: string;
 }
 
@@ -45,7 +47,7 @@ export class EventDispatcher {
     }
     const entry = this.handlers.get(event.name);
     if (!entry) {
-      this.onInvalid({ from: delivery.from, topic: delivery.topic, event: event.name, error: `unknown event ${event.name}` });
+      this.onInvalid({ from: delivery.from, topic: delivery.topic, event: event.name, args: event.args, error: `unknown event ${event.name}` });
       return;
     }
     let args: readonly unknown[];
@@ -53,7 +55,7 @@ export class EventDispatcher {
       args = entry.spec.decode(event);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      this.onInvalid({ from: delivery.from, topic: delivery.topic, event: event.name, error: `${event.name}: ${err.message}` });
+      this.onInvalid({ from: delivery.from, topic: delivery.topic, event: event.name, args: event.args, error: `${event.name}: ${err.message}` });
       return;
     }
     entry.handler(args, delivery.from);

@@ -138,6 +138,11 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     return link;
   }
 
+  /** Sends one peer a Broker error message (e.g. for an event it cannot handle); the session stays up. */
+  sendError(peerId: string, code: string, context: string): void {
+    this.peers.get(peerId)?.sendError(code, context);
+  }
+
   /** Drops one peer session (e.g. an agent the controller refuses). */
   disconnect(peerId: string, code = 1000, reason = ''): void {
     this.peers.get(peerId)?.close(code, reason);

@@ -1,0 +1,34 @@
+/**
+ * Runs the agent for the CLI: resolves settings (one error line and exit 2
+ * on bad ones), starts it, and on SIGINT/SIGTERM closes it leaving the nodes
+ * running, like Zeek's agent: restarting the agent does not stop the cluster.
+ */
+import { resolveAgentConfig, type AgentFlags } from './config.js';
+import { startAgent } from './main.js';
+
+export async function runAgentCommand(flags: AgentFlags): Promise<number> {
+  const resolved = resolveAgentConfig(flags, process.env, process.cwd());
+  if (typeof resolved === 'string') {
+    process.stderr.write(`zeek-mgmt agent: ${resolved}\n`);
+    return 2;
+  }
+  let agent;
+  try {
+    agent = await startAgent({ ...resolved.options, notes: resolved.notes });
+  } catch (err) {
+    process.stderr.write(`zeek-mgmt agent: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (resolved.options.listen !== false) process.stderr.write(`zeek-mgmt agent: ${agent.name} listening on ${resolved.options.listenHost}:${agent.listenPort}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await agent.close({ stopNodes: false });
+  return 0;
+}

@@ -1,0 +1,52 @@
+/**
+ * A node's stdout/stderr files: rotated before each launch so the output of
+ * the last few runs (crashes included) stays for operators, and read back as
+ * the last lines for deploy results.
+ */
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeOutputs } from '../management/index.js';
+
+export const STREAMS = ['stdout', 'stderr'] as const;
+export const KEEP_ROTATED = 3;
+export const TAIL_LINES = 100;
+
+/** stdout → stdout.1 → stdout.2 …, keeping `keep` old files; empty files are not rotated. */
+export function rotateOutputs(dir: string, keep = KEEP_ROTATED): void {
+  for (const stream of STREAMS) {
+    const base = join(dir, stream);
+    if (!existsSync(base) || statSync(base).size === 0) continue;
+    rmSync(`${base}.${keep}`, { force: true });
+    for (let i = keep - 1; i >= 1; i--) {
+      if (existsSync(`${base}.${i}`)) renameSync(`${base}.${i}`, `${base}.${i + 1}`);
+    }
+    renameSync(base, `${base}.1`);
+  }
+}
+
+/** The last `lines` lines of a file ('' when it does not exist). */
+export function tailFile(path: string, lines = TAIL_LINES, maxBytes = 256 * 1024): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const size = statSync(path).size;
+    const length = Math.min(size, maxBytes);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, size - length);
+    const text = buf.toString('utf8').replace(/\n$/, '');
+    if (text === '') return '';
+    return text.split('\n').slice(-lines).join('\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last lines of the node's current stdout and stderr. */
+export function readOutputs(dir: string, rotated = 0): NodeOutputs {
+  const suffix = rotated > 0 ? `.${rotated}` : '';
+  return { stdout: tailFile(join(dir, `stdout${suffix}`)), stderr: tailFile(join(dir, `stderr${suffix}`)) };
+}

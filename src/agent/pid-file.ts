@@ -1,0 +1,46 @@
+/**
+ * `<node dir>/pid.json`: what the agent needs to find a node process again
+ * after its own restart — identity (pid, start time, launch token) and the
+ * management port the node listens on.
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProcessIdentity } from './process-handle.js';
+
+export interface PidRecord extends ProcessIdentity {
+  node: string;
+  mgmtPort: number;
+  launchedAt: string;
+}
+
+const FILE = 'pid.json';
+
+export function writePidFile(dir: string, record: PidRecord): void {
+  const tmp = join(dir, `${FILE}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(record)}\n`);
+  renameSync(tmp, join(dir, FILE));
+}
+
+export function removePidFile(dir: string): void {
+  rmSync(join(dir, FILE), { force: true });
+}
+
+/** The record, `undefined` when there is none, or an error text when it is unreadable. */
+export function readPidFile(dir: string): PidRecord | undefined | string {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = JSON.parse(text) as Partial<PidRecord>;
+    if (typeof r.pid === 'number' && Number.isInteger(r.pid) && r.pid > 1 && typeof r.startTime === 'string' &&
+      typeof r.token === 'string' && typeof r.node === 'string' && typeof r.mgmtPort === 'number') {
+      return { pid: r.pid, startTime: r.startTime, token: r.token, node: r.node, mgmtPort: r.mgmtPort, launchedAt: String(r.launchedAt ?? '') };
+    }
+    return `${join(dir, FILE)} lacks pid, startTime, token, node or mgmtPort`;
+  } catch (err) {
+    return `${join(dir, FILE)} is not JSON: ${(err as Error).message}`;
+  }
+}

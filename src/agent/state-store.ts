@@ -1,0 +1,55 @@
+/**
+ * What the agent remembers across restarts: the configuration it runs
+ * (`<state dir>/agent-state.json`, written atomically), so that an adopted
+ * cluster keeps its configuration id and dead nodes are brought back.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Configuration } from '../management/index.js';
+
+const FILE = 'agent-state.json';
+
+interface Stored {
+  version: 1;
+  configuration: Configuration | null;
+}
+
+export function stateFile(stateDir: string): string {
+  return join(stateDir, FILE);
+}
+
+/** The stored configuration, `undefined` when none; throws with a clear message when the file is corrupt. */
+export function loadConfiguration(stateDir: string): Configuration | undefined {
+  let text: string;
+  try {
+    text = readFileSync(stateFile(stateDir), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fail = (why: string): never => {
+    throw new Error(`agent state file ${stateFile(stateDir)} is unreadable (${why}); move it away to start without a configuration`);
+  };
+  let raw: Partial<Stored>;
+  try {
+    raw = JSON.parse(text) as Partial<Stored>;
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (raw.version !== 1) return fail(`unknown version ${JSON.stringify(raw.version)}`);
+  const c = raw.configuration;
+  if (c === null || c === undefined) return undefined;
+  if (typeof c.id !== 'string' || !Array.isArray(c.instances) || !Array.isArray(c.nodes)) return fail('configuration lacks id, instances or nodes');
+  for (const n of c.nodes) {
+    if (typeof n?.name !== 'string' || typeof n.instance !== 'string' || typeof n.role !== 'string' || typeof n.env !== 'object') {
+      return fail('a node lacks name, instance, role or env');
+    }
+  }
+  return c;
+}
+
+export function saveConfiguration(stateDir: string, configuration: Configuration | undefined): void {
+  const stored: Stored = { version: 1, configuration: configuration ?? null };
+  const tmp = `${stateFile(stateDir)}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`);
+  renameSync(tmp, stateFile(stateDir));
+}

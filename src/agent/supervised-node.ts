@@ -1,0 +1,320 @@
+/**
+ * One cluster node under the agent's care: launches its process (detached,
+ * own process group, output to files, a per-launch token in its env), keeps
+ * its pid file, follows it from PENDING to RUNNING when it checks in, and
+ * restarts it with back-off when it dies unexpectedly. A node adopted after
+ * an agent restart is watched through /proc instead of as a child.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClusterLayout } from '../management/cluster-layout.js';
+import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
+import type { Logger } from '../protocol/index.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import type { NodeChannel, NodeSession } from './node-channel.js';
+import { readOutputs, rotateOutputs } from './outputs.js';
+import { removePidFile, writePidFile, type PidRecord } from './pid-file.js';
+import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, isRunning, terminate, type ProcessIdentity } from './process-handle.js';
+import { readStat } from './procfs.js';
+import type { NodeRuntime } from './runtimes/index.js';
+
+/** What every supervised node shares: set up once by the supervisor. */
+export interface NodeHost {
+  readonly instance: string;
+  readonly runtime: NodeRuntime;
+  readonly channel: NodeChannel;
+  readonly log: Logger;
+  readonly spoolDir: string;
+  readonly stopGraceMs: number;
+  readonly backoff: BackoffOptions;
+  /** Path of `taskset`, when CPU affinity can be applied. */
+  readonly taskset: string | undefined;
+  allocatePort(): Promise<number>;
+  releasePort(port: number): void;
+}
+
+export type CheckIn = 'running' | 'exited' | 'timeout';
+
+interface Running {
+  id: ProcessIdentity;
+  mgmtPort: number;
+  startedAt: number;
+  generation: number;
+  child?: ChildProcess;
+  session: NodeSession;
+  watch?: NodeJS.Timeout;
+}
+
+export interface ExitInfo {
+  description: string;
+  outputs: NodeOutputs;
+  generation: number;
+}
+
+export interface SupervisedNodeEvents {
+  change: [SupervisedNode, State, State];
+  error: [SupervisedNode, string];
+}
+
+const ADOPTED_POLL_MS = 500;
+const MGMT_HOST = '127.0.0.1';
+
+export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
+  state: State = 'PENDING';
+  lastExit: ExitInfo | undefined;
+  private proc: Running | undefined;
+  private generation = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly backoff: Backoff;
+  private readonly progress = new EventEmitter();
+  /** False once stopped or closed: no more restarts. */
+  private supervising = true;
+  private checkedIn = false;
+
+  constructor(private readonly host: NodeHost, readonly node: Node, private layout: ClusterLayout, readonly dir: string) {
+    super();
+    this.backoff = new Backoff(host.backoff);
+    this.progress.setMaxListeners(0);
+  }
+
+  get name(): string {
+    return this.node.name;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.id.pid;
+  }
+
+  get launchGeneration(): number {
+    return this.generation;
+  }
+
+  status(): NodeStatus {
+    const s: NodeStatus = { node: this.name, state: this.state, mgmtRole: 'NONE', clusterRole: this.node.role };
+    if (this.proc) s.pid = this.proc.id.pid;
+    if (this.node.port && this.node.port.number !== 0) s.port = this.node.port;
+    if (this.node.metricsPort) s.metricsPort = this.node.metricsPort;
+    return s;
+  }
+
+  /** The node's management session, when connected and checked in. */
+  sessionPeer(): string | undefined {
+    return this.state === 'RUNNING' ? this.proc?.session.peer()?.id : undefined;
+  }
+
+  /** Starts a new process for the node (the previous one must be gone). */
+  async launch(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.supervising = true;
+    const generation = ++this.generation;
+    this.checkedIn = false;
+    this.setState('PENDING');
+    mkdirSync(this.dir, { recursive: true });
+    rotateOutputs(this.dir);
+    const mgmtPort = await this.host.allocatePort();
+    if (generation !== this.generation || !this.supervising) {
+      this.host.releasePort(mgmtPort);
+      return;
+    }
+    const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, mgmtHost: MGMT_HOST, mgmtPort });
+    for (const file of plan.files) writeFileSync(join(this.dir, file.name), file.content);
+    const token = randomUUID();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, ...this.node.env, ...plan.env,
+      CLUSTER_NODE: this.name,
+      ZEEK_MANAGEMENT_STATE_DIR: this.dir,
+      ZEEK_MANAGEMENT_SPOOL_DIR: this.host.spoolDir,
+      [NODE_DIR_ENV]: this.dir,
+      [LAUNCH_TOKEN_ENV]: token,
+    };
+    let command = plan.command;
+    let args = plan.args;
+    if (this.node.cpuAffinity !== undefined) {
+      if (this.host.taskset) {
+        args = ['-c', String(this.node.cpuAffinity), command, ...args];
+        command = this.host.taskset;
+      } else this.emit('error', this, `cannot pin node ${this.name} to CPU ${this.node.cpuAffinity}: taskset not found; starting it unpinned`);
+    }
+    const out = openSync(join(this.dir, 'stdout'), 'a');
+    const err = openSync(join(this.dir, 'stderr'), 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { cwd: this.dir, env, detached: true, stdio: ['ignore', out, err] });
+    } finally {
+      closeSync(out);
+    }
+    if (child.pid === undefined) {
+      const reason = await new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
+      writeSync(err, `zeek-mgmt agent: failed to start ${command}: ${reason}\n`);
+      closeSync(err);
+      this.host.releasePort(mgmtPort);
+      this.host.log.error({ node: this.name, command, reason }, 'node failed to start');
+      this.recordExit(generation, `could not be started: ${reason}`);
+      if (!this.supervising || generation !== this.generation) return;
+      this.setState('FAILED');
+      this.emit('error', this, `node ${this.name} could not be started: ${reason}`);
+      this.scheduleRestart(0);
+      return;
+    }
+    closeSync(err);
+    child.unref();
+    child.on('error', () => undefined);
+    const stat = readStat(child.pid);
+    const id: ProcessIdentity = { pid: child.pid, startTime: stat?.startTime ?? '', token };
+    const record: PidRecord = { ...id, node: this.name, mgmtPort, launchedAt: new Date().toISOString() };
+    writePidFile(this.dir, record);
+    this.host.log.info({ node: this.name, pid: child.pid, mgmtPort, command, args }, 'node launched');
+    this.attach(id, mgmtPort, generation, child);
+    child.once('exit', (code, signal) => this.onExit(generation, describeExit(code, signal)));
+  }
+
+  /** Takes over a verified process from an earlier agent run. */
+  adopt(record: PidRecord): void {
+    const generation = ++this.generation;
+    this.supervising = true;
+    this.checkedIn = false;
+    this.setState('PENDING');
+    const id: ProcessIdentity = { pid: record.pid, startTime: record.startTime, token: record.token };
+    this.attach(id, record.mgmtPort, generation, undefined);
+    const launched = Date.parse(record.launchedAt);
+    if (Number.isFinite(launched) && this.proc) this.proc.startedAt = launched;
+    this.host.log.info({ node: this.name, pid: record.pid, mgmtPort: record.mgmtPort }, 'adopted running node');
+  }
+
+  /** Stops the process (SIGTERM, SIGKILL after the grace period) and stops supervising. */
+  async stop(finalState: State = 'STOPPED'): Promise<void> {
+    this.supervising = false;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const proc = this.proc;
+    if (proc) {
+      const { killed } = await terminate(proc.id, this.host.stopGraceMs);
+      if (killed) this.host.log.warn({ node: this.name, pid: proc.id.pid }, `node ignored SIGTERM for ${this.host.stopGraceMs} ms; killed`);
+      this.onExit(proc.generation, killed ? 'killed after the stop grace period' : 'stopped');
+    }
+    this.setState(finalState);
+  }
+
+  /** Stops the current process and starts a new one. */
+  async restart(): Promise<void> {
+    await this.stop('PENDING');
+    this.backoff.reset();
+    await this.launch();
+  }
+
+  /** Forgets the process without touching it (agent shutting down, node keeps running). */
+  async detach(): Promise<void> {
+    this.supervising = false;
+    clearTimeout(this.restartTimer);
+    const proc = this.proc;
+    if (!proc) return;
+    clearInterval(proc.watch);
+    proc.child?.removeAllListeners('exit');
+    this.proc = undefined;
+    await proc.session.close();
+  }
+
+  /** Waits until the current launch checks in, its process exits, or the deadline passes. */
+  waitForCheckIn(deadline: number): Promise<CheckIn> {
+    const generation = this.generation;
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        if (this.generation !== generation) { finish('exited'); return true; }
+        if (this.state === 'RUNNING') { finish('running'); return true; }
+        if (this.lastExit?.generation === generation) { finish('exited'); return true; }
+        return false;
+      };
+      const timer = setTimeout(() => finish('timeout'), Math.max(0, deadline - Date.now()));
+      const finish = (outcome: CheckIn): void => {
+        clearTimeout(timer);
+        this.progress.off('progress', check);
+        resolve(outcome);
+      };
+      this.progress.on('progress', check);
+      check();
+    });
+  }
+
+  /** Output of the last exit of this launch, or the current files. */
+  outputs(): NodeOutputs {
+    if (this.lastExit?.generation === this.generation) return this.lastExit.outputs;
+    return readOutputs(this.dir);
+  }
+
+  updateLayout(layout: ClusterLayout): void {
+    this.layout = layout;
+  }
+
+  private attach(id: ProcessIdentity, mgmtPort: number, generation: number, child: ChildProcess | undefined): void {
+    const session = this.host.channel.connect(mgmtPort, MGMT_HOST, (name) => this.onHello(generation, name));
+    const proc: Running = { id, mgmtPort, startedAt: Date.now(), generation, session };
+    if (child) proc.child = child;
+    else {
+      proc.watch = setInterval(() => {
+        if (!isRunning(id)) this.onExit(generation, 'exited (status unknown: adopted, not a child of this agent)');
+      }, ADOPTED_POLL_MS);
+      proc.watch.unref();
+    }
+    this.proc = proc;
+  }
+
+  private onHello(generation: number, name: string): void {
+    if (generation !== this.generation) return;
+    if (name !== this.name) {
+      this.host.log.warn({ node: this.name, said: name }, 'a different node answered on this node\'s management port; ignoring');
+      return;
+    }
+    this.checkedIn = true;
+    this.setState('RUNNING');
+  }
+
+  private onExit(generation: number, description: string): void {
+    const proc = this.proc;
+    if (!proc || proc.generation !== generation) {
+      if (generation === this.generation && this.lastExit?.generation !== generation) this.recordExit(generation, description);
+      return;
+    }
+    this.proc = undefined;
+    clearInterval(proc.watch);
+    void proc.session.close();
+    removePidFile(this.dir);
+    this.host.releasePort(proc.mgmtPort);
+    this.recordExit(generation, description);
+    if (!this.supervising) return;
+    const upMs = Date.now() - proc.startedAt;
+    const state: State = this.checkedIn ? 'CRASHED' : 'FAILED';
+    this.host.log.warn({ node: this.name, pid: proc.id.pid, exit: description, upMs }, 'node exited unexpectedly');
+    this.setState(state);
+    this.emit('error', this, `node ${this.name} ${this.checkedIn ? 'crashed' : 'failed to start'}: ${description}`);
+    this.scheduleRestart(upMs);
+  }
+
+  private recordExit(generation: number, description: string): void {
+    this.lastExit = { description, outputs: readOutputs(this.dir), generation };
+    this.progress.emit('progress');
+  }
+
+  private scheduleRestart(upMs: number): void {
+    const delay = this.backoff.next(upMs);
+    this.host.log.info({ node: this.name, delayMs: delay, failures: this.backoff.consecutiveFailures }, 'restarting node after back-off');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.launch().catch((err: Error) => this.emit('error', this, `could not restart node ${this.name}: ${err.message}`));
+    }, delay);
+  }
+
+  private setState(next: State): void {
+    const old = this.state;
+    this.state = next;
+    this.progress.emit('progress');
+    if (old !== next) this.emit('change', this, old, next);
+  }
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `exited with code ${code}`;
+}

@@ -1,0 +1,314 @@
+/**
+ * The agent's node supervisor: runs the nodes of this instance for the
+ * configuration it was given — deploy (stop the old nodes, start loggers,
+ * manager and proxies, then workers once those checked in), restart,
+ * standby, status and dispatch — and on start finds the nodes an earlier
+ * run left behind (adopting those it can verify, stopping the rest).
+ * Operations that change the set of processes run one at a time.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
+import {
+  REQUEST_TIMED_OUT, encodeNodeOutputs, failure, success,
+  type Configuration, type Node, type NodeStatus, type Result, type State,
+} from '../management/index.js';
+import type { Logger } from '../protocol/index.js';
+import type { BackoffOptions } from './backoff.js';
+import { mapLimit, SerialQueue } from './limit.js';
+import { NodeChannel } from './node-channel.js';
+import { readPidFile, removePidFile } from './pid-file.js';
+import { PortPool } from './port-pool.js';
+import { NODE_DIR_ENV, LAUNCH_TOKEN_ENV, terminate, verifyIdentity } from './process-handle.js';
+import { findByEnv, readStat } from './procfs.js';
+import type { NodeRuntime } from './runtimes/index.js';
+import { loadConfiguration, saveConfiguration } from './state-store.js';
+import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
+import { validateConfiguration } from './validate.js';
+
+/** How many nodes are prepared and spawned at once. */
+const SPAWN_CONCURRENCY = 8;
+
+export interface SupervisorOptions {
+  name: string;
+  stateDir: string;
+  spoolDir: string;
+  runtime: NodeRuntime;
+  log: Logger;
+  nodeTimeoutMs: number;
+  stopGraceMs: number;
+  backoff: BackoffOptions;
+  taskset: string | undefined;
+}
+
+export interface SupervisorEvents {
+  change: [Node, State, State];
+  error: [string, string];
+}
+
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  private readonly nodes = new Map<string, SupervisedNode>();
+  private config: Configuration | undefined;
+  private readonly queue = new SerialQueue();
+  private readonly ports = new PortPool();
+  private readonly channel: NodeChannel;
+  private readonly host: NodeHost;
+  private readonly nodesRoot: string;
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    this.nodesRoot = join(options.stateDir, 'nodes');
+    this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs);
+    this.host = {
+      instance: options.name,
+      runtime: options.runtime,
+      channel: this.channel,
+      log: options.log,
+      spoolDir: options.spoolDir,
+      stopGraceMs: options.stopGraceMs,
+      backoff: options.backoff,
+      taskset: options.taskset,
+      allocatePort: () => this.ports.allocate(),
+      releasePort: (p) => this.ports.release(p),
+    };
+  }
+
+  /** The id of the configuration this agent runs ('' when none). */
+  get configId(): string {
+    return this.config?.id ?? '';
+  }
+
+  /** Loads the stored configuration and takes over (or cleans up) what an earlier run left. */
+  recover(): void {
+    mkdirSync(this.nodesRoot, { recursive: true });
+    this.config = loadConfiguration(this.options.stateDir);
+    const wanted = new Map(this.myNodes().map((n) => [n.name, n]));
+    const layout = this.config ? buildClusterLayout(this.config) : undefined;
+    if (this.config) this.reservePorts(this.config);
+    const adopted = new Set<number>();
+    for (const dirName of readdirSync(this.nodesRoot)) {
+      const dir = join(this.nodesRoot, dirName);
+      const record = readPidFile(dir);
+      if (record === undefined) continue;
+      if (typeof record === 'string') {
+        this.options.log.warn({ dir, problem: record }, 'removing unreadable pid file');
+        removePidFile(dir);
+        continue;
+      }
+      const verdict = verifyIdentity(record);
+      if (!verdict.ok) {
+        this.options.log.info({ node: record.node, pid: record.pid, reason: verdict.reason }, 'node from an earlier run is gone');
+        removePidFile(dir);
+        continue;
+      }
+      const node = wanted.get(record.node);
+      if (!node || record.node !== dirName || !layout || this.nodes.has(node.name)) {
+        this.options.log.warn({ node: record.node, pid: record.pid }, 'stopping a node the current configuration does not run');
+        void terminate(record, this.options.stopGraceMs).then(() => removePidFile(dir));
+        adopted.add(record.pid);
+        continue;
+      }
+      const sn = this.track(node, layout);
+      this.ports.claim(record.mgmtPort);
+      sn.adopt(record);
+      adopted.add(record.pid);
+    }
+    this.stopStrays(adopted);
+    if (layout) {
+      const missing = [...wanted.values()].filter((n) => !this.nodes.has(n.name));
+      const ordered = [...missing.filter((n) => n.role !== 'WORKER'), ...missing.filter((n) => n.role === 'WORKER')];
+      for (const node of ordered) {
+        this.options.log.info({ node: node.name }, 'node of the stored configuration is not running; starting it');
+        void this.track(node, layout).launch().catch((err: Error) => this.emit('error', `could not start node ${node.name}: ${err.message}`, node.name));
+      }
+    }
+  }
+
+  deploy(reqid: string, config: Configuration, force: boolean): Promise<Result[]> {
+    return this.queue.run(() => this.doDeploy(reqid, config, force));
+  }
+
+  restart(reqid: string, names: readonly string[]): Promise<Result[]> {
+    return this.queue.run(() => this.doRestart(reqid, names));
+  }
+
+  /** Stops every node and forgets the configuration. */
+  standby(): Promise<void> {
+    return this.queue.run(async () => {
+      await this.stopAll();
+      this.config = undefined;
+      saveConfiguration(this.options.stateDir, undefined);
+    });
+  }
+
+  statuses(): NodeStatus[] {
+    return [...this.nodes.values()].map((n) => n.status());
+  }
+
+  /** Relays an action to the named (or all) RUNNING nodes of this instance; one Result per node. */
+  async dispatch(reqid: string, action: readonly string[], names: readonly string[]): Promise<Result[]> {
+    const { targets, results } = this.select(reqid, names);
+    const answers = await Promise.all(targets.map(async (node): Promise<Result> => {
+      const peer = node.sessionPeer();
+      if (!peer) return failure(reqid, `cluster node ${node.name} not in running state`, { instance: this.options.name, node: node.name });
+      const r = await this.channel.dispatch(peer, node.name, action, this.options.nodeTimeoutMs);
+      return { ...r, reqid, instance: this.options.name, node: node.name };
+    }));
+    return [...results, ...answers];
+  }
+
+  async close(stopNodes: boolean): Promise<void> {
+    await this.queue.run(async () => {
+      if (stopNodes) await this.stopAll();
+      else await Promise.all([...this.nodes.values()].map((n) => n.detach()));
+      this.nodes.clear();
+    });
+    await this.channel.close();
+  }
+
+  private async doDeploy(reqid: string, config: Configuration, force: boolean): Promise<Result[]> {
+    const instance = this.options.name;
+    if (this.config && this.config.id === config.id && !force) {
+      this.options.log.info({ config: config.id }, 'already running this configuration');
+      return [success(reqid, { instance })];
+    }
+    const problems = validateConfiguration(config, instance);
+    if (problems.length > 0) {
+      this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
+      return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
+    }
+    await this.stopAll();
+    this.config = config;
+    saveConfiguration(this.options.stateDir, config);
+    this.reservePorts(config);
+    const mine = this.myNodes();
+    if (mine.length === 0) return [success(reqid, { instance })];
+    const layout = buildClusterLayout(config);
+    const tracked = mine.map((n) => this.track(n, layout));
+    const first = tracked.filter((n) => n.node.role !== 'WORKER');
+    const workers = tracked.filter((n) => n.node.role === 'WORKER');
+    const deadline = Date.now() + this.options.nodeTimeoutMs;
+    const outcomes = new Map<string, CheckIn | string>();
+    for (const stage of [first, workers]) {
+      for (const [name, outcome] of await this.startStage(stage, deadline)) outcomes.set(name, outcome);
+    }
+    return this.results(reqid, tracked, outcomes);
+  }
+
+  private async doRestart(reqid: string, names: readonly string[]): Promise<Result[]> {
+    const { targets, results } = this.select(reqid, names);
+    const deadline = Date.now() + this.options.stopGraceMs + this.options.nodeTimeoutMs;
+    const outcomes = new Map<string, CheckIn | string>();
+    await mapLimit(targets, SPAWN_CONCURRENCY, async (node) => {
+      try {
+        await node.restart();
+        outcomes.set(node.name, await node.waitForCheckIn(deadline));
+      } catch (err) {
+        outcomes.set(node.name, `could not restart node ${node.name}: ${(err as Error).message}`);
+      }
+    });
+    return [...results, ...this.results(reqid, targets, outcomes)];
+  }
+
+  /** Launches a stage's nodes and waits until each checked in, exited, or the deadline passed. */
+  private async startStage(stage: SupervisedNode[], deadline: number): Promise<Map<string, CheckIn | string>> {
+    const outcomes = new Map<string, CheckIn | string>();
+    await mapLimit(stage, SPAWN_CONCURRENCY, async (node) => {
+      try {
+        await node.launch();
+      } catch (err) {
+        outcomes.set(node.name, `could not start node ${node.name}: ${(err as Error).message}`);
+      }
+    });
+    await Promise.all(stage.filter((n) => !outcomes.has(n.name)).map(async (n) => outcomes.set(n.name, await n.waitForCheckIn(deadline))));
+    return outcomes;
+  }
+
+  private results(reqid: string, nodes: SupervisedNode[], outcomes: Map<string, CheckIn | string>): Result[] {
+    const instance = this.options.name;
+    const out: Result[] = [];
+    let timedOut = false;
+    for (const node of nodes) {
+      const outcome = outcomes.get(node.name) ?? 'timeout';
+      const extra = { instance, node: node.name };
+      if (outcome === 'running') {
+        out.push(success(reqid, extra));
+        continue;
+      }
+      const data = encodeNodeOutputs(node.outputs());
+      if (outcome === 'timeout') {
+        timedOut = true;
+        out.push(failure(reqid, `node ${node.name} did not check in within ${this.options.nodeTimeoutMs} ms`, { ...extra, data }));
+      } else if (outcome === 'exited') {
+        out.push(failure(reqid, `node ${node.name} ${node.lastExit?.description ?? 'exited'} before checking in`, { ...extra, data }));
+      } else out.push(failure(reqid, outcome, { ...extra, data }));
+    }
+    if (timedOut) out.push(failure(reqid, REQUEST_TIMED_OUT, { instance }));
+    return out;
+  }
+
+  /** Nodes of this instance named in `names` (all when empty); unknown names get failures. */
+  private select(reqid: string, names: readonly string[]): { targets: SupervisedNode[]; results: Result[] } {
+    if (names.length === 0) return { targets: [...this.nodes.values()], results: [] };
+    const inConfig = new Set(this.config?.nodes.map((n) => n.name) ?? []);
+    const targets: SupervisedNode[] = [];
+    const results: Result[] = [];
+    for (const name of new Set(names)) {
+      const node = this.nodes.get(name);
+      if (node) targets.push(node);
+      else if (!inConfig.has(name)) results.push(failure(reqid, `unknown cluster node ${name}`, { instance: this.options.name, node: name }));
+    }
+    return { targets, results };
+  }
+
+  private myNodes(): Node[] {
+    return this.config?.nodes.filter((n) => n.instance === this.options.name) ?? [];
+  }
+
+  private reservePorts(config: Configuration): void {
+    const ports: number[] = [];
+    for (const n of config.nodes) {
+      if (n.port) ports.push(n.port.number);
+      if (n.metricsPort) ports.push(n.metricsPort.number);
+    }
+    this.ports.reserve(ports);
+  }
+
+  private track(node: Node, layout: ClusterLayout): SupervisedNode {
+    const sn = new SupervisedNode(this.host, node, layout, join(this.nodesRoot, node.name));
+    sn.on('change', (n, old, next) => {
+      this.options.log.info({ node: n.name, from: old, to: next, pid: n.pid }, 'node state changed');
+      this.emit('change', { ...n.node, state: next }, old, next);
+    });
+    sn.on('error', (n, message) => {
+      this.options.log.error({ node: n.name }, message);
+      this.emit('error', message, n.name);
+    });
+    this.nodes.set(node.name, sn);
+    return sn;
+  }
+
+  private async stopAll(): Promise<void> {
+    const nodes = [...this.nodes.values()];
+    await Promise.all(nodes.map((n) => n.stop()));
+    for (const n of nodes) {
+      n.removeAllListeners();
+      this.nodes.delete(n.name);
+    }
+  }
+
+  /** Processes carrying our node-dir marker that no pid file accounts for (killed between spawn and pid file). */
+  private stopStrays(known: Set<number>): void {
+    const prefix = `${this.nodesRoot}/`;
+    for (const { pid, env } of findByEnv(NODE_DIR_ENV, (v) => v.startsWith(prefix))) {
+      if (known.has(pid)) continue;
+      const stat = readStat(pid);
+      const token = env.get(LAUNCH_TOKEN_ENV);
+      if (!stat || token === undefined) continue;
+      this.options.log.warn({ pid, dir: env.get(NODE_DIR_ENV) }, 'stopping a stray node process without pid file');
+      void terminate({ pid, startTime: stat.startTime, token }, this.options.stopGraceMs);
+    }
+  }
+}
+

@@ -1,0 +1,60 @@
+/**
+ * The cluster layout a node reads at start: Zeek's `Cluster::nodes` table
+ * built from a configuration (every node of every instance, with its
+ * instance's address), as the Supervisor's `__init_cluster_nodes` fills it.
+ * The agent writes it for a node; the simulated node reads it back (JSON),
+ * the zeek runtime renders it as `cluster-layout.zeek`.
+ */
+import type { Port } from '../protocol/values.js';
+import type { ClusterRole, Configuration } from './types.js';
+
+export interface LayoutNode {
+  name: string;
+  role: Exclude<ClusterRole, 'NONE'>;
+  /** The node's instance address. */
+  ip: string;
+  port?: Port;
+  metricsPort?: Port;
+  interface?: string;
+  /** The manager's name, for every node but the manager. */
+  manager?: string;
+}
+
+export interface ClusterLayout {
+  /** Configuration id the layout was built from. */
+  configId: string;
+  nodes: LayoutNode[];
+}
+
+export function buildClusterLayout(config: Configuration): ClusterLayout {
+  const hosts = new Map(config.instances.map((i) => [i.name, i.host]));
+  const manager = config.nodes.find((n) => n.role === 'MANAGER')?.name;
+  const nodes = [...config.nodes]
+    .filter((n) => n.role !== 'NONE')
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((n): LayoutNode => {
+      const entry: LayoutNode = { name: n.name, role: n.role as LayoutNode['role'], ip: hosts.get(n.instance) ?? '127.0.0.1' };
+      if (n.port && n.port.number !== 0) entry.port = n.port;
+      if (n.metricsPort) entry.metricsPort = n.metricsPort;
+      if (n.interface !== undefined) entry.interface = n.interface;
+      if (manager !== undefined && n.role !== 'MANAGER') entry.manager = manager;
+      return entry;
+    });
+  return { configId: config.id, nodes };
+}
+
+/** Reads a layout back from its JSON text; returns an error text when it is not one. */
+export function parseClusterLayout(text: string): ClusterLayout | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return `not JSON: ${(err as Error).message}`;
+  }
+  const layout = raw as Partial<ClusterLayout>;
+  if (typeof layout !== 'object' || layout === null || !Array.isArray(layout.nodes)) return 'expected {"configId", "nodes": [...]}';
+  for (const [i, n] of layout.nodes.entries()) {
+    if (typeof n?.name !== 'string' || typeof n.role !== 'string' || typeof n.ip !== 'string') return `nodes[${i}] needs name, role and ip`;
+  }
+  return { configId: String(layout.configId ?? ''), nodes: layout.nodes };
+}

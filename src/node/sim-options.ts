@@ -1,0 +1,85 @@
+/**
+ * What the simulated node is told at start, read the way Zeek reads it: the
+ * node name from CLUSTER_NODE, the interface from `-i`, scripts as trailing
+ * arguments, the layout file from `--layout`; plus the management port and
+ * the fault switches from the environment.
+ */
+
+/** Environment variables the simulated node understands. */
+export const SIM_ENV = {
+  /** Seconds after check-in at which the node crashes (exit code 1, message on stderr). */
+  crashAfter: 'ZEEK_MGMT_SIM_CRASH_AFTER',
+  /** Any non-empty value other than 0/false: the node starts but never listens nor checks in. */
+  hang: 'ZEEK_MGMT_SIM_HANG',
+  /** Seconds to wait before listening (a slow start). */
+  startDelay: 'ZEEK_MGMT_SIM_START_DELAY',
+  /** Non-empty: ignore SIGTERM (only SIGKILL stops it), to exercise the agent's stop grace. */
+  ignoreTerm: 'ZEEK_MGMT_SIM_IGNORE_SIGTERM',
+  /** Management WebSocket port (set by the agent). */
+  mgmtPort: 'ZEEK_MGMT_NODE_PORT',
+  /** Management WebSocket address (default 127.0.0.1). */
+  mgmtAddr: 'ZEEK_MGMT_NODE_ADDR',
+} as const;
+
+export interface SimOptions {
+  node: string;
+  layoutFile: string;
+  interface?: string;
+  scripts: string[];
+  mgmtHost: string;
+  mgmtPort: number;
+  crashAfterMs?: number;
+  startDelayMs: number;
+  hang: boolean;
+  ignoreTerm: boolean;
+  spoolDir: string;
+}
+
+function seconds(env: NodeJS.ProcessEnv, key: string): number | undefined | string {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) return `${key} must be a number of seconds, got ${JSON.stringify(raw)}`;
+  return Math.round(n * 1000);
+}
+
+const flag = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+
+export function parseSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions | string {
+  const scripts: string[] = [];
+  let iface: string | undefined;
+  let layoutFile = 'cluster-layout.json';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-i' || arg === '--iface') {
+      iface = argv[++i];
+      if (iface === undefined) return `${arg} needs an interface name`;
+    } else if (arg === '--layout') {
+      const file = argv[++i];
+      if (file === undefined) return '--layout needs a file';
+      layoutFile = file;
+    } else scripts.push(arg);
+  }
+  const node = env.CLUSTER_NODE;
+  if (!node) return 'CLUSTER_NODE is not set: a cluster node needs its name';
+  const port = Number(env[SIM_ENV.mgmtPort]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `${SIM_ENV.mgmtPort} must be a port number, got ${JSON.stringify(env[SIM_ENV.mgmtPort] ?? '')}`;
+  const crashAfterMs = seconds(env, SIM_ENV.crashAfter);
+  const startDelayMs = seconds(env, SIM_ENV.startDelay);
+  if (typeof crashAfterMs === 'string') return crashAfterMs;
+  if (typeof startDelayMs === 'string') return startDelayMs;
+  const options: SimOptions = {
+    node,
+    layoutFile,
+    scripts,
+    mgmtHost: env[SIM_ENV.mgmtAddr] || '127.0.0.1',
+    mgmtPort: port,
+    startDelayMs: startDelayMs ?? 0,
+    hang: flag(env[SIM_ENV.hang]),
+    ignoreTerm: flag(env[SIM_ENV.ignoreTerm]),
+    spoolDir: env.ZEEK_MANAGEMENT_SPOOL_DIR || '.',
+  };
+  if (iface !== undefined) options.interface = iface;
+  if (crashAfterMs !== undefined) options.crashAfterMs = crashAfterMs;
+  return options;
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * The simulated Zeek cluster node: behaves like a Zeek node towards its
+ * agent. It checks its interface like libpcap would, listens on its Broker
+ * port (non-workers) and on its management WebSocket port, says
+ * `notify_node_hello` when the agent's session comes up, and answers
+ * `node_dispatch_request` (`get_id_value`). Faults are switched on through
+ * the environment (see sim-options.ts). Imports stay minimal so it starts fast.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { Endpoint } from '../protocol/endpoint.js';
+import { NodeApi, TOPIC_NODE } from '../management/api.js';
+import { EventDispatcher } from '../management/dispatch.js';
+import { parseClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
+import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
+import { answerDispatch } from './dispatch.js';
+
+function fatal(message: string): never {
+  process.stderr.write(`fatal error: ${message}\n`);
+  process.exit(1);
+}
+
+/** libpcap's notion of an interface: `af_packet::eth0` and the like name eth0. */
+function interfaceExists(name: string): boolean {
+  const bare = name.includes('::') ? name.slice(name.lastIndexOf('::') + 2) : name;
+  return bare !== '' && !bare.includes('/') && existsSync(`/sys/class/net/${bare}`);
+}
+
+function listenBroker(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer((sock) => sock.destroy());
+    srv.once('error', reject);
+    srv.listen(port, host, () => resolve(srv));
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const parsed = parseSimOptions(process.argv.slice(2), process.env);
+  if (typeof parsed === 'string') fatal(parsed);
+  const opts: SimOptions = parsed;
+
+  let layoutText: string;
+  try {
+    layoutText = readFileSync(opts.layoutFile, 'utf8');
+  } catch (err) {
+    fatal(`can't open cluster layout ${opts.layoutFile}: ${(err as Error).message}`);
+  }
+  const layout: ClusterLayout | string = parseClusterLayout(layoutText);
+  if (typeof layout === 'string') fatal(`bad cluster layout ${opts.layoutFile}: ${layout}`);
+  const self = layout.nodes.find((n) => n.name === opts.node);
+  if (!self) fatal(`'${opts.node}' is not a valid node in the Cluster::nodes configuration`);
+
+  const closers: (() => void)[] = [];
+  const stop = (): void => {
+    for (const close of closers) close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => { if (!opts.ignoreTerm) stop(); });
+  process.on('SIGINT', stop);
+
+  if (opts.interface !== undefined) {
+    if (!interfaceExists(opts.interface)) {
+      fatal(`problem with interface ${opts.interface} (pcap_error: No such device exists (pcap_activate))`);
+    }
+    process.stderr.write(`listening on ${opts.interface}\n`);
+  }
+
+  if (opts.hang) {
+    process.stdout.write(`node ${opts.node}: hanging at start (${SIM_ENV.hang})\n`);
+    setInterval(() => undefined, 1 << 30);
+    return;
+  }
+  if (opts.startDelayMs > 0) await sleep(opts.startDelayMs);
+
+  if (self.port && self.role !== 'WORKER') {
+    const host = process.env.ZEEK_DEFAULT_LISTEN_ADDRESS || self.ip;
+    try {
+      const srv = await listenBroker(host, self.port.number);
+      closers.push(() => srv.close());
+    } catch (err) {
+      fatal(`Broker::listen: failed to listen on ${host}:${self.port.number} (${(err as Error).message})`);
+    }
+  }
+
+  const endpoint = new Endpoint({ id: `${opts.node}-${process.pid}` });
+  const dispatcher = new EventDispatcher((problem) => {
+    process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
+  });
+  const context = { node: opts.node, layout, scripts: opts.scripts, spoolDir: opts.spoolDir };
+  dispatcher.on(NodeApi.nodeDispatchRequest, ([reqid, action, nodes], from) => {
+    if (nodes.length > 0 && !nodes.includes(opts.node)) return;
+    const result = answerDispatch(context, reqid, action);
+    endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatchResponse.make(reqid, result), { to: from.id });
+  });
+  dispatcher.ignore(NodeApi.notifyNodeHello.name, NodeApi.nodeDispatchResponse.name);
+  endpoint.subscribe(TOPIC_NODE, dispatcher.handle);
+  endpoint.on('peer-up', (peer) => {
+    endpoint.publishEvent(TOPIC_NODE, NodeApi.notifyNodeHello.make(opts.node), { to: peer.id });
+  });
+  try {
+    await endpoint.listen({ host: opts.mgmtHost, port: opts.mgmtPort, name: 'management' });
+  } catch (err) {
+    fatal(`Cluster::listen_websocket: failed to listen on ${opts.mgmtHost}:${opts.mgmtPort} (${(err as Error).message})`);
+  }
+  closers.push(() => void endpoint.close());
+  process.stdout.write(`node ${opts.node} (${self.role.toLowerCase()}) is live, pid ${process.pid}\n`);
+
+  if (opts.crashAfterMs !== undefined) {
+    setTimeout(() => {
+      process.stderr.write(`fatal error: simulated crash after ${opts.crashAfterMs} ms (${SIM_ENV.crashAfter})\n`);
+      process.exit(1);
+    }, opts.crashAfterMs);
+  }
+}
+
+await main();
