@@ -1,0 +1,102 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentApi } from '../../src/management/index.js';
+import { readStat } from '../../src/agent/procfs.js';
+import { eventually, pidAlive, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
+import {
+  AGENT, FakeController, configuration, freePort, getNodes, killNodeProcesses, node, nodeProcesses, spawnAgent, waitForStates,
+} from './harness.js';
+
+const stateDirs: string[] = [];
+const controllers: FakeController[] = [];
+const strays: number[] = [];
+
+after(async () => {
+  await stopAll();
+  for (const dir of stateDirs) killNodeProcesses(dir);
+  for (const pid of strays) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  await Promise.all(controllers.map((c) => c.close()));
+  removeTempDirs();
+});
+
+describe('agent restart', () => {
+  test('kill -9 of the agent leaves the nodes running; the next agent adopts them, then an empty deploy leaves nothing', async () => {
+    const c = await FakeController.start();
+    controllers.push(c);
+    const first = spawnAgent(c.port);
+    stateDirs.push(first.stateDir);
+    const { peer } = await c.hello(AGENT);
+    const nodes = [
+      node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),
+      node('worker-1', 'WORKER', { interface: 'lo' }),
+      node('worker-2', 'WORKER', { interface: 'lo' }),
+    ];
+    const [, results] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-adopt', nodes), false]);
+    assert.ok(results.every((r) => r.success), JSON.stringify(results));
+    const before = await waitForStates(c, peer, ['manager', 'worker-1', 'worker-2'], 'RUNNING');
+    const pids = ['manager', 'worker-1', 'worker-2'].map((n) => before.get(n)!.pid!);
+
+    process.kill(first.proc.pid, 'SIGKILL');
+    await first.proc.exited();
+    await new Promise((r) => setTimeout(r, 300));
+    for (const pid of pids) assert.ok(pidAlive(pid), `node ${pid} survived the agent`);
+
+    const second = spawnAgent(c.port, first.stateDir);
+    const { peer: peer2 } = await c.hello(AGENT, 2);
+    const adopted = await waitForStates(c, peer2, ['manager', 'worker-1', 'worker-2'], 'RUNNING');
+    assert.deepEqual(['manager', 'worker-1', 'worker-2'].map((n) => adopted.get(n)!.pid), pids, 'the same processes are reported');
+    assert.equal(adopted.get(AGENT)?.pid, second.proc.pid);
+    assert.deepEqual(nodeProcesses(first.stateDir).sort(), [...pids].sort(), 'no duplicate was started');
+
+    // The adopted cluster keeps its configuration id: the same deploy touches nothing.
+    const [, same] = await c.request(peer2, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-adopt', nodes), false]);
+    assert.deepEqual(same.map((r) => [r.success, r.node]), [[true, undefined]]);
+
+    // Dispatch reaches adopted nodes.
+    const [, values] = await c.request(peer2, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value', 'Cluster::node'], ['worker-2']]);
+    assert.deepEqual(values.map((r) => [r.node, r.success]), [['worker-2', true]]);
+
+    // An adopted node that dies is noticed and restarted.
+    process.kill(pids[1]!, 'SIGKILL');
+    await eventually(() => c.notifications(AgentApi.notifyChange).some(([, n, , next]) => n.name === 'worker-1' && next === 'CRASHED'), 5000);
+    await waitForStates(c, peer2, ['worker-1'], 'RUNNING', 10000);
+
+    const [, empty] = await c.request(peer2, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-empty', []), false]);
+    assert.deepEqual(empty.map((r) => [r.success, r.node]), [[true, undefined]]);
+    assert.deepEqual(nodeProcesses(first.stateDir), [], 'no process of the cluster is left');
+    for (const pid of pids) assert.equal(pidAlive(pid), false);
+    assert.deepEqual([...(await getNodes(c, peer2)).keys()], [AGENT]);
+  });
+
+  test('a pid file naming a reused pid does not fool the agent: the stranger survives and the node is started anew', async () => {
+    const c = await FakeController.start();
+    controllers.push(c);
+    const stateDir = tempDir('zeek-mgmt-agent-');
+    stateDirs.push(stateDir);
+    // A stranger process holds the pid the stale pid files name.
+    const stranger = spawn('sleep', ['120'], { detached: true, stdio: 'ignore' });
+    strays.push(stranger.pid!);
+    const stat = readStat(stranger.pid!)!;
+    const config = configuration('cfg-stale', [
+      node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),
+      node('proxy', 'PROXY', { port: { number: await freePort(), protocol: 'tcp' } }),
+    ]);
+    writeFileSync(join(stateDir, 'agent-state.json'), JSON.stringify({ version: 1, configuration: config }));
+    for (const [name, startTime] of [['manager', '1'], ['proxy', stat.startTime]] as const) {
+      mkdirSync(join(stateDir, 'nodes', name), { recursive: true });
+      // manager: wrong start time; proxy: right start time but no launch token in the stranger's env.
+      writeFileSync(join(stateDir, 'nodes', name, 'pid.json'), JSON.stringify({ pid: stranger.pid, startTime, token: 'not-the-token', node: name, mgmtPort: 1, launchedAt: '' }));
+    }
+    spawnAgent(c.port, stateDir);
+    const { peer } = await c.hello(AGENT);
+    const running = await waitForStates(c, peer, ['manager', 'proxy'], 'RUNNING');
+    assert.ok(pidAlive(stranger.pid!), 'the stranger was not signalled');
+    assert.notEqual(running.get('manager')!.pid, stranger.pid);
+    assert.notEqual(running.get('proxy')!.pid, stranger.pid);
+    const pidFile = JSON.parse(readFileSync(join(stateDir, 'nodes', 'proxy', 'pid.json'), 'utf8')) as { pid: number };
+    assert.equal(pidFile.pid, running.get('proxy')!.pid);
+  });
+});
