@@ -5,29 +5,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentApi } from '../../src/management/index.js';
 import { readStat } from '../../src/agent/procfs.js';
-import { eventually, pidAlive, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
+import { eventually, pidAlive, tempDir } from '../helpers/process.js';
 import {
-  AGENT, FakeController, configuration, freePort, getNodes, killNodeProcesses, node, nodeProcesses, spawnAgent, waitForStates,
+  AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, spawnAgent, waitForStates,
 } from './harness.js';
 
-const stateDirs: string[] = [];
-const controllers: FakeController[] = [];
-const strays: number[] = [];
-
-after(async () => {
-  await stopAll();
-  for (const dir of stateDirs) killNodeProcesses(dir);
-  for (const pid of strays) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  await Promise.all(controllers.map((c) => c.close()));
-  removeTempDirs();
-});
+after(cleanup);
 
 describe('agent restart', () => {
   test('kill -9 of the agent leaves the nodes running; the next agent adopts them, then an empty deploy leaves nothing', async () => {
     const c = await FakeController.start();
-    controllers.push(c);
     const first = spawnAgent(c.port);
-    stateDirs.push(first.stateDir);
     const { peer } = await c.hello(AGENT);
     const nodes = [
       node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),
@@ -73,12 +61,11 @@ describe('agent restart', () => {
 
   test('a pid file naming a reused pid does not fool the agent: the stranger survives and the node is started anew', async () => {
     const c = await FakeController.start();
-    controllers.push(c);
     const stateDir = tempDir('zeek-mgmt-agent-');
-    stateDirs.push(stateDir);
+    own({ stateDir });
     // A stranger process holds the pid the stale pid files name.
     const stranger = spawn('sleep', ['120'], { detached: true, stdio: 'ignore' });
-    strays.push(stranger.pid!);
+    own({ pid: stranger.pid! });
     const stat = readStat(stranger.pid!)!;
     const config = configuration('cfg-stale', [
       node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),

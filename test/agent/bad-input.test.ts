@@ -2,21 +2,20 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentApi, agentTopic } from '../../src/management/index.js';
 import { enumValue, str, vector, bool, set, type PeerInfo } from '../../src/protocol/index.js';
-import { eventually, removeTempDirs, stopAll } from '../helpers/process.js';
+import { eventually } from '../helpers/process.js';
 import {
-  AGENT, FakeController, configuration, freePort, getNodes, killNodeProcesses, node, spawnAgent, waitForStates,
+  AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, spawnAgent, waitForStates,
 } from './harness.js';
 
 let c: FakeController;
 let peer: PeerInfo;
-let stateDir: string;
 let pids: Map<string, number | undefined>;
 const errors: string[] = [];
 
 before(async () => {
   c = await FakeController.start();
   c.endpoint.on('peer-error', (_p, e) => errors.push(`${e.code}: ${e.context}`));
-  ({ stateDir } = spawnAgent(c.port));
+  spawnAgent(c.port);
   ({ peer } = await c.hello(AGENT));
   const nodes = [
     node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),
@@ -28,12 +27,7 @@ before(async () => {
   pids = new Map([...states.values()].map((s) => [s.node, s.pid]));
 });
 
-after(async () => {
-  await stopAll();
-  if (stateDir) killNodeProcesses(stateDir);
-  await c?.close();
-  removeTempDirs();
-});
+after(cleanup);
 
 async function assertUntouched(): Promise<void> {
   const now = await getNodes(c, peer);

@@ -13,7 +13,7 @@ import {
 } from '../../src/management/index.js';
 import { findByEnv } from '../../src/agent/procfs.js';
 import { NODE_DIR_ENV } from '../../src/agent/process-handle.js';
-import { eventually, freePort, spawnCli, tempDir, type Proc } from '../helpers/process.js';
+import { eventually, freePort, removeTempDirs, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
 
 export interface Received { event: ZeekEvent; from: PeerInfo }
 
@@ -27,6 +27,7 @@ export class FakeController {
     const endpoint = new Endpoint();
     const bound = await endpoint.listen({ host: '127.0.0.1', port });
     const c = new FakeController(endpoint, bound.port);
+    own({ controller: c });
     endpoint.subscribe(TOPIC_AGENT_PREFIX, (d) => {
       try {
         c.events.push({ event: decodeEvent(d.value), from: d.from });
@@ -89,6 +90,7 @@ export interface AgentProc {
 }
 
 export function spawnAgent(controllerPort: number, stateDir = tempDir('zeek-mgmt-agent-'), extra: string[] = []): AgentProc {
+  own({ stateDir });
   const proc = spawnCli([
     'agent', '--name', AGENT, '--listen-port', '0', '--controller', `127.0.0.1:${controllerPort}`,
     '--state-dir', stateDir, '--runtime', 'sim', '--node-timeout', '4', '--stop-grace', '1', ...extra,
@@ -144,3 +146,32 @@ export function readPid(stateDir: string, nodeName: string): number {
 }
 
 export { freePort };
+
+const ownedDirs = new Set<string>();
+const ownedControllers = new Set<FakeController>();
+const ownedPids = new Set<number>();
+
+/** Registers what a test started, for `cleanup()`. */
+export function own(what: { stateDir?: string; controller?: FakeController; pid?: number }): void {
+  if (what.stateDir) ownedDirs.add(what.stateDir);
+  if (what.controller) ownedControllers.add(what.controller);
+  if (what.pid) ownedPids.add(what.pid);
+}
+
+/** Stops agents, node processes, stray test processes and controllers; removes temp dirs. */
+export async function cleanup(): Promise<void> {
+  await stopAll();
+  for (const dir of ownedDirs) killNodeProcesses(dir);
+  for (const pid of ownedPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  await Promise.all([...ownedControllers].map((c) => c.close()));
+  ownedDirs.clear();
+  ownedControllers.clear();
+  ownedPids.clear();
+  removeTempDirs();
+}

@@ -3,27 +3,17 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentApi, API_VERSION } from '../../src/management/index.js';
-import { eventually, pidAlive, removeTempDirs, stopAll } from '../helpers/process.js';
+import { eventually, pidAlive } from '../helpers/process.js';
 import {
-  AGENT, FakeController, configuration, freePort, getNodes, killNodeProcesses, node, nodeProcesses, outputsOf, spawnAgent, waitForStates,
+  AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, nodeProcesses, outputsOf, spawnAgent, waitForStates,
 } from './harness.js';
 
-const stateDirs: string[] = [];
-const controllers: FakeController[] = [];
-
-after(async () => {
-  await stopAll();
-  for (const dir of stateDirs) killNodeProcesses(dir);
-  await Promise.all(controllers.map((c) => c.close()));
-  removeTempDirs();
-});
+after(cleanup);
 
 describe('agent with simulated nodes', () => {
   test('deploys, supervises, restarts and stops a cluster', async () => {
     const c = await FakeController.start();
-    controllers.push(c);
     const { proc, stateDir } = spawnAgent(c.port);
-    stateDirs.push(stateDir);
     const { peer, args: hello } = await c.hello(AGENT);
     assert.equal(hello[2], true, 'hello says the agent connected');
     assert.equal(hello[3], API_VERSION);
@@ -91,9 +81,7 @@ describe('agent with simulated nodes', () => {
 
   test('a node with a bad interface fails with its stderr; a hanging node times out', async () => {
     const c = await FakeController.start();
-    controllers.push(c);
-    const { stateDir } = spawnAgent(c.port, undefined, ['--node-timeout', '2']);
-    stateDirs.push(stateDir);
+    spawnAgent(c.port, undefined, ['--node-timeout', '2']);
     const { peer } = await c.hello(AGENT);
     const nodes = [
       node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),
