@@ -103,7 +103,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
   const zeekFound = findExecutable(zeekPath, env.PATH ?? '');
   if (flags.runtime === undefined || flags.runtime === 'auto') {
     runtime = zeekFound ? 'zeek' : 'sim';
-    notes.push(zeekFound ? `runtime zeek: ${zeekFound}` : `no zeek binary found (${zeekPath} on PATH); running simulated nodes (--runtime sim). Pass --runtime zeek --zeek-path PATH to require real Zeek`);
+    if (!zeekFound) notes.push(`no zeek binary found (${zeekPath} on PATH); running simulated nodes (--runtime sim). Pass --runtime zeek --zeek-path PATH to require real Zeek`);
   } else if (flags.runtime === 'sim' || flags.runtime === 'zeek') {
     runtime = flags.runtime;
     if (runtime === 'zeek' && !zeekFound) return `--runtime zeek: no executable zeek at ${JSON.stringify(zeekPath)} (set --zeek-path)`;

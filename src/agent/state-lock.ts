@@ -13,19 +13,34 @@ export class StateLock {
   /** Takes the lock or returns why it cannot. */
   static acquire(stateDir: string): StateLock | string {
     const path = join(stateDir, 'agent.lock');
-    try {
-      const held = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number; startTime?: string };
-      if (typeof held.pid === 'number' && typeof held.startTime === 'string' && held.pid !== process.pid && isLive(held.pid, held.startTime)) {
-        return `another agent (pid ${held.pid}) already uses state directory ${stateDir}`;
+    const mine = `${JSON.stringify({ pid: process.pid, startTime: readStat(process.pid)?.startTime ?? '' })}\n`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        // 'wx': only one of two agents starting at once can create it.
+        writeFileSync(path, mine, { flag: 'wx' });
+        return new StateLock(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return `cannot lock state directory ${stateDir}: ${(err as Error).message}`;
       }
-    } catch {
-      // no lock, or an unreadable one: take it
+      const holder = readHolder(path);
+      if (holder && holder.pid !== process.pid && isLive(holder.pid, holder.startTime)) {
+        return `another agent (pid ${holder.pid}) already uses state directory ${stateDir}`;
+      }
+      rmSync(path, { force: true });
     }
-    writeFileSync(path, `${JSON.stringify({ pid: process.pid, startTime: readStat(process.pid)?.startTime ?? '' })}\n`);
-    return new StateLock(path);
+    return `cannot lock state directory ${stateDir}: another agent is starting on it`;
   }
 
   release(): void {
     rmSync(this.path, { force: true });
+  }
+}
+
+function readHolder(path: string): { pid: number; startTime: string } | undefined {
+  try {
+    const held = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; startTime?: unknown };
+    return typeof held.pid === 'number' && typeof held.startTime === 'string' ? { pid: held.pid, startTime: held.startTime } : undefined;
+  } catch {
+    return undefined;
   }
 }

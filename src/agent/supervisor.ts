@@ -118,10 +118,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (layout) {
       const missing = [...wanted.values()].filter((n) => !this.nodes.has(n.name));
       const ordered = [...missing.filter((n) => n.role !== 'WORKER'), ...missing.filter((n) => n.role === 'WORKER')];
-      for (const node of ordered) {
+      const tracked = ordered.map((node) => {
         this.options.log.info({ node: node.name }, 'node of the stored configuration is not running; starting it');
-        void this.track(node, layout).launch().catch((err: Error) => this.emit('error', `could not start node ${node.name}: ${err.message}`, node.name));
-      }
+        return this.track(node, layout);
+      });
+      void this.queue.run(() => mapLimit(tracked, SPAWN_CONCURRENCY, (sn) => sn.launch().catch((err: Error) => {
+        this.emit('error', `could not start node ${sn.name}: ${err.message}`, sn.name);
+      })));
     }
   }
 
