@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentApi } from '../../src/management/index.js';
 import { readStat } from '../../src/agent/procfs.js';
-import { eventually, pidAlive, tempDir } from '../helpers/process.js';
+import { eventually, pidAlive, runCli, tempDir } from '../helpers/process.js';
 import {
   AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, spawnAgent, waitForStates,
 } from './harness.js';
@@ -85,5 +85,44 @@ describe('agent restart', () => {
     assert.notEqual(running.get('proxy')!.pid, stranger.pid);
     const pidFile = JSON.parse(readFileSync(join(stateDir, 'nodes', 'proxy', 'pid.json'), 'utf8')) as { pid: number };
     assert.equal(pidFile.pid, running.get('proxy')!.pid);
+  });
+
+  test('on start the agent stops what it cannot trust: nodes the stored configuration dropped, and strays without pid file', async () => {
+    const c = await FakeController.start();
+    const first = spawnAgent(c.port);
+    const { peer } = await c.hello(AGENT);
+    const nodes = [node('worker-1', 'WORKER', { interface: 'lo' }), node('worker-2', 'WORKER', { interface: 'lo' })];
+    await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-drop', nodes), false]);
+    const before = await waitForStates(c, peer, ['worker-1', 'worker-2'], 'RUNNING');
+    process.kill(first.proc.pid, 'SIGKILL');
+    await first.proc.exited();
+
+    // While the agent is down: its stored configuration loses worker-2, and a stray node process
+    // (launched, but the agent died before writing its pid file) appears.
+    const stored = JSON.parse(readFileSync(join(first.stateDir, 'agent-state.json'), 'utf8')) as { configuration: { nodes: { name: string }[] } };
+    stored.configuration.nodes = stored.configuration.nodes.filter((n) => n.name !== 'worker-2');
+    writeFileSync(join(first.stateDir, 'agent-state.json'), JSON.stringify(stored));
+    const stray = spawn('sleep', ['120'], {
+      detached: true, stdio: 'ignore',
+      env: { ...process.env, ZEEK_MGMT_NODE_DIR: join(first.stateDir, 'nodes', 'worker-3'), ZEEK_MGMT_LAUNCH_TOKEN: 'lost' },
+    });
+    own({ pid: stray.pid! });
+
+    spawnAgent(c.port, first.stateDir);
+    const { peer: peer2 } = await c.hello(AGENT, 2);
+    const after = await waitForStates(c, peer2, ['worker-1'], 'RUNNING');
+    assert.equal(after.get('worker-1')!.pid, before.get('worker-1')!.pid);
+    assert.equal(after.has('worker-2'), false);
+    await eventually(() => !pidAlive(before.get('worker-2')!.pid!) && !pidAlive(stray.pid!), 5000);
+    assert.deepEqual(nodeProcesses(first.stateDir), [before.get('worker-1')!.pid]);
+  });
+
+  test('a corrupt state file stops the agent from starting, with the reason', async () => {
+    const stateDir = tempDir('zeek-mgmt-agent-');
+    writeFileSync(join(stateDir, 'agent-state.json'), '{"version": 1, "configuration": {"id": 7}');
+    const r = await runCli(['agent', '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', stateDir, '--runtime', 'sim']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /zeek-mgmt agent: agent state file .*agent-state\.json is unreadable \(.*JSON.*\); move it away to start without a configuration/);
+    assert.equal(readFileSync(join(stateDir, 'agent-state.json'), 'utf8'), '{"version": 1, "configuration": {"id": 7}', 'left as it was');
   });
 });
