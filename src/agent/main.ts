@@ -134,6 +134,7 @@ class AgentRuntime implements Agent {
     const o = this.options;
     this.supervisor.on('change', (node, old, next) => this.notify(AgentApi.notifyChange.make(this.name, node, old, next)));
     this.supervisor.on('error', (msg, node) => this.notify(AgentApi.notifyError.make(this.name, msg, node)));
+    this.supervisor.on('log', (msg, node) => this.notify(AgentApi.notifyLog.make(this.name, msg, node)));
     this.supervisor.recover();
     this.endpoint.subscribe(this.topic, this.dispatcher.handle);
     this.endpoint.on('peer-up', (peer) => {

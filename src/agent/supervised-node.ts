@@ -57,6 +57,8 @@ export interface ExitInfo {
 export interface SupervisedNodeEvents {
   change: [SupervisedNode, State, State];
   error: [SupervisedNode, string];
+  /** A process was launched (fresh output files) or adopted (files already written). */
+  process: [SupervisedNode, 'launched' | 'adopted'];
 }
 
 const ADOPTED_POLL_MS = 500;
@@ -169,6 +171,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     writePidFile(this.dir, record);
     this.host.log.info({ node: this.name, pid: child.pid, mgmtPort, command, args }, 'node launched');
     this.attach(id, mgmtPort, generation, child);
+    this.emit('process', this, 'launched');
     child.once('exit', (code, signal) => this.onExit(generation, describeExit(code, signal)));
   }
 
@@ -182,6 +185,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.attach(id, record.mgmtPort, generation, undefined);
     const launched = Date.parse(record.launchedAt);
     if (Number.isFinite(launched) && this.proc) this.proc.startedAt = launched;
+    this.emit('process', this, 'adopted');
     this.host.log.info({ node: this.name, pid: record.pid, mgmtPort: record.mgmtPort }, 'adopted running node');
   }
 

@@ -19,6 +19,7 @@ import type { BackoffOptions } from './backoff.js';
 import { mapLimit, SerialQueue } from './limit.js';
 import { NodeChannel } from './node-channel.js';
 import { readPidFile, removePidFile } from './pid-file.js';
+import { OutputFollower } from './output-follower.js';
 import { PortPool } from './port-pool.js';
 import { NODE_DIR_ENV, LAUNCH_TOKEN_ENV, terminate, verifyIdentity } from './process-handle.js';
 import { findByEnv, readStat } from './procfs.js';
@@ -45,6 +46,8 @@ export interface SupervisorOptions {
 export interface SupervisorEvents {
   change: [Node, State, State];
   error: [string, string];
+  /** A line a node wrote to stdout or stderr. */
+  log: [string, string];
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -55,11 +58,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly channel: NodeChannel;
   private readonly host: NodeHost;
   private readonly nodesRoot: string;
+  private readonly follower: OutputFollower;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
     this.nodesRoot = join(options.stateDir, 'nodes');
     this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs);
+    this.follower = new OutputFollower(({ node, stream, line }) => this.emit('log', `${stream}: ${line}`, node));
     this.host = {
       instance: options.name,
       runtime: options.runtime,
@@ -167,6 +172,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       else await Promise.all([...this.nodes.values()].map((n) => n.detach()));
       this.nodes.clear();
     });
+    this.follower.close();
     await this.channel.close();
   }
 
@@ -280,7 +286,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private track(node: Node, layout: ClusterLayout): SupervisedNode {
     const sn = new SupervisedNode(this.host, node, layout, join(this.nodesRoot, node.name));
+    sn.on('process', (n, how) => {
+      if (how === 'launched') this.follower.followFromStart(n.name, n.dir);
+      else this.follower.follow(n.name, n.dir);
+    });
     sn.on('change', (n, old, next) => {
+      if (next === 'CRASHED' || next === 'FAILED') this.follower.poll();
       this.options.log.info({ node: n.name, from: old, to: next, pid: n.pid }, 'node state changed');
       this.emit('change', { ...n.node, state: next }, old, next);
     });
@@ -295,8 +306,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async stopAll(): Promise<void> {
     const nodes = [...this.nodes.values()];
     await Promise.all(nodes.map((n) => n.stop()));
+    this.follower.poll();
     for (const n of nodes) {
       n.removeAllListeners();
+      this.follower.unfollow(n.name);
       this.nodes.delete(n.name);
     }
   }

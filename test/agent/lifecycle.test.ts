@@ -107,6 +107,10 @@ describe('agent with simulated nodes', () => {
     await eventually(() => c.notifications(AgentApi.notifyChange).filter(([, n, , next]) => n.name === 'worker-bad' && next === 'FAILED').length >= 2, 8000);
     const states = await getNodes(c, peer);
     assert.equal(states.get('worker-hang')?.state, 'PENDING');
+    // Node output reaches the controller line by line as notify_log.
+    const logs = c.notifications(AgentApi.notifyLog);
+    assert.ok(logs.some(([inst, msg, n]) => inst === AGENT && n === 'worker-bad' && msg === 'stderr: fatal error: problem with interface eth9 (pcap_error: No such device exists (pcap_activate))'), JSON.stringify(logs));
+    await eventually(() => c.notifications(AgentApi.notifyLog).some(([, msg, n]) => n === 'manager' && /^stdout: node manager \(manager\) is live/.test(msg)), 3000);
     assert.equal(states.get('manager')?.state, 'RUNNING');
   });
 });
