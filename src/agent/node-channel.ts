@@ -41,7 +41,7 @@ export class NodeChannel {
   /** Dials a node's management port until closed; `onHello` gets every name the node checks in with. */
   connect(port: number, host: string, onHello: (name: string) => void): NodeSession {
     const link: Link = this.endpoint.connect({
-      host, port, subscriptions: [TOPIC_NODE], remoteTopics: [TOPIC_NODE], retry: { initialMs: 50, maxMs: 1000 }, connectTimeoutMs: 2000,
+      host, port, subscriptions: [TOPIC_NODE], remoteTopics: [TOPIC_NODE], retry: { initialMs: 50, maxMs: 250 }, connectTimeoutMs: 2000,
     });
     link.on('up', (peer) => this.hellos.set(peer.id, onHello));
     link.on('down', (peer) => { if (peer) this.hellos.delete(peer.id); });
