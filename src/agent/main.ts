@@ -167,7 +167,7 @@ class AgentRuntime implements Agent {
       }, this.log);
     }
     for (const note of o.notes ?? []) this.log.warn({ runtime: o.runtime }, note);
-    this.log.info({ name: this.name, endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, zeekPath: o.runtime === 'zeek' ? o.zeekPath : undefined, config: this.supervisor.configId || null }, 'agent is live');
+    this.log.info({ endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, zeekPath: o.runtime === 'zeek' ? o.zeekPath : undefined, config: this.supervisor.configId || null }, 'agent is live');
   }
 
   async close({ stopNodes }: { stopNodes: boolean }): Promise<void> {
