@@ -168,7 +168,13 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     const stat = readStat(child.pid);
     const id: ProcessIdentity = { pid: child.pid, startTime: stat?.startTime ?? '', token };
     const record: PidRecord = { ...id, node: this.name, mgmtPort, launchedAt: new Date().toISOString() };
-    writePidFile(this.dir, record);
+    try {
+      writePidFile(this.dir, record);
+    } catch (e) {
+      // Without a pid file a later agent could not find this process: do not leave it running.
+      child.kill('SIGKILL');
+      throw e;
+    }
     this.host.log.info({ node: this.name, pid: child.pid, mgmtPort, command, args }, 'node launched');
     this.attach(id, mgmtPort, generation, child);
     this.emit('process', this, 'launched');

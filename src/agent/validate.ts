@@ -26,6 +26,7 @@ export function validateConfiguration(config: Configuration, instance: string): 
     if (!instances.has(node.instance)) errors.push(`node ${n} names instance ${JSON.stringify(node.instance)}, which the configuration does not declare`);
     if (node.role === 'NONE') errors.push(`node ${n} has no cluster role (manager, logger, proxy or worker)`);
     if (node.instance !== instance) continue;
+    if (node.name === instance) errors.push(`node ${n} has the name of its agent; names are unique across agents, controller and nodes`);
     if (!NODE_NAME.test(node.name)) errors.push(`node name ${n} cannot be used as a directory name: use letters, digits, '_', '.', ':' and '-' (at most 128, not starting with '.' or '-')`);
     if (node.interface !== undefined && (node.interface === '' || CONTROL.test(node.interface) || /\s/.test(node.interface))) {
       errors.push(`node ${n} has an invalid interface ${JSON.stringify(node.interface)}`);

@@ -68,6 +68,7 @@ describe('bad input to the agent', () => {
       node('../escape', 'WORKER', { interface: 'lo' }),
       node('worker-x', 'WORKER', { interface: 'lo', env: { 'BAD=NAME': '1' } }),
       node('elsewhere', 'WORKER', { instance: 'agent-undeclared' }),
+      node(AGENT, 'WORKER', { interface: 'lo' }),
     ]);
     const [, results] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [bad, false]);
     assert.ok(results.every((r) => !r.success && r.instance === AGENT));
@@ -75,6 +76,8 @@ describe('bad input to the agent', () => {
     assert.ok(texts.some((t) => /node name "\.\.\/escape" cannot be used as a directory name/.test(t)), texts.join('\n'));
     assert.ok(texts.some((t) => /invalid environment variable name "BAD=NAME"/.test(t)), texts.join('\n'));
     assert.ok(texts.some((t) => /names instance "agent-undeclared", which the configuration does not declare/.test(t)), texts.join('\n'));
+    assert.ok(texts.some((t) => t === `invalid configuration: node "${AGENT}" has the name of its agent; names are unique across agents, controller and nodes`), texts.join('\n'));
+    assert.equal(results.length, 4);
     await assertUntouched();
     // Still running the old configuration: deploying its id again is a no-op.
     const [, same] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-good', []), false]);
