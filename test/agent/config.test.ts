@@ -1,0 +1,75 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { resolveAgentConfig } from '../../src/agent/config.js';
+import { rotateOutputs, tailFile } from '../../src/agent/outputs.js';
+import { removeTempDirs, tempDir } from '../helpers/process.js';
+
+after(removeTempDirs);
+
+const resolve = (flags: Parameters<typeof resolveAgentConfig>[0], env: NodeJS.ProcessEnv = {}) => {
+  const r = resolveAgentConfig({ runtime: 'sim', ...flags }, { PATH: '', ...env }, '/work');
+  if (typeof r === 'string') throw new Error(r);
+  return r.options;
+};
+
+describe('agent settings', () => {
+  test('defaults follow Zeek', () => {
+    const o = resolve({});
+    assert.equal(o.name, `agent-${hostname()}`);
+    assert.deepEqual([o.listenHost, o.listenPort, o.controllerHost, o.controllerPort], ['127.0.0.1', 2151, '127.0.0.1', 2150]);
+    assert.equal(o.stateDir, `/work/.zeek-mgmt/agent-${hostname()}`);
+    assert.equal(o.listen && o.connect, true);
+    assert.equal(o.archive, undefined);
+  });
+
+  test('Zeek environment variables, and flags over them', () => {
+    const env = {
+      ZEEK_AGENT_NAME: 'agent-env', ZEEK_AGENT_ADDR: '10.0.0.1', ZEEK_AGENT_PORT: '3151/tcp', ZEEK_CONTROLLER_ADDR: '10.0.0.2',
+      ZEEK_CONTROLLER_PORT: '3150', ZEEK_MANAGEMENT_STATE_DIR: '/var/lib/zeek', ZEEK_MANAGEMENT_SPOOL_DIR: '/var/spool/zeek',
+    };
+    const fromEnv = resolve({}, env);
+    assert.deepEqual([fromEnv.name, fromEnv.listenHost, fromEnv.listenPort, fromEnv.controllerHost, fromEnv.controllerPort, fromEnv.stateDir, fromEnv.spoolDir],
+      ['agent-env', '10.0.0.1', 3151, '10.0.0.2', 3150, '/var/lib/zeek', '/var/spool/zeek']);
+    const fromFlags = resolve({ name: 'agent-flag', listenAddress: '::1', listenPort: '0', controller: '[::1]:4150', stateDir: '/tmp/s', spoolDir: '/tmp/p' }, env);
+    assert.deepEqual([fromFlags.name, fromFlags.listenHost, fromFlags.listenPort, fromFlags.controllerHost, fromFlags.controllerPort, fromFlags.stateDir, fromFlags.spoolDir],
+      ['agent-flag', '::1', 0, '::1', 4150, '/tmp/s', '/tmp/p']);
+  });
+
+  test('durations in seconds, archival settings, runtime choice', () => {
+    const o = resolve({ nodeTimeout: '2.5', stopGrace: '0', maxRestartBackoff: '30', archiveCmd: '/usr/bin/zeek-archiver', archiveInterval: '60', archiveDir: '/logs' });
+    assert.deepEqual([o.nodeTimeoutMs, o.stopGraceMs, o.maxRestartBackoffMs], [2500, 0, 30000]);
+    assert.deepEqual(o.archive, { command: '/usr/bin/zeek-archiver', intervalMs: 60000, archiveDir: '/logs' });
+    const auto = resolveAgentConfig({ runtime: 'auto' }, { PATH: '/nonexistent' }, '/work');
+    assert.ok(typeof auto !== 'string');
+    assert.equal(auto.options.runtime, 'sim');
+    assert.match(auto.notes[0]!, /no zeek binary found/);
+    assert.match(resolveAgentConfig({ archiveInterval: '5' }, {}, '/w') as string, /need --archive-cmd/);
+  });
+});
+
+describe('node output files', () => {
+  test('each launch rotates non-empty outputs, keeping three', () => {
+    const dir = tempDir();
+    for (let run = 1; run <= 5; run++) {
+      rotateOutputs(dir);
+      writeFileSync(join(dir, 'stdout'), `run ${run}\n`);
+      writeFileSync(join(dir, 'stderr'), '');
+    }
+    assert.equal(readFileSync(join(dir, 'stdout'), 'utf8'), 'run 5\n');
+    assert.deepEqual([1, 2, 3].map((i) => readFileSync(join(dir, `stdout.${i}`), 'utf8')), ['run 4\n', 'run 3\n', 'run 2\n']);
+    assert.equal(existsSync(join(dir, 'stdout.4')), false);
+    assert.equal(existsSync(join(dir, 'stderr.1')), false, 'empty files are not rotated');
+  });
+
+  test('results carry the last 100 lines', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'out'), Array.from({ length: 250 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const tail = tailFile(join(dir, 'out')).split('\n');
+    assert.equal(tail.length, 100);
+    assert.deepEqual([tail[0], tail[99]], ['line 150', 'line 249']);
+    assert.equal(tailFile(join(dir, 'missing')), '');
+  });
+});
