@@ -151,11 +151,17 @@ class AgentRuntime implements Agent {
       const host = o.controllerHost ?? DEFAULTS.controllerHost;
       const port = o.controllerPort ?? DEFAULTS.controllerPort;
       this.link = this.endpoint.connect({ host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 } });
+      let reported = false;
       this.link.on('up', (peer) => {
+        reported = false;
         this.log.info({ controller: `${host}:${port}`, peer: peer.id }, 'connected to controller');
         this.hello(peer, true);
       });
-      this.link.on('down', (_peer, reason) => this.log.info({ controller: `${host}:${port}`, reason }, 'controller connection down; retrying'));
+      this.link.on('down', (_peer, reason) => {
+        // One line per outage, not one per retry.
+        this.log[reported ? 'debug' : 'warn']({ controller: `${host}:${port}`, reason }, 'controller unreachable; retrying');
+        reported = true;
+      });
     }
     if (o.archive) {
       const spool = resolve(o.spoolDir ?? join(this.stateDir, 'spool'));
