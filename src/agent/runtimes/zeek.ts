@@ -90,7 +90,7 @@ event zeek_init()
 		Reporter::fatal(fmt("could not listen for the management agent on %s:%s", mgmt_addr, mgmt_port));
 	}
 
-event websocket_client_added(endpoint: Cluster::EndpointInfo, subscriptions: string_vec)
+event Cluster::websocket_client_added(endpoint: Cluster::EndpointInfo, subscriptions: string_vec)
 	{
 	for ( i in subscriptions )
 		{
