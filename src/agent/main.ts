@@ -76,11 +76,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const log = options.logger ?? createLogger({ name: options.name, role: 'agent', stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
   const lock = StateLock.acquire(stateDir);
   if (typeof lock === 'string') throw new Error(lock);
+  let agent: AgentRuntime | undefined;
   try {
-    const agent = new AgentRuntime(options, stateDir, log, lock);
+    agent = new AgentRuntime(options, stateDir, log, lock);
     await agent.start();
     return agent;
   } catch (err) {
+    // Release what was set up so far (sockets, timers), leaving any node processes alone.
+    await agent?.close({ stopNodes: false }).catch(() => undefined);
     lock.release();
     throw err;
   }

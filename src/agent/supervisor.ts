@@ -88,6 +88,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   recover(): void {
     mkdirSync(this.nodesRoot, { recursive: true });
     this.config = loadConfiguration(this.options.stateDir);
+    const problems = this.config ? validateConfiguration(this.config, this.options.name) : [];
+    if (problems.length > 0) {
+      throw new Error(`stored configuration ${this.config!.id} in ${this.options.stateDir} is invalid (${problems.join('; ')}); move agent-state.json away to start without it`);
+    }
     const wanted = new Map(this.myNodes().map((n) => [n.name, n]));
     const layout = this.config ? buildClusterLayout(this.config) : undefined;
     if (this.config) this.reservePorts(this.config);
