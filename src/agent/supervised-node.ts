@@ -76,7 +76,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   private supervising = true;
   private checkedIn = false;
 
-  constructor(private readonly host: NodeHost, readonly node: Node, private layout: ClusterLayout, readonly dir: string) {
+  constructor(private readonly host: NodeHost, readonly node: Node, private readonly layout: ClusterLayout, readonly dir: string) {
     super();
     this.backoff = new Backoff(host.backoff);
     this.progress.setMaxListeners(0);
@@ -88,10 +88,6 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
 
   get pid(): number | undefined {
     return this.proc?.id.pid;
-  }
-
-  get launchGeneration(): number {
-    return this.generation;
   }
 
   status(): NodeStatus {
@@ -253,10 +249,6 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   outputs(): NodeOutputs {
     if (this.lastExit?.generation === this.generation) return this.lastExit.outputs;
     return readOutputs(this.dir);
-  }
-
-  updateLayout(layout: ClusterLayout): void {
-    this.layout = layout;
   }
 
   private attach(id: ProcessIdentity, mgmtPort: number, generation: number, child: ChildProcess | undefined): void {
