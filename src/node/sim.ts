@@ -15,6 +15,8 @@ import { EventDispatcher } from '../management/dispatch.js';
 import { parseClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
 import { answerDispatch } from './dispatch.js';
+import { SIM_ZEEK_VERSION } from './globals.js';
+import { serveMetrics } from './metrics.js';
 
 function fatal(message: string): never {
   process.stderr.write(`fatal error: ${message}\n`);
@@ -83,6 +85,11 @@ async function main(): Promise<void> {
     } catch (err) {
       fatal(`Broker::listen: failed to listen on ${host}:${self.port.number} (${(err as Error).message})`);
     }
+  }
+
+  if (self.metricsPort) {
+    const metrics = serveMetrics(process.env.ZEEK_DEFAULT_LISTEN_ADDRESS || self.ip, self.metricsPort.number, opts.node, SIM_ZEEK_VERSION, (msg) => process.stderr.write(`${msg}\n`));
+    closers.push(() => metrics.close());
   }
 
   const endpoint = new Endpoint({ id: `${opts.node}-${process.pid}` });

@@ -20,13 +20,13 @@ after(async () => {
 
 interface SimNode { proc: Proc; mgmtPort: number; dir: string }
 
-async function layoutFile(brokerPort: number): Promise<{ dir: string; layout: ClusterLayout }> {
+async function layoutFile(brokerPort: number, metricsPort = 9000): Promise<{ dir: string; layout: ClusterLayout }> {
   const dir = tempDir('zeek-mgmt-sim-');
   const layout: ClusterLayout = {
     configId: 'cfg',
     nodes: [
       { name: 'logger', role: 'LOGGER', ip: '127.0.0.1', port: { number: await freePort(), protocol: 'tcp' }, manager: 'manager' },
-      { name: 'manager', role: 'MANAGER', ip: '127.0.0.1', port: { number: brokerPort, protocol: 'tcp' }, metricsPort: { number: 9000, protocol: 'tcp' } },
+      { name: 'manager', role: 'MANAGER', ip: '127.0.0.1', port: { number: brokerPort, protocol: 'tcp' }, metricsPort: { number: metricsPort, protocol: 'tcp' } },
       { name: 'worker-1', role: 'WORKER', ip: '127.0.0.1', interface: 'lo', manager: 'manager' },
     ],
   };
@@ -34,8 +34,8 @@ async function layoutFile(brokerPort: number): Promise<{ dir: string; layout: Cl
   return { dir, layout };
 }
 
-async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number } = {}): Promise<SimNode> {
-  const { dir } = await layoutFile(options.brokerPort ?? await freePort());
+async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number; metricsPort?: number } = {}): Promise<SimNode> {
+  const { dir } = await layoutFile(options.brokerPort ?? await freePort(), options.metricsPort ?? await freePort());
   const mgmtPort = await freePort();
   const proc = spawnProc(process.execPath, [SIM_SCRIPT, '--layout', 'cluster-layout.json', ...(options.args ?? [])], {
     cwd: dir, env: { CLUSTER_NODE: name, ZEEK_MGMT_NODE_PORT: String(mgmtPort), ZEEK_MANAGEMENT_SPOOL_DIR: '/var/spool/zeek', ...options.env },
@@ -64,15 +64,15 @@ const json = (r: Result): unknown => (r.data?.type === 'string' ? JSON.parse(r.d
 
 describe('simulated node', () => {
   test('checks in and answers get_id_value like Zeek', async () => {
-    const brokerPort = await freePort();
-    const { proc, mgmtPort } = await startSim('manager', { brokerPort, args: ['policy/tuning/json-logs'] });
+    const [brokerPort, metricsPort] = [await freePort(), await freePort()];
+    const { proc, mgmtPort } = await startSim('manager', { brokerPort, metricsPort, args: ['policy/tuning/json-logs'] });
     await proc.waitFor(/is live/);
     const side = await agentSide(mgmtPort);
     await eventually(() => side.got.some((e) => e.name === NodeApi.notifyNodeHello.name && NodeApi.notifyNodeHello.decode(e)[0] === 'manager'), 3000);
 
     assert.deepEqual(json(await getIdValue(side, 'Cluster::node')), 'manager');
     const nodes = json(await getIdValue(side, 'Cluster::nodes')) as Record<string, unknown>;
-    assert.deepEqual(nodes.manager, { node_type: 'Cluster::MANAGER', ip: '127.0.0.1', zone_id: '', p: { port: brokerPort, proto: 'tcp' }, metrics_port: { port: 9000, proto: 'tcp' } });
+    assert.deepEqual(nodes.manager, { node_type: 'Cluster::MANAGER', ip: '127.0.0.1', zone_id: '', p: { port: brokerPort, proto: 'tcp' }, metrics_port: { port: metricsPort, proto: 'tcp' } });
     assert.deepEqual(nodes['worker-1'], { node_type: 'Cluster::WORKER', ip: '127.0.0.1', zone_id: '', p: { port: 0, proto: 'unknown' }, manager: 'manager' });
     assert.equal(json(await getIdValue(side, 'LogAscii::use_json')), true);
     assert.equal(json(await getIdValue(side, 'Log::default_rotation_interval')), '0 secs', 'a manager with a logger does not rotate');
@@ -92,6 +92,10 @@ describe('simulated node', () => {
     servers.push(probe);
     await assert.rejects(new Promise((resolve, reject) => { probe.once('error', reject); probe.listen(brokerPort, '127.0.0.1', () => resolve(undefined)); }), /EADDRINUSE/);
 
+    // Its metrics port serves Prometheus text.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^zeek_version_info\{endpoint="manager",version_number="8\.0\.0"\} 1$/m);
+
     process.kill(proc.pid, 'SIGTERM');
     assert.equal(await proc.exited(), 0);
   });
@@ -110,6 +114,17 @@ describe('simulated node', () => {
     const { proc } = await startSim('manager', { brokerPort });
     assert.equal(await proc.exited(), 1);
     assert.match(proc.stderr(), new RegExp(`^fatal error: Broker::listen: failed to listen on 127\\.0\\.0\\.1:${brokerPort} \\(.*EADDRINUSE`));
+  });
+
+  test('a metrics port already in use only warns, as in Zeek', async () => {
+    const metricsPort = await freePort();
+    const holder = createServer();
+    servers.push(holder);
+    await new Promise<void>((r) => holder.listen(metricsPort, '127.0.0.1', () => r()));
+    const { proc } = await startSim('manager', { metricsPort });
+    await proc.waitFor(/is live/);
+    await proc.waitFor(new RegExp(`warning: could not open the metrics endpoint on 127\\.0\\.0\\.1:${metricsPort} \\(.*EADDRINUSE`));
+    assert.equal(proc.child.exitCode, null);
   });
 
   test('crash, slow start, hang and ignored SIGTERM are switched on by env', async () => {
