@@ -60,6 +60,13 @@ async function getIdValue(side: { ep: Endpoint; peerId: string; got: ZeekEvent[]
   return NodeApi.nodeDispatchResponse.decode(ev)[1];
 }
 
+/** Holds a port for the rest of the file, so the node under test finds it taken. */
+async function occupy(port: number): Promise<void> {
+  const holder = createServer();
+  servers.push(holder);
+  await new Promise<void>((r) => holder.listen(port, '127.0.0.1', () => r()));
+}
+
 const json = (r: Result): unknown => (r.data?.type === 'string' ? JSON.parse(r.data.value) : undefined);
 
 describe('simulated node', () => {
@@ -108,9 +115,7 @@ describe('simulated node', () => {
 
   test('a Broker port already in use is fatal', async () => {
     const brokerPort = await freePort();
-    const holder = createServer();
-    servers.push(holder);
-    await new Promise<void>((r) => holder.listen(brokerPort, '127.0.0.1', () => r()));
+    await occupy(brokerPort);
     const { proc } = await startSim('manager', { brokerPort });
     assert.equal(await proc.exited(), 1);
     assert.match(proc.stderr(), new RegExp(`^fatal error: Broker::listen: failed to listen on 127\\.0\\.0\\.1:${brokerPort} \\(.*EADDRINUSE`));
@@ -118,9 +123,7 @@ describe('simulated node', () => {
 
   test('a metrics port already in use only warns, as in Zeek', async () => {
     const metricsPort = await freePort();
-    const holder = createServer();
-    servers.push(holder);
-    await new Promise<void>((r) => holder.listen(metricsPort, '127.0.0.1', () => r()));
+    await occupy(metricsPort);
     const { proc } = await startSim('manager', { metricsPort });
     await proc.waitFor(/is live/);
     await proc.waitFor(new RegExp(`warning: could not open the metrics endpoint on 127\\.0\\.0\\.1:${metricsPort} \\(.*EADDRINUSE`));
