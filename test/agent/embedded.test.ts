@@ -24,6 +24,7 @@ describe('embedded agent (startAgent)', () => {
       colocatedController: { name: 'controller-test', pid: process.pid, port: 2149 },
     };
     const agent = await startAgent(options);
+    own({ agent });
     assert.ok(agent.listenPort && agent.listenPort > 0);
     const { peer } = await c.hello(AGENT);
     await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-e', [node('worker-1', 'WORKER', { interface: 'lo' })]), false]);
@@ -39,6 +40,7 @@ describe('embedded agent (startAgent)', () => {
     });
 
     const again = await startAgent(options);
+    own({ agent: again });
     const { peer: peer2 } = await c.hello(AGENT, 2);
     const adopted = await waitForStates(c, peer2, ['worker-1'], 'RUNNING');
     assert.equal(adopted.get('worker-1')!.pid, workerPid);
@@ -65,6 +67,7 @@ describe('embedded agent (startAgent)', () => {
       name: AGENT, listen: false, controllerPort: c.port, stateDir, runtime: 'sim', nodeTimeoutMs: 3000, stopGraceMs: 500,
       initialRestartBackoffMs: 200, maxRestartBackoffMs: 400, logger: createLogger({ name: AGENT, role: 'agent', quiet: true, level: 'warn' }),
     });
+    own({ agent });
     const { peer } = await c.hello(AGENT);
     await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse,
       [configuration('cfg-loop', [node('worker-1', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_CRASH_AFTER: '0.5' } })]), false]);

@@ -12,6 +12,7 @@ import {
   type Configuration, type EventSpec, type Node, type NodeStatus, type Result, type State,
 } from '../../src/management/index.js';
 import { findByEnv } from '../../src/agent/procfs.js';
+import type { Agent } from '../../src/agent/main.js';
 import { NODE_DIR_ENV } from '../../src/agent/process-handle.js';
 import { eventually, freePort, removeTempDirs, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
 
@@ -150,9 +151,11 @@ export { freePort };
 const ownedDirs = new Set<string>();
 const ownedControllers = new Set<FakeController>();
 const ownedPids = new Set<number>();
+const ownedAgents = new Set<Agent>();
 
 /** Registers what a test started, for `cleanup()`. */
-export function own(what: { stateDir?: string; controller?: FakeController; pid?: number }): void {
+export function own(what: { stateDir?: string; controller?: FakeController; pid?: number; agent?: Agent }): void {
+  if (what.agent) ownedAgents.add(what.agent);
   if (what.stateDir) ownedDirs.add(what.stateDir);
   if (what.controller) ownedControllers.add(what.controller);
   if (what.pid) ownedPids.add(what.pid);
@@ -160,6 +163,8 @@ export function own(what: { stateDir?: string; controller?: FakeController; pid?
 
 /** Stops agents, node processes, stray test processes and controllers; removes temp dirs. */
 export async function cleanup(): Promise<void> {
+  await Promise.all([...ownedAgents].map((a) => a.close({ stopNodes: true })));
+  ownedAgents.clear();
   await stopAll();
   for (const dir of ownedDirs) killNodeProcesses(dir);
   for (const pid of ownedPids) {
