@@ -102,18 +102,19 @@ class AgentRuntime implements Agent {
   /** The controller session that sent the latest request: where notifications go. */
   private controllerPeer: string | undefined;
   private closed = false;
+  private readonly spoolDir: string;
 
   constructor(private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock) {
     this.name = options.name;
     this.topic = agentTopic(options.name);
     this.endpoint = new Endpoint({ logger: log });
     this.endpointId = this.endpoint.id;
-    const spoolDir = resolve(options.spoolDir ?? join(stateDir, 'spool'));
-    mkdirSync(spoolDir, { recursive: true });
+    this.spoolDir = resolve(options.spoolDir ?? join(stateDir, 'spool'));
+    mkdirSync(this.spoolDir, { recursive: true });
     this.supervisor = new Supervisor({
       name: options.name,
       stateDir,
-      spoolDir,
+      spoolDir: this.spoolDir,
       runtime: createRuntime(options.runtime, options.zeekPath ?? 'zeek'),
       log,
       nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
@@ -167,7 +168,7 @@ class AgentRuntime implements Agent {
       });
     }
     if (o.archive) {
-      const spool = resolve(o.spoolDir ?? join(this.stateDir, 'spool'));
+      const spool = this.spoolDir;
       this.archiver = new Archiver({
         command: o.archive.command,
         intervalMs: o.archive.intervalMs,
