@@ -13,6 +13,8 @@ export const SIM_ENV = {
   hang: 'ZEEK_MGMT_SIM_HANG',
   /** Seconds to wait before listening (a slow start). */
   startDelay: 'ZEEK_MGMT_SIM_START_DELAY',
+  /** Non-empty: checks in but never answers node_dispatch_request (exercises request timeouts). */
+  mute: 'ZEEK_MGMT_SIM_MUTE',
   /** Non-empty: ignore SIGTERM (only SIGKILL stops it), to exercise the agent's stop grace. */
   ignoreTerm: 'ZEEK_MGMT_SIM_IGNORE_SIGTERM',
   /** Management WebSocket port (set by the agent). */
@@ -31,6 +33,7 @@ export interface SimOptions {
   crashAfterMs?: number;
   startDelayMs: number;
   hang: boolean;
+  mute: boolean;
   ignoreTerm: boolean;
   spoolDir: string;
 }
@@ -76,6 +79,7 @@ export function parseSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOpti
     mgmtPort: port,
     startDelayMs: startDelayMs ?? 0,
     hang: flag(env[SIM_ENV.hang]),
+    mute: flag(env[SIM_ENV.mute]),
     ignoreTerm: flag(env[SIM_ENV.ignoreTerm]),
     spoolDir: env.ZEEK_MANAGEMENT_SPOOL_DIR || '.',
   };

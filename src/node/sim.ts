@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   });
   const context = { node: opts.node, layout, scripts: opts.scripts, spoolDir: opts.spoolDir };
   dispatcher.on(NodeApi.nodeDispatchRequest, ([reqid, action, nodes], from) => {
-    if (nodes.length > 0 && !nodes.includes(opts.node)) return;
+    if (opts.mute || (nodes.length > 0 && !nodes.includes(opts.node))) return;
     const result = answerDispatch(context, reqid, action);
     endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatchResponse.make(reqid, result), { to: from.id });
   });

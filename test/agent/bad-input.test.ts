@@ -21,9 +21,10 @@ before(async () => {
     node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),
     node('worker-1', 'WORKER', { interface: 'lo', scripts: ['policy/tuning/json-logs'] }),
     node('worker-hang', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_HANG: 'yes' } }),
+    node('worker-mute', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_MUTE: '1' } }),
   ];
   await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-good', nodes), false]);
-  const states = await waitForStates(c, peer, ['manager', 'worker-1'], 'RUNNING');
+  const states = await waitForStates(c, peer, ['manager', 'worker-1', 'worker-mute'], 'RUNNING');
   pids = new Map([...states.values()].map((s) => [s.node, s.pid]));
 });
 
@@ -55,6 +56,15 @@ describe('bad input to the agent', () => {
     const [, noId] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value'], ['manager']]);
     assert.deepEqual(noId.map((r) => r.error), ['get_id_value expects name of global identifier']);
     await assertUntouched();
+  });
+
+  test('a running node that does not answer a dispatch times out; the others answer', async () => {
+    const started = Date.now();
+    const [, results] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value', 'Cluster::node'], ['worker-mute', 'manager']]);
+    const byNode = new Map(results.map((r) => [r.node, r]));
+    assert.deepEqual([byNode.get('worker-mute')?.success, byNode.get('worker-mute')?.error], [false, 'request timed out']);
+    assert.deepEqual(byNode.get('manager')?.data, str('"manager"'));
+    assert.ok(Date.now() - started >= 3500, 'waited for the node timeout (4 s)');
   });
 
   test('restart naming unknown nodes', async () => {
