@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentApi } from '../../src/management/index.js';
+import { AgentApi, agentTopic } from '../../src/management/index.js';
 import { readStat } from '../../src/agent/procfs.js';
 import { eventually, pidAlive, runCli, tempDir } from '../helpers/process.js';
 import {
-  AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, spawnAgent, waitForStates,
+  AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, readPid, spawnAgent, waitForStates,
 } from './harness.js';
 
 after(cleanup);
@@ -115,6 +115,30 @@ describe('agent restart', () => {
     assert.equal(after.has('worker-2'), false);
     await eventually(() => !pidAlive(before.get('worker-2')!.pid!) && !pidAlive(stray.pid!), 5000);
     assert.deepEqual(nodeProcesses(first.stateDir), [before.get('worker-1')!.pid]);
+  });
+
+  test('an agent killed mid-deploy: the next one adopts what was started and starts the rest, no duplicates', async () => {
+    const c = await FakeController.start();
+    const first = spawnAgent(c.port);
+    const { peer } = await c.hello(AGENT);
+    const nodes = [
+      node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' }, env: { ZEEK_MGMT_SIM_START_DELAY: '1.5' } }),
+      node('worker-1', 'WORKER', { interface: 'lo' }),
+      node('worker-2', 'WORKER', { interface: 'lo' }),
+    ];
+    c.endpoint.publishEvent(agentTopic(AGENT), AgentApi.deployRequest.make('mid', configuration('cfg-mid', nodes), false), { to: peer.id });
+    const managerPid = await eventually(() => { try { return readPid(first.stateDir, 'manager'); } catch { return 0; } }, 5000);
+    process.kill(first.proc.pid, 'SIGKILL');
+    await first.proc.exited();
+    assert.deepEqual(nodeProcesses(first.stateDir), [managerPid], 'only the manager was started (workers wait for it)');
+
+    spawnAgent(c.port, first.stateDir);
+    const { peer: peer2 } = await c.hello(AGENT, 2);
+    const states = await waitForStates(c, peer2, ['manager', 'worker-1', 'worker-2'], 'RUNNING');
+    assert.equal(states.get('manager')!.pid, managerPid);
+    assert.equal(nodeProcesses(first.stateDir).length, 3);
+    const [, same] = await c.request(peer2, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-mid', nodes), false]);
+    assert.deepEqual(same.map((r) => [r.success, r.node]), [[true, undefined]], 'the interrupted configuration is the one it runs');
   });
 
   test('a corrupt or invalid state file stops the agent from starting, with the reason', async () => {
