@@ -30,6 +30,7 @@ import { validateConfiguration } from './validate.js';
 
 /** How many nodes are prepared and spawned at once. */
 const SPAWN_CONCURRENCY = 8;
+const STAGE_ORDER: readonly string[] = ['LOGGER', 'MANAGER', 'PROXY'];
 
 export interface SupervisorOptions {
   name: string;
@@ -199,7 +200,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (mine.length === 0) return [success(reqid, { instance })];
     const layout = buildClusterLayout(config);
     const tracked = mine.map((n) => this.track(n, layout));
-    const first = tracked.filter((n) => n.node.role !== 'WORKER');
+    // Spawned in zeekctl's order (loggers, manager, proxies); workers wait until those checked in.
+    const first = tracked.filter((n) => n.node.role !== 'WORKER').sort((a, b) => STAGE_ORDER.indexOf(a.node.role) - STAGE_ORDER.indexOf(b.node.role));
     const workers = tracked.filter((n) => n.node.role === 'WORKER');
     const deadline = Date.now() + this.options.nodeTimeoutMs;
     const outcomes = new Map<string, CheckIn | string>();
