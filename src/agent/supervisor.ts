@@ -97,6 +97,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const layout = this.config ? buildClusterLayout(this.config) : undefined;
     if (this.config) this.reservePorts(this.config);
     const adopted = new Set<number>();
+    const stopping: Promise<unknown>[] = [];
     for (const dirName of readdirSync(this.nodesRoot)) {
       const dir = join(this.nodesRoot, dirName);
       const record = readPidFile(dir);
@@ -115,7 +116,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const node = wanted.get(record.node);
       if (!node || record.node !== dirName || !layout || this.nodes.has(node.name)) {
         this.options.log.warn({ node: record.node, pid: record.pid }, 'stopping a node the current configuration does not run');
-        void terminate(record, this.options.stopGraceMs).then(() => removePidFile(dir));
+        stopping.push(terminate(record, this.options.stopGraceMs).then(() => removePidFile(dir)));
         adopted.add(record.pid);
         continue;
       }
@@ -124,7 +125,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       sn.adopt(record);
       adopted.add(record.pid);
     }
-    this.stopStrays(adopted);
+    stopping.push(...this.stopStrays(adopted));
+    // Whatever runs next (relaunches, a deploy) waits until these are gone, so their ports are free.
+    void this.queue.run(() => Promise.all(stopping));
     if (layout) {
       const missing = [...wanted.values()].filter((n) => !this.nodes.has(n.name));
       const ordered = [...missing.filter((n) => n.role !== 'WORKER'), ...missing.filter((n) => n.role === 'WORKER')];
@@ -321,16 +324,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Processes carrying our node-dir marker that no pid file accounts for (killed between spawn and pid file). */
-  private stopStrays(known: Set<number>): void {
+  private stopStrays(known: Set<number>): Promise<unknown>[] {
     const prefix = `${this.nodesRoot}/`;
+    const stopping: Promise<unknown>[] = [];
     for (const { pid, env } of findByEnv(NODE_DIR_ENV, (v) => v.startsWith(prefix))) {
       if (known.has(pid)) continue;
       const stat = readStat(pid);
       const token = env.get(LAUNCH_TOKEN_ENV);
       if (!stat || token === undefined) continue;
       this.options.log.warn({ pid, dir: env.get(NODE_DIR_ENV) }, 'stopping a stray node process without pid file');
-      void terminate({ pid, startTime: stat.startTime, token }, this.options.stopGraceMs);
+      stopping.push(terminate({ pid, startTime: stat.startTime, token }, this.options.stopGraceMs));
     }
+    return stopping;
   }
 }
 
