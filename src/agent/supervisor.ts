@@ -96,49 +96,56 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const wanted = new Map(this.myNodes().map((n) => [n.name, n]));
     const layout = this.config ? buildClusterLayout(this.config) : undefined;
     if (this.config) this.reservePorts(this.config);
-    const adopted = new Set<number>();
+    const seen = new Set<number>();
     const stopping: Promise<unknown>[] = [];
     for (const dirName of readdirSync(this.nodesRoot)) {
-      const dir = join(this.nodesRoot, dirName);
-      const record = readPidFile(dir);
-      if (record === undefined) continue;
-      if (typeof record === 'string') {
-        this.options.log.warn({ dir, problem: record }, 'removing unreadable pid file');
-        removePidFile(dir);
-        continue;
-      }
-      const verdict = verifyIdentity(record);
-      if (!verdict.ok) {
-        this.options.log.info({ node: record.node, pid: record.pid, reason: verdict.reason }, 'node from an earlier run is gone');
-        removePidFile(dir);
-        continue;
-      }
-      const node = wanted.get(record.node);
-      if (!node || record.node !== dirName || !layout || this.nodes.has(node.name)) {
-        this.options.log.warn({ node: record.node, pid: record.pid }, 'stopping a node the current configuration does not run');
-        stopping.push(terminate(record, this.options.stopGraceMs).then(() => removePidFile(dir)));
-        adopted.add(record.pid);
-        continue;
-      }
-      const sn = this.track(node, layout);
-      this.ports.claim(record.mgmtPort);
-      sn.adopt(record);
-      adopted.add(record.pid);
+      const stop = this.recoverNodeDir(dirName, wanted, layout, seen);
+      if (stop) stopping.push(stop);
     }
-    stopping.push(...this.stopStrays(adopted));
+    stopping.push(...this.stopStrays(seen));
     // Whatever runs next (relaunches, a deploy) waits until these are gone, so their ports are free.
     void this.queue.run(() => Promise.all(stopping));
-    if (layout) {
-      const missing = [...wanted.values()].filter((n) => !this.nodes.has(n.name));
-      const ordered = [...missing.filter((n) => n.role !== 'WORKER'), ...missing.filter((n) => n.role === 'WORKER')];
-      const tracked = ordered.map((node) => {
-        this.options.log.info({ node: node.name }, 'node of the stored configuration is not running; starting it');
-        return this.track(node, layout);
-      });
-      void this.queue.run(() => mapLimit(tracked, SPAWN_CONCURRENCY, (sn) => sn.launch().catch((err: Error) => {
-        this.emit('error', `could not start node ${sn.name}: ${err.message}`, sn.name);
-      })));
+    if (layout) this.launchMissing(wanted, layout);
+  }
+
+  /** Adopts the process a node directory's pid file names, or stops it; returns the stop in progress. */
+  private recoverNodeDir(dirName: string, wanted: Map<string, Node>, layout: ClusterLayout | undefined, seen: Set<number>): Promise<unknown> | undefined {
+    const dir = join(this.nodesRoot, dirName);
+    const record = readPidFile(dir);
+    if (record === undefined) return undefined;
+    if (typeof record === 'string') {
+      this.options.log.warn({ dir, problem: record }, 'removing unreadable pid file');
+      removePidFile(dir);
+      return undefined;
     }
+    const verdict = verifyIdentity(record);
+    if (!verdict.ok) {
+      this.options.log.info({ node: record.node, pid: record.pid, reason: verdict.reason }, 'node from an earlier run is gone');
+      removePidFile(dir);
+      return undefined;
+    }
+    seen.add(record.pid);
+    const node = wanted.get(record.node);
+    if (!node || record.node !== dirName || !layout || this.nodes.has(node.name)) {
+      this.options.log.warn({ node: record.node, pid: record.pid }, 'stopping a node the current configuration does not run');
+      return terminate(record, this.options.stopGraceMs).then(() => removePidFile(dir));
+    }
+    this.ports.claim(record.mgmtPort);
+    this.track(node, layout).adopt(record);
+    return undefined;
+  }
+
+  /** Starts the nodes of the stored configuration that no process runs (they died while the agent was down). */
+  private launchMissing(wanted: Map<string, Node>, layout: ClusterLayout): void {
+    const missing = [...wanted.values()].filter((n) => !this.nodes.has(n.name));
+    const ordered = [...missing.filter((n) => n.role !== 'WORKER'), ...missing.filter((n) => n.role === 'WORKER')];
+    const tracked = ordered.map((node) => {
+      this.options.log.info({ node: node.name }, 'node of the stored configuration is not running; starting it');
+      return this.track(node, layout);
+    });
+    void this.queue.run(() => mapLimit(tracked, SPAWN_CONCURRENCY, (sn) => sn.launch().catch((err: Error) => {
+      this.emit('error', `could not start node ${sn.name}: ${err.message}`, sn.name);
+    })));
   }
 
   deploy(reqid: string, config: Configuration, force: boolean): Promise<Result[]> {
