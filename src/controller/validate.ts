@@ -1,0 +1,81 @@
+/**
+ * Checks a configuration before it is staged. Every problem is reported (as
+ * one message each, sorted, so results are deterministic); the original's
+ * checks keep its wording, ours follow its style.
+ */
+import { isIP } from 'node:net';
+import { portToString, type Port } from '../protocol/index.js';
+import type { Configuration } from '../management/index.js';
+import { nodesLackingBrokerPorts } from './ports.js';
+
+export interface ValidationContext {
+  controllerPort: number;
+  autoAssignPorts: boolean;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function repeated(names: string[]): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const n of names) (seen.has(n) ? dup : seen).add(n);
+  return [...dup];
+}
+
+const showPort = (p: Port): string => portToString(p);
+
+export function validateConfiguration(config: Configuration, ctx: ValidationContext): string[] {
+  const errors: string[] = [];
+  const instNames = config.instances.map((i) => i.name);
+  const nodeNames = config.nodes.map((n) => n.name);
+  for (const name of repeated(instNames)) errors.push(`multiple instances named '${name}'`);
+  for (const name of repeated(nodeNames)) errors.push(`multiple nodes named '${name}'`);
+  const instSet = new Set(instNames);
+  const both = [...new Set(nodeNames)].filter((n) => instSet.has(n)).sort();
+  if (both.length > 0) errors.push(`node and instance names collide: ${both.join(', ')}`);
+
+  for (const inst of config.instances) {
+    if (!NAME_RE.test(inst.name)) errors.push(`instance name '${inst.name}' is not usable (letters, digits, '.', '_', '-')`);
+    if (isIP(inst.host) === 0) errors.push(`instance '${inst.name}' has an invalid address '${inst.host}'`);
+    if (inst.listenPort && inst.listenPort.number === 0) errors.push(`instance '${inst.name}' has listen port 0`);
+  }
+
+  const agentPorts = new Map<string, Set<number>>();
+  for (const inst of config.instances) {
+    if (inst.listenPort) agentPorts.set(inst.name, new Set([inst.listenPort.number]));
+  }
+  const usedPorts = new Map<string, Map<number, number>>();
+  for (const node of config.nodes) {
+    if (!NAME_RE.test(node.name)) errors.push(`node name '${node.name}' is not usable (letters, digits, '.', '_', '-')`);
+    if (!instSet.has(node.instance)) errors.push(`node '${node.name}' has undeclared instance name '${node.instance}'`);
+    if (node.role === 'NONE') errors.push(`node '${node.name}' has no cluster role`);
+    if (node.role === 'WORKER' && node.interface === undefined) errors.push(`worker '${node.name}' has no interface to sniff`);
+    if (node.interface !== undefined && node.interface.trim() === '') errors.push(`node '${node.name}' has an empty interface name`);
+    if (node.cpuAffinity !== undefined && node.cpuAffinity < 0) errors.push(`node '${node.name}' has a negative cpu_affinity ${node.cpuAffinity}`);
+    for (const key of Object.keys(node.env)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) errors.push(`node '${node.name}' has an invalid environment variable name '${key}'`);
+    }
+    for (const [label, p] of [['port', node.port], ['metrics port', node.metricsPort]] as const) {
+      if (p && p.number === 0) errors.push(`node '${node.name}' has ${label} 0`);
+      if (p && p.protocol !== 'tcp') errors.push(`node '${node.name}' ${label} ${showPort(p)} is not a TCP port`);
+    }
+    if (node.metricsPort && node.port && node.metricsPort.number === node.port.number) {
+      errors.push(`node '${node.name}' metrics port ${showPort(node.metricsPort)} equals its Broker port`);
+    }
+    if (!node.port) continue;
+    if (agentPorts.get(node.instance)?.has(node.port.number)) {
+      errors.push(`node '${node.name}' port ${showPort(node.port)} conflicts with agent port on instance '${node.instance}'`);
+    }
+    if (node.port.number === ctx.controllerPort) errors.push(`node '${node.name}' port ${showPort(node.port)} conflicts with controller port`);
+    let used = usedPorts.get(node.instance);
+    if (!used) usedPorts.set(node.instance, (used = new Map()));
+    const count = (used.get(node.port.number) ?? 0) + 1;
+    used.set(node.port.number, count);
+    if (count === 2) errors.push(`multiple nodes on instance '${node.instance}' using port ${showPort(node.port)}`);
+  }
+  if (!ctx.autoAssignPorts) {
+    const lacking = nodesLackingBrokerPorts(config);
+    if (lacking.length > 0) errors.push(`Broker port auto-assignment disabled but nodes ${lacking.join(', ')} lack ports`);
+  }
+  return errors.sort();
+}
