@@ -1,0 +1,214 @@
+/**
+ * The cluster configuration file, as zeek-client reads and writes it: an
+ * `[instances]` section (bare names: agents that connect to the controller;
+ * `name = host:port`: agents the controller dials) and one section per node.
+ * Parsing yields the same Management::Configuration zeek-client would send,
+ * or one error naming the file, the line and the problem.
+ */
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Port } from '../protocol/index.js';
+import { CLUSTER_ROLES, type ClusterRole, type Configuration, type Instance, type Node } from '../management/types.js';
+import { effectiveEntries, escapeIniValue, parseIni, renderIni, type IniDocument, type IniEntry, type IniSection } from './ini.js';
+import { quoteIfSpaced, shlexSplit } from './shlex.js';
+
+export interface ParseOptions {
+  /** Shown in errors, e.g. the file name or `<stdin>`. */
+  source: string;
+  /** For nodes without an instance: `agent-<hostname>`. */
+  hostname: string;
+  /** The configuration id; a fresh UUID by default, as zeek-client makes one per staging. */
+  id?: string;
+}
+
+export type ParseResult =
+  | { ok: true; config: Configuration; warnings: string[] }
+  | { ok: false; error: string };
+
+const NODE_KEYS = new Set(['instance', 'role', 'type', 'state', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port']);
+const NODE_ROLES = CLUSTER_ROLES.filter((r) => r !== 'NONE');
+
+class ConfigError extends Error {
+  constructor(readonly line: number, message: string) { super(message); }
+}
+
+export function parseClusterConfig(text: string, options: ParseOptions): ParseResult {
+  const parsed = parseIni(text);
+  if (!parsed.ok) return { ok: false, error: `${options.source}:${parsed.error.line}: ${parsed.error.message}` };
+  const warnings: string[] = [];
+  try {
+    const config = buildConfiguration(parsed.doc, options, warnings);
+    return { ok: true, config, warnings };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { ok: false, error: `${options.source}:${err.line}: ${err.message}` };
+  }
+}
+
+function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: string[]): Configuration {
+  const instancesSection = doc.sections.find((s) => s.name === 'instances');
+  const instances = instancesSection ? effectiveEntries(doc, instancesSection).map(parseInstance) : [];
+  const nodes: Node[] = [];
+  const instanceFree: IniSection[] = [];
+  for (const section of doc.sections) {
+    if (section === instancesSection) continue;
+    const entries = effectiveEntries(doc, section);
+    if (!entries.some((e) => e.key === 'instance')) instanceFree.push(section);
+    nodes.push(parseNode(section, entries, options.hostname, warnings));
+  }
+  if (instanceFree.length > 0 && instanceFree.length !== nodes.length) {
+    const withInstance = doc.sections.find((s) => s !== instancesSection && !instanceFree.includes(s))!;
+    throw new ConfigError(instanceFree[0]!.line,
+      `node "${instanceFree[0]!.name}" names no instance but node "${withInstance.name}" (line ${withInstance.line}) does: either all or no nodes must state instances`);
+  }
+  if (instanceFree.length > 0 && instancesSection) {
+    throw new ConfigError(instancesSection.line, 'omit the [instances] section when the nodes name no instance (they then run on the local agent)');
+  }
+  const finalInstances = instancesSection
+    ? instances
+    : [...new Set(nodes.map((n) => n.instance))].sort().map((name): Instance => ({ name, host: '0.0.0.0' }));
+  return { id: options.id ?? randomUUID(), instances: finalInstances, nodes: nodes.sort(byName) };
+}
+
+function parseInstance(entry: IniEntry): Instance {
+  if (!entry.value) return { name: entry.key, host: '0.0.0.0' };
+  const colon = entry.value.lastIndexOf(':');
+  const host = colon < 0 ? '' : entry.value.slice(0, colon).replace(/^[\s[]+|[\s\]]+$/g, '');
+  const portText = colon < 0 ? '' : entry.value.slice(colon + 1).trim();
+  if (host === '' || portText === '') {
+    throw new ConfigError(entry.line, `invalid spec for instance "${entry.key}": "${entry.value}" should be <host>:<port> (IPv6 as [addr]:port)`);
+  }
+  if (isIP(host) === 0) {
+    throw new ConfigError(entry.line, `instance "${entry.key}": "${host}" is not an IP address (the controller dials agents by address)`);
+  }
+  return { name: entry.key, host, listenPort: { number: portNumber(portText, entry, `instance "${entry.key}" port`), protocol: 'tcp' } };
+}
+
+function parseNode(section: IniSection, entries: IniEntry[], hostname: string, warnings: string[]): Node {
+  const get = (...keys: string[]): IniEntry | undefined => keys.map((k) => entries.find((e) => e.key === k)).find((e) => e !== undefined);
+  for (const e of entries) {
+    if (e.value === undefined) throw new ConfigError(e.line, `config item ${section.name}.${e.key} needs a value`);
+  }
+  const where = `node "${section.name}"`;
+  const state = get('state');
+  if (state?.value) warnings.push(`ignoring node "${section.name}" state "${state.value}" in configuration`);
+  const roleEntry = get('role', 'type');
+  if (!roleEntry?.value) throw new ConfigError(section.line, `${where} requires a role (one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')})`);
+  const role = lookupRole(roleEntry.value);
+  if (!role) throw new ConfigError(roleEntry.line, `${where}: role "${roleEntry.value}" is invalid; use one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')}`);
+  const node: Node = {
+    name: section.name,
+    instance: get('instance')?.value || `agent-${hostname}`,
+    role,
+    state: 'RUNNING',
+    env: {},
+  };
+  const portEntry = get('port');
+  if (portEntry) node.port = tcp(portNumber(portEntry.value!, portEntry, `${where} port`));
+  const metricsEntry = get('metrics_port');
+  if (metricsEntry) node.metricsPort = tcp(portNumber(metricsEntry.value!, metricsEntry, `${where} metrics port`));
+  const iface = get('interface');
+  if (iface) node.interface = iface.value!;
+  const cpu = get('cpu_affinity');
+  if (cpu) node.cpuAffinity = integer(cpu.value!, cpu, `${where} cpu_affinity`);
+  const scripts = get('scripts');
+  if (scripts?.value) node.scripts = split(scripts, `${where} scripts`).sort();
+  const env = get('env');
+  if (env?.value) node.env = parseEnv(env, where);
+  const unknown = entries.filter((e) => !NODE_KEYS.has(e.key)).map((e) => e.key).sort();
+  if (unknown.length > 0) warnings.push(`ignoring unexpected keys: ${unknown.join(', ')}`);
+  return node;
+}
+
+function lookupRole(text: string): ClusterRole | undefined {
+  const name = text.split('::').at(-1)!.split('.').at(-1)!.toUpperCase();
+  return (NODE_ROLES as readonly string[]).includes(name) ? (name as ClusterRole) : undefined;
+}
+
+function integer(text: string, entry: IniEntry, what: string): number {
+  const t = text.trim().replace(/_/g, '');
+  if (!/^[+-]?\d+$/.test(t)) throw new ConfigError(entry.line, `${what}: "${text}" is not an integer`);
+  return Number(t);
+}
+
+function portNumber(text: string, entry: IniEntry, what: string): number {
+  const n = integer(text, entry, what);
+  if (n < 1 || n > 65535) throw new ConfigError(entry.line, `${what} ${n} outside valid range (1-65535)`);
+  return n;
+}
+
+const tcp = (number: number): Port => ({ number, protocol: 'tcp' });
+
+function split(entry: IniEntry, what: string): string[] {
+  const r = shlexSplit(entry.value!);
+  if (!r.ok) throw new ConfigError(entry.line, `${what} value "${entry.value}" is invalid: ${r.error}`);
+  return r.words;
+}
+
+function parseEnv(entry: IniEntry, where: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const item of split(entry, `${where} env`)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(entry.line, `${where} env value "${entry.value}" is invalid: "${item}" is not KEY=VALUE (quote values with spaces: KEY="a b")`);
+    env[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return env;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The INI text zeek-client's `get-config` prints; staging it again yields the same configuration. */
+export function renderClusterConfig(config: Configuration): string {
+  const sections: { name: string; entries: { key: string; value: string | undefined }[] }[] = [];
+  if (config.instances.length > 0) {
+    sections.push({
+      name: 'instances',
+      entries: [...config.instances].sort(byName).map((i) => ({
+        key: i.name,
+        value: i.listenPort === undefined ? undefined : `${isIP(i.host) === 6 ? `[${i.host}]` : i.host}:${i.listenPort.number}`,
+      })),
+    });
+  }
+  for (const node of [...config.nodes].sort(byName)) {
+    const entries: { key: string; value: string | undefined }[] = [];
+    const add = (key: string, value: string | undefined): void => { if (value !== undefined) entries.push({ key, value: escapeIniValue(value) }); };
+    add('instance', node.instance);
+    add('role', node.role);
+    add('port', node.port?.number.toString());
+    if (node.scripts && node.scripts.length > 0) add('scripts', [...node.scripts].sort().map(quoteIfSpaced).join(' '));
+    add('interface', node.interface);
+    add('cpu_affinity', node.cpuAffinity?.toString());
+    const env = Object.keys(node.env).sort();
+    if (env.length > 0) add('env', env.map((k) => `${k}=${quoteIfSpaced(node.env[k]!)}`).join(' '));
+    add('metrics_port', node.metricsPort?.number.toString());
+    sections.push({ name: node.name, entries });
+  }
+  return renderIni(sections);
+}
+
+/** The JSON form of `get-config --as-json` (zeek-client's to_json_data()). */
+export function configurationToJson(config: Configuration): unknown {
+  return {
+    id: config.id,
+    instances: [...config.instances].sort(byName).map(instanceToJson),
+    nodes: [...config.nodes].sort(byName).map((n) => ({
+      name: n.name,
+      instance: n.instance,
+      role: n.role,
+      port: n.port?.number ?? null,
+      scripts: n.scripts ?? null,
+      options: n.options ? n.options.map((o) => ({ name: o.name, value: o.value })) : null,
+      interface: n.interface ?? null,
+      cpu_affinity: n.cpuAffinity ?? null,
+      env: n.env,
+      metrics_port: n.metricsPort?.number ?? null,
+    })),
+  };
+}
+
+/** zeek-client shows host only when it is not the 0.0.0.0 placeholder, port only when set. */
+export function instanceToJson(i: Instance): Record<string, unknown> {
+  if (i.listenPort !== undefined) return { name: i.name, host: i.host, port: i.listenPort.number };
+  if (i.host !== '0.0.0.0') return { name: i.name, host: i.host };
+  return { name: i.name };
+}

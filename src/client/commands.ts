@@ -1,0 +1,218 @@
+/**
+ * The zeek-client commands. Each returns its exit status: 0 on success, 1
+ * for failed results, no response before the timeout, an unreachable
+ * controller or a configuration file that does not parse — as zeek-client.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { ControllerApi } from '../management/api.js';
+import { decodeConfiguration } from '../management/records.js';
+import type { Configuration } from '../management/types.js';
+import { configurationToJson, parseClusterConfig, renderClusterConfig } from './cluster-config.js';
+import type { ControllerConnection } from './connection.js';
+import { openConnection, type ClientContext } from './context.js';
+import { pythonJson } from './json-output.js';
+import { formatNotification } from './notifications.js';
+import { DeployProgress } from './progress.js';
+import {
+  deployJson, getIdValueJson, getInstancesJson, getNodesJson, restartJson, stageJson, type Shaped,
+} from './results.js';
+import { renderNodeTable } from './table.js';
+
+const noResponse = (ctx: ClientContext, msg: string): number => { ctx.log.error(`no response received: ${msg}`); return 1; };
+
+function print(ctx: ClientContext, shaped: Shaped): number {
+  for (const w of shaped.warnings) ctx.log.warning(w);
+  ctx.stdout(`${pythonJson(shaped.json, ctx.settings.prettyJson)}\n`);
+  return shaped.exitCode;
+}
+
+async function withConnection(ctx: ClientContext, run: (conn: ControllerConnection) => Promise<number>): Promise<number> {
+  const conn = await openConnection(ctx);
+  if (!conn) return 1;
+  try {
+    return await run(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+export function getInstances(ctx: ClientContext): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    const reqid = randomUUID();
+    const r = await conn.transact(ControllerApi.getInstancesRequest.make(reqid), ControllerApi.getInstancesResponse, reqid);
+    if (!r.ok) return noResponse(ctx, r.error);
+    const shaped = getInstancesJson(r.value[1]);
+    if ('error' in shaped) { ctx.log.error(shaped.error); return 1; }
+    return print(ctx, shaped);
+  });
+}
+
+/** Reads and parses a cluster configuration file (`-` is stdin); logs the problem and returns undefined when it does not parse. */
+export async function loadClusterConfig(ctx: ClientContext, file: string): Promise<Configuration | undefined> {
+  let text: string;
+  const source = file === '-' ? '<stdin>' : file;
+  try {
+    text = file === '-' ? await ctx.readStdin() : await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    ctx.log.error(`please provide a cluster configuration file: cannot read ${file}: ${why}`);
+    return undefined;
+  }
+  const parsed = parseClusterConfig(text, { source, hostname: ctx.hostname });
+  if (!parsed.ok) {
+    ctx.log.error(parsed.error);
+    ctx.log.error('configuration has errors, not sending');
+    return undefined;
+  }
+  for (const w of parsed.warnings) ctx.log.warning(w);
+  return parsed.config;
+}
+
+async function stage(ctx: ClientContext, conn: ControllerConnection, config: Configuration): Promise<Shaped | undefined> {
+  const reqid = randomUUID();
+  const r = await conn.transact(ControllerApi.stageConfigurationRequest.make(reqid, config), ControllerApi.stageConfigurationResponse, reqid);
+  if (!r.ok) { noResponse(ctx, r.error); return undefined; }
+  return stageJson(r.value[1]);
+}
+
+export async function stageConfig(ctx: ClientContext, file: string): Promise<number> {
+  const config = await loadClusterConfig(ctx, file);
+  if (!config) return 1;
+  return withConnection(ctx, async (conn) => {
+    const shaped = await stage(ctx, conn, config);
+    return shaped ? print(ctx, shaped) : 1;
+  });
+}
+
+async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: string[] | undefined): Promise<number> {
+  const progress = ctx.interactive ? new DeployProgress(conn, nodes ?? await stagedNodeNames(conn), (line) => process.stderr.write(line)) : undefined;
+  const reqid = randomUUID();
+  try {
+    const r = await conn.transact(ControllerApi.deployRequest.make(reqid), ControllerApi.deployResponse, reqid);
+    if (!r.ok) return noResponse(ctx, r.error);
+    return print(ctx, deployJson(r.value[1]));
+  } finally {
+    progress?.close();
+  }
+}
+
+async function stagedNodeNames(conn: ControllerConnection): Promise<string[]> {
+  const reqid = randomUUID();
+  const r = await conn.transact(ControllerApi.getConfigurationRequest.make(reqid, false), ControllerApi.getConfigurationResponse, reqid);
+  if (!r.ok || !r.value[1].success || r.value[1].data === undefined) return [];
+  try {
+    return decodeConfiguration(r.value[1].data, 'data').nodes.map((n) => n.name);
+  } catch {
+    return [];
+  }
+}
+
+export function deploy(ctx: ClientContext): Promise<number> {
+  return withConnection(ctx, (conn) => runDeploy(ctx, conn, undefined));
+}
+
+export async function deployConfig(ctx: ClientContext, file: string): Promise<number> {
+  const config = await loadClusterConfig(ctx, file);
+  if (!config) return 1;
+  return withConnection(ctx, async (conn) => {
+    const shaped = await stage(ctx, conn, config);
+    if (!shaped) return 1;
+    if (shaped.exitCode !== 0) return print(ctx, shaped);
+    return runDeploy(ctx, conn, config.nodes.map((n) => n.name));
+  });
+}
+
+export interface GetConfigOptions { asJson?: boolean; deployed?: boolean; filename?: string }
+
+export function getConfig(ctx: ClientContext, options: GetConfigOptions): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    const reqid = randomUUID();
+    const r = await conn.transact(ControllerApi.getConfigurationRequest.make(reqid, options.deployed === true), ControllerApi.getConfigurationResponse, reqid);
+    if (!r.ok) return noResponse(ctx, r.error);
+    const res = r.value[1];
+    if (!res.success) { ctx.log.error(res.error || 'no reason given'); return 1; }
+    if (res.data === undefined) { ctx.log.error('received result did not contain configuration data'); return 1; }
+    let config: Configuration;
+    try {
+      config = decodeConfiguration(res.data, 'data');
+    } catch (err) {
+      ctx.log.error(`received configuration is invalid: ${(err as Error).message}`);
+      return 1;
+    }
+    const text = options.asJson ? `${pythonJson(configurationToJson(config), ctx.settings.prettyJson)}\n` : renderClusterConfig(config);
+    if (options.filename && options.filename !== '-') {
+      try {
+        await writeFile(options.filename, text);
+      } catch (err) {
+        ctx.log.error(`cannot write ${options.filename}: ${(err as Error).message}`);
+        return 1;
+      }
+    } else {
+      ctx.stdout(text);
+    }
+    return 0;
+  });
+}
+
+export function getNodes(ctx: ClientContext, options: { table?: boolean }): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    const reqid = randomUUID();
+    const r = await conn.transact(ControllerApi.getNodesRequest.make(reqid), ControllerApi.getNodesResponse, reqid);
+    if (!r.ok) return noResponse(ctx, r.error);
+    const shaped = getNodesJson(r.value[1]);
+    if (!options.table) return print(ctx, shaped);
+    for (const w of shaped.warnings) ctx.log.warning(w);
+    ctx.stdout(renderNodeTable(shaped.rows, shaped.json.errors));
+    return shaped.exitCode;
+  });
+}
+
+export function getIdValue(ctx: ClientContext, id: string, nodes: string[]): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    const reqid = randomUUID();
+    const r = await conn.transact(ControllerApi.getIdValueRequest.make(reqid, id, [...new Set(nodes)]), ControllerApi.getIdValueResponse, reqid);
+    if (!r.ok) return noResponse(ctx, r.error);
+    return print(ctx, getIdValueJson(r.value[1]));
+  });
+}
+
+export function restart(ctx: ClientContext, nodes: string[]): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    const reqid = randomUUID();
+    const r = await conn.transact(ControllerApi.restartRequest.make(reqid, [...new Set(nodes)]), ControllerApi.restartResponse, reqid);
+    if (!r.ok) return noResponse(ctx, r.error);
+    return print(ctx, restartJson(r.value[1]));
+  });
+}
+
+export function testTimeout(ctx: ClientContext, withState: boolean): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    const reqid = randomUUID();
+    const r = await conn.transact(ControllerApi.testTimeoutRequest.make(reqid, withState), ControllerApi.testTimeoutResponse, reqid);
+    if (!r.ok) return noResponse(ctx, r.error);
+    const res = r.value[1];
+    ctx.stdout(`${pythonJson({ success: res.success, error: res.error ?? null }, ctx.settings.prettyJson)}\n`);
+    return 0;
+  });
+}
+
+export function showSettings(ctx: ClientContext): number {
+  ctx.stdout(ctx.raw.render());
+  return 0;
+}
+
+/** Prints the controller's notifications as they arrive, until the connection ends (exit 1) or Ctrl-C (exit 0). */
+export function monitor(ctx: ClientContext): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    conn.onEvent((event) => ctx.stdout(`${formatNotification(event)}\n`));
+    const stop = new Promise<number>((resolve) => {
+      const onSignal = (): void => resolve(0);
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+    const closed = conn.untilClosed().then((why) => { ctx.stdout(`no response received: ${why}\n`); return 1; });
+    return Promise.race([stop, closed]);
+  });
+}

@@ -1,0 +1,200 @@
+/**
+ * One client session with the controller: connect and handshake (retrying a
+ * refused connection as zeek-client does, `peering_attempts` times), publish
+ * request events on the controller topic, and wait for the response with
+ * the same reqid until `request_timeout_secs`. Every other event is handed
+ * to listeners (progress display, monitor).
+ */
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { decodeEvent, decodeMessage, DecodeError, encodeData, encodeEvent, WS_PATH, type ZeekEvent } from '../protocol/index.js';
+import { TOPIC_CONTROLLER } from '../management/api.js';
+import type { EventSpec } from '../management/events.js';
+import type { ClientLog } from './log.js';
+import type { ClientSettings } from './settings.js';
+import type { Settings } from './settings.js';
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+type Waiter = (event: ZeekEvent) => boolean;
+
+export class ControllerConnection {
+  private socket: WebSocket | undefined;
+  private readonly waiters = new Set<Waiter>();
+  private readonly listeners = new Set<(event: ZeekEvent) => void>();
+  private closedReason: string | undefined;
+  private onClosed: (() => void)[] = [];
+  readonly remote: string;
+
+  constructor(private readonly settings: ClientSettings, private readonly raw: Settings, private readonly log: ClientLog) {
+    this.remote = `${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+  }
+
+  get url(): string {
+    return `${this.settings.ssl ? 'wss' : 'ws'}://${this.remote}${WS_PATH}`;
+  }
+
+  /** Connects and completes the Broker handshake; the error says where it tried and why it failed. */
+  async connect(): Promise<Outcome<string>> {
+    this.log.info(`connecting to controller ${this.remote}`);
+    let lastRefusal = '';
+    for (let attempt = 1; attempt <= this.settings.peeringAttempts; attempt += 1) {
+      const r = await this.attempt();
+      if (r.ok) {
+        this.log.info(`peered with controller ${this.remote}`);
+        return r;
+      }
+      if (!r.retry) return { ok: false, error: r.error };
+      lastRefusal = r.error;
+      this.log.debug(`${r.error} (attempt ${attempt} of ${this.settings.peeringAttempts})`);
+      if (attempt < this.settings.peeringAttempts) await sleep(this.settings.retryDelayMs);
+    }
+    return {
+      ok: false,
+      error: `cannot reach the controller at ${this.url}: ${lastRefusal} after ${this.settings.peeringAttempts} attempts; ` +
+        'is it running there? Point the client at it with --controller HOST:PORT or --set controller.port=PORT',
+    };
+  }
+
+  private attempt(): Promise<{ ok: true; value: string } | { ok: false; retry: boolean; error: string }> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(this.url, { handshakeTimeout: Math.max(this.settings.retryDelayMs, 1000), ...this.tlsOptions() });
+      let settled = false;
+      const done = (r: { ok: true; value: string } | { ok: false; retry: boolean; error: string }): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(ackTimer);
+        if (!r.ok) ws.terminate();
+        resolve(r);
+      };
+      const ackTimer = setTimeout(() => done({ ok: false, retry: true, error: 'no handshake answer' }), Math.max(this.settings.retryDelayMs, 1000) * 2);
+      ws.on('error', (err: NodeJS.ErrnoException) => {
+        const retry = err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || /timed out/i.test(err.message);
+        const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
+        done({ ok: false, retry, error: retry ? why : `socket error in connect() with controller ${this.remote}: ${why}` });
+      });
+      ws.once('close', () => done({ ok: false, retry: true, error: 'connection closed during the handshake' }));
+      ws.once('open', () => ws.send(JSON.stringify([TOPIC_CONTROLLER])));
+      ws.once('message', (data) => {
+        let msg;
+        try {
+          msg = decodeMessage(data.toString());
+        } catch (err) {
+          done({ ok: false, retry: false, error: `protocol data error with controller ${this.remote}: ${(err as Error).message}` });
+          return;
+        }
+        if (msg.type !== 'ack') {
+          const why = msg.type === 'error' ? `${msg.code}: ${msg.context}` : `expected an ack, got ${msg.type}`;
+          done({ ok: false, retry: false, error: `controller ${this.remote} refused the handshake: ${why}` });
+          return;
+        }
+        this.attach(ws);
+        done({ ok: true, value: msg.endpoint });
+      });
+    });
+  }
+
+  private tlsOptions(): WebSocket.ClientOptions {
+    if (!this.settings.ssl) return {};
+    const file = (key: string): Buffer | undefined => {
+      const path = this.raw.get('ssl', key);
+      return path ? readFileSync(path) : undefined;
+    };
+    const ca = file('cafile');
+    const opts: WebSocket.ClientOptions = { rejectUnauthorized: ca !== undefined };
+    if (ca) opts.ca = ca;
+    const cert = file('certificate');
+    if (cert) opts.cert = cert;
+    const key = file('keyfile');
+    if (key) opts.key = key;
+    const passphrase = this.raw.get('ssl', 'passphrase');
+    if (passphrase) opts.passphrase = passphrase;
+    return opts;
+  }
+
+  private attach(ws: WebSocket): void {
+    this.socket = ws;
+    ws.on('message', (data) => this.receive(data.toString()));
+    ws.once('close', () => {
+      this.closedReason = `connection to controller ${this.remote} closed`;
+      for (const f of this.onClosed) f();
+      this.onClosed = [];
+    });
+  }
+
+  private receive(text: string): void {
+    let event: ZeekEvent;
+    try {
+      const msg = decodeMessage(text);
+      if (msg.type === 'error') { this.log.warning(`controller ${this.remote} reported an error: ${msg.code}: ${msg.context}`); return; }
+      if (msg.type !== 'data-message') { this.log.debug(`skipping unexpected received message ${msg.type}`); return; }
+      event = decodeEvent(msg.value);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.log.warning(`protocol data error with controller ${this.remote}: ${err.message}`);
+      return;
+    }
+    for (const w of [...this.waiters]) if (w(event)) return;
+    for (const l of this.listeners) l(event);
+  }
+
+  /** Receives every event that is not a response someone waits for. Returns a remover. */
+  onEvent(listener: (event: ZeekEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(event: ZeekEvent): void {
+    this.socket?.send(encodeData(TOPIC_CONTROLLER, encodeEvent(event)));
+  }
+
+  /** Sends a request and waits for its response (same reqid as the first argument). */
+  transact<A extends readonly unknown[]>(request: ZeekEvent, response: EventSpec<A>, reqid: string): Promise<Outcome<A>> {
+    return new Promise((resolve) => {
+      const finish = (r: Outcome<A>): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        this.onClosed = this.onClosed.filter((f) => f !== closed);
+        resolve(r);
+      };
+      const waiter: Waiter = (event) => {
+        if (event.name !== response.name) return false;
+        const first = event.args[0];
+        if (first?.type !== 'string' || first.value !== reqid) return false;
+        try {
+          finish({ ok: true, value: response.decode(event) });
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          finish({ ok: false, error: `protocol data error with controller ${this.remote}: invalid event data, ${err.message}` });
+        }
+        return true;
+      };
+      const closed = (): void => finish({ ok: false, error: this.closedReason ?? 'connection closed' });
+      const timer = setTimeout(() => finish({ ok: false, error: `websocket connection to ${this.remote} timed out` }), this.settings.requestTimeoutMs);
+      this.waiters.add(waiter);
+      if (this.closedReason !== undefined || !this.socket) { closed(); return; }
+      this.onClosed.push(closed);
+      this.publish(request);
+    });
+  }
+
+  /** Resolves when the connection closes (monitor's lifetime). */
+  untilClosed(): Promise<string> {
+    if (this.closedReason !== undefined) return Promise.resolve(this.closedReason);
+    return new Promise((resolve) => this.onClosed.push(() => resolve(this.closedReason ?? 'connection closed')));
+  }
+
+  close(): Promise<void> {
+    const ws = this.socket;
+    if (!ws || ws.readyState === ws.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close(1000);
+      setTimeout(() => { ws.terminate(); resolve(); }, 500).unref();
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
