@@ -25,8 +25,9 @@ export function nodesLackingBrokerPorts(config: Configuration): string[] {
   return config.nodes.filter((n) => BROKER_ORDER[n.role] !== undefined && !n.port).map((n) => n.name).sort(cmp);
 }
 
-export function assignBrokerPorts(config: Configuration, start: number): Configuration {
-  const taken = new Set<number>();
+/** `reserved`: ports that are never assigned (the controller's own listeners). */
+export function assignBrokerPorts(config: Configuration, start: number, reserved: readonly number[] = []): Configuration {
+  const taken = new Set<number>(reserved);
   for (const inst of config.instances) if (inst.listenPort) taken.add(inst.listenPort.number);
   for (const node of config.nodes) if (node.port) taken.add(node.port.number);
   const todo = config.nodes.filter((n) => !n.port && BROKER_ORDER[n.role] !== undefined).sort(byInstanceRoleName(BROKER_ORDER));
@@ -41,12 +42,12 @@ export function assignBrokerPorts(config: Configuration, start: number): Configu
   return withPorts(config, assigned, 'port');
 }
 
-export function assignMetricsPorts(config: Configuration, start: number): Configuration {
+export function assignMetricsPorts(config: Configuration, start: number, reserved: readonly number[] = []): Configuration {
   const hostOf = new Map(config.instances.map((i) => [i.name, i.host]));
   const taken = new Map<string, Set<number>>();
   const takenOn = (host: string): Set<number> => {
     let set = taken.get(host);
-    if (!set) taken.set(host, (set = new Set()));
+    if (!set) taken.set(host, (set = new Set(reserved)));
     return set;
   };
   for (const inst of config.instances) if (inst.listenPort) takenOn(inst.host).add(inst.listenPort.number);

@@ -1,0 +1,115 @@
+/**
+ * The agents the controller knows: one session per instance name, however
+ * it was made (the agent dialled in, or the controller dialled the
+ * instance's listen port). Tracks which instances the current configuration
+ * needs and which of those answered the welcome.
+ */
+import type { Endpoint, Link, PeerInfo } from '../protocol/index.js';
+import { TOPIC_AGENT_PREFIX, agentTopic, type Instance } from '../management/index.js';
+
+export interface Session {
+  readonly name: string;
+  readonly peer: PeerInfo;
+  /** True when the agent dialled us. */
+  readonly connecting: boolean;
+}
+
+export class InstanceRegistry {
+  /** Known agents by name: the session used to talk to each. */
+  private readonly sessions = new Map<string, Session>();
+  /** Every session that said hello, by peer id (an agent may be reachable both ways). */
+  private readonly byPeer = new Map<string, Session>();
+  /** Instances the current configuration needs. */
+  readonly required = new Map<string, Instance>();
+  /** Required instances that answered agent_welcome_request. */
+  readonly ready = new Set<string>();
+  private readonly links = new Map<string, Link>();
+
+  constructor(private readonly endpoint: Endpoint, private readonly retryMaxMs: number) {}
+
+  /** Records a hello. Returns true when this made the instance newly known. */
+  hello(name: string, peer: PeerInfo, connecting: boolean): boolean {
+    const session = { name, peer, connecting };
+    this.byPeer.set(peer.id, session);
+    const current = this.sessions.get(name);
+    if (current && this.endpoint.hasPeer(current.peer.id) && current.peer.id !== peer.id) return false;
+    this.sessions.set(name, session);
+    return current === undefined;
+  }
+
+  /** A peer went away. Returns the instance name if it lost its last session. */
+  lost(peerId: string): string | undefined {
+    const session = this.byPeer.get(peerId);
+    if (!session) return undefined;
+    this.byPeer.delete(peerId);
+    if (this.sessions.get(session.name)?.peer.id !== peerId) return undefined;
+    const other = [...this.byPeer.values()].find((s) => s.name === session.name && this.endpoint.hasPeer(s.peer.id));
+    if (other) {
+      this.sessions.set(session.name, other);
+      return undefined;
+    }
+    this.sessions.delete(session.name);
+    this.ready.delete(session.name);
+    return session.name;
+  }
+
+  session(name: string): Session | undefined {
+    return this.sessions.get(name);
+  }
+
+  nameOf(peerId: string): string | undefined {
+    return this.byPeer.get(peerId)?.name;
+  }
+
+  knownNames(): string[] {
+    return [...this.sessions.keys()].sort();
+  }
+
+  /** Known instances as get_instances reports them: address as seen, listen port if we dialled. */
+  known(): Instance[] {
+    return this.knownNames().map((name) => {
+      const s = this.sessions.get(name)!;
+      const host = s.peer.remoteAddress.replace(/^::ffff:/, '') || '0.0.0.0';
+      return s.connecting ? { name, host } : { name, host, listenPort: { number: s.peer.remotePort, protocol: 'tcp' } };
+    });
+  }
+
+  /** Makes `instances` the required set; returns the names it dropped. Dials instances with a listen port. */
+  require(instances: readonly Instance[]): string[] {
+    const next = new Map(instances.map((i) => [i.name, i]));
+    const dropped = [...this.required.keys()].filter((n) => !next.has(n) || changedAddress(this.required.get(n)!, next.get(n)!));
+    for (const name of dropped) {
+      this.required.delete(name);
+      this.ready.delete(name);
+      void this.links.get(name)?.close();
+      this.links.delete(name);
+    }
+    for (const inst of instances) {
+      this.required.set(inst.name, inst);
+      if (inst.listenPort && !this.links.has(inst.name)) {
+        this.links.set(inst.name, this.endpoint.connect({
+          host: inst.host,
+          port: inst.listenPort.number,
+          subscriptions: [TOPIC_AGENT_PREFIX],
+          remoteTopics: [agentTopic(inst.name)],
+          retry: { initialMs: 200, maxMs: this.retryMaxMs },
+        }));
+      }
+    }
+    return dropped;
+  }
+
+  /** Required instances that have not answered the welcome yet. */
+  notReady(): string[] {
+    return [...this.required.keys()].filter((n) => !this.ready.has(n)).sort();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.links.values()].map((l) => l.close()));
+    this.links.clear();
+  }
+}
+
+function changedAddress(a: Instance, b: Instance): boolean {
+  return a.host !== b.host || a.listenPort?.number !== b.listenPort?.number;
+}

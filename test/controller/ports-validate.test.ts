@@ -1,0 +1,143 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Configuration, Instance, Node } from '../../src/management/index.js';
+import { assignBrokerPorts, assignMetricsPorts } from '../../src/controller/ports.js';
+import { validateConfiguration } from '../../src/controller/validate.js';
+import { resolveControllerOptions, SettingsError } from '../../src/controller/config.js';
+
+const tcp = (number: number) => ({ number, protocol: 'tcp' as const });
+const inst = (name: string, host = '127.0.0.1', listen?: number): Instance => ({ name, host, ...(listen ? { listenPort: tcp(listen) } : {}) });
+const node = (name: string, role: Node['role'], extra: Partial<Node> = {}): Node =>
+  ({ name, instance: 'agent-testbox', role, state: 'RUNNING', env: {}, ...(role === 'WORKER' ? { interface: 'lo' } : {}), ...extra });
+
+/** doc/frameworks/management/mini-config.ini, as zeek-client stages it for agent-testbox. */
+const mini = (): Configuration => ({
+  id: 'mini',
+  instances: [inst('agent-testbox')],
+  nodes: [node('worker-02', 'WORKER', { interface: 'eth0' }), node('manager', 'MANAGER'), node('worker-01', 'WORKER'), node('logger', 'LOGGER')],
+});
+
+const ports = (c: Configuration) => Object.fromEntries(c.nodes.map((n) => [n.name, [n.port?.number, n.metricsPort?.number]]));
+const ctx = { controllerPort: 2150, autoAssignPorts: true };
+
+describe('port assignment', () => {
+  test('the mini configuration gets manager 2200, logger 2201 and metrics ports from 9000, as the documentation shows', () => {
+    const ready = assignMetricsPorts(assignBrokerPorts(mini(), 2200), 9000);
+    assert.deepEqual(ports(ready), {
+      manager: [2200, 9000], logger: [2201, 9001], 'worker-01': [undefined, 9002], 'worker-02': [undefined, 9003],
+    });
+  });
+
+  test('explicit ports are kept and skipped; agent listen ports and reserved controller ports are avoided', () => {
+    const c: Configuration = {
+      id: 'x',
+      instances: [inst('agent-a', '10.0.0.1', 2201), inst('agent-b', '10.0.0.2')],
+      nodes: [
+        node('manager', 'MANAGER', { instance: 'agent-a' }),
+        node('logger-1', 'LOGGER', { instance: 'agent-a', port: tcp(2200) }),
+        node('logger-2', 'LOGGER', { instance: 'agent-a' }),
+        node('proxy', 'PROXY', { instance: 'agent-b', metricsPort: tcp(9000) }),
+        node('worker', 'WORKER', { instance: 'agent-b' }),
+      ],
+    };
+    const ready = assignMetricsPorts(assignBrokerPorts(c, 2200, [2203]), 9000, [9001]);
+    assert.deepEqual(ports(ready), {
+      manager: [2202, 9000], 'logger-1': [2200, 9002], 'logger-2': [2204, 9003], proxy: [2205, 9000], worker: [undefined, 9002],
+    });
+  });
+
+  test('Broker ports count across instances: instance, then role, then name', () => {
+    const c: Configuration = {
+      id: 'x',
+      instances: [inst('b', '10.0.0.2'), inst('a', '10.0.0.1')],
+      nodes: [node('p-b', 'PROXY', { instance: 'b' }), node('m', 'MANAGER', { instance: 'b' }), node('p2', 'PROXY', { instance: 'a' }), node('p1', 'PROXY', { instance: 'a' }), node('l', 'LOGGER', { instance: 'a' })],
+    };
+    const ready = assignBrokerPorts(c, 3000);
+    assert.deepEqual(ports(ready), { 'p-b': [3004, undefined], m: [3003, undefined], p2: [3002, undefined], p1: [3001, undefined], l: [3000, undefined] });
+  });
+
+  test('assignment leaves the input untouched', () => {
+    const c = mini();
+    const before = structuredClone(c);
+    assignMetricsPorts(assignBrokerPorts(c, 2200), 9000);
+    assert.deepEqual(c, before);
+  });
+});
+
+describe('validation', () => {
+  test('the mini configuration is valid', () => {
+    assert.deepEqual(validateConfiguration(mini(), ctx), []);
+  });
+
+  test('every problem is reported once, sorted, in the original wording where it has one', () => {
+    const c: Configuration = {
+      id: 'bad',
+      instances: [inst('agent-a', '10.0.0.1', 2151), inst('agent-a', '10.0.0.1'), inst('dup', '10.0.0.3'), inst('bad host', 'nowhere')],
+      nodes: [
+        node('manager', 'MANAGER', { instance: 'agent-a', port: tcp(2151) }),
+        node('manager', 'LOGGER', { instance: 'agent-a', port: tcp(2300) }),
+        node('proxy', 'PROXY', { instance: 'agent-a', port: tcp(2300) }),
+        node('dup', 'PROXY', { instance: 'agent-a', port: tcp(2150) }),
+        node('w1', 'WORKER', { instance: 'agent-x', interface: undefined }),
+        node('w2', 'WORKER', { instance: 'agent-a', interface: ' ' }),
+        node('none', 'NONE', { instance: 'agent-a', port: tcp(2400), metricsPort: tcp(2400) }),
+        node('neg', 'WORKER', { instance: 'agent-a', cpuAffinity: -1, env: { 'A-B': '1' } }),
+        node('udp', 'LOGGER', { instance: 'agent-a', port: { number: 2500, protocol: 'udp' }, metricsPort: tcp(0) }),
+      ],
+    };
+    const errors = validateConfiguration(c, ctx);
+    const expected = [
+      "instance 'bad host' has an invalid address 'nowhere'",
+      "instance name 'bad host' is not usable (letters, digits, '.', '_', '-')",
+      'multiple instances named \'agent-a\'',
+      'multiple nodes named \'manager\'',
+      "multiple nodes on instance 'agent-a' using port 2300/tcp",
+      'node and instance names collide: dup',
+      "node 'dup' port 2150/tcp conflicts with controller port",
+      "node 'manager' port 2151/tcp conflicts with agent port on instance 'agent-a'",
+      "node 'neg' has a negative cpu_affinity -1",
+      "node 'neg' has an invalid environment variable name 'A-B'",
+      "node 'none' has no cluster role",
+      "node 'none' metrics port 2400/tcp equals its Broker port",
+      "node 'udp' has metrics port 0",
+      "node 'udp' port 2500/udp is not a TCP port",
+      "node 'w1' has undeclared instance name 'agent-x'",
+      "node 'w2' has an empty interface name",
+      "worker 'w1' has no interface to sniff",
+    ].sort();
+    assert.deepEqual(errors, expected);
+    assert.deepEqual(errors, [...errors].sort());
+  });
+
+  test('without auto-assignment, nodes lacking Broker ports are named', () => {
+    const errors = validateConfiguration(mini(), { ...ctx, autoAssignPorts: false });
+    assert.deepEqual(errors, ['Broker port auto-assignment disabled but nodes logger, manager lack ports']);
+  });
+});
+
+describe('settings', () => {
+  test('flags win over the environment, which wins over defaults', () => {
+    const env = { ZEEK_CONTROLLER_NAME: 'c-env', ZEEK_CONTROLLER_PORT: '3150', ZEEK_CONTROLLER_WEBSOCKET_PORT: '3149', ZEEK_MANAGEMENT_STATE_DIR: '/tmp/x' };
+    const fromEnv = resolveControllerOptions({}, env);
+    assert.equal(fromEnv.name, 'c-env');
+    assert.equal(fromEnv.agentPort, 3150);
+    assert.equal(fromEnv.clientPort, 3149);
+    assert.equal(fromEnv.stateDir, '/tmp/x');
+    const fromFlags = resolveControllerOptions({ name: 'c-flag', agentPort: '0', requestTimeout: '1.5' }, env);
+    assert.equal(fromFlags.name, 'c-flag');
+    assert.equal(fromFlags.agentPort, 0);
+    assert.equal(fromFlags.requestTimeoutMs, 1500);
+    const defaults = resolveControllerOptions({}, {});
+    assert.equal(defaults.clientPort, 2149);
+    assert.equal(defaults.agentPort, 2150);
+    assert.equal(defaults.clientHost, '127.0.0.1');
+    assert.match(defaults.name, /^controller-/);
+    assert.match(defaults.stateDir, /\.zeek-mgmt\/controller-/);
+  });
+
+  test('bad values are refused with the flag named', () => {
+    assert.throws(() => resolveControllerOptions({ clientPort: '70000' }, {}), (e) => e instanceof SettingsError && /--client-port/.test(e.message));
+    assert.throws(() => resolveControllerOptions({ requestTimeout: 'soon' }, {}), /--request-timeout must be a positive number/);
+    assert.throws(() => resolveControllerOptions({ portStart: '0' }, {}), /--port-start/);
+  });
+});
