@@ -25,7 +25,7 @@ export type ParseResult =
   | { ok: true; config: Configuration; warnings: string[] }
   | { ok: false; error: string };
 
-const NODE_KEYS = new Set(['instance', 'role', 'type', 'state', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port']);
+const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port']);
 const NODE_ROLES = CLUSTER_ROLES.filter((r) => r !== 'NONE');
 
 class ConfigError extends Error {

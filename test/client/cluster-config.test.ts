@@ -1,0 +1,196 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { configurationToJson, parseClusterConfig, renderClusterConfig } from '../../src/client/cluster-config.js';
+import type { Configuration } from '../../src/management/types.js';
+
+const EXAMPLES = new URL('../../../examples/', import.meta.url);
+const opts = { source: 'cluster.cfg', hostname: 'testbox', id: 'fixed-id' };
+
+function parse(text: string): Configuration {
+  const r = parseClusterConfig(text, opts);
+  if (!r.ok) assert.fail(r.error);
+  return r.config;
+}
+
+function parseError(text: string): string {
+  const r = parseClusterConfig(text, opts);
+  assert.equal(r.ok, false, 'expected a parse error');
+  return (r as { error: string }).error;
+}
+
+// Zeek's doc/frameworks/management/mini-config.ini, verbatim.
+const DOC_MINI = `[manager]
+role = manager
+
+[logger]
+role = logger
+
+[worker-01]
+role = worker
+interface = lo
+
+[worker-02]
+role = worker
+interface = eth0
+`;
+
+describe('parsing the documented examples', () => {
+  test('the mini configuration becomes instance-local nodes on agent-<hostname>', () => {
+    const c = parse(DOC_MINI);
+    assert.equal(c.id, 'fixed-id');
+    assert.deepEqual(c.instances, [{ name: 'agent-testbox', host: '0.0.0.0' }]);
+    assert.deepEqual(c.nodes.map((n) => [n.name, n.role, n.instance, n.interface ?? null]), [
+      ['logger', 'LOGGER', 'agent-testbox', null],
+      ['manager', 'MANAGER', 'agent-testbox', null],
+      ['worker-01', 'WORKER', 'agent-testbox', 'lo'],
+      ['worker-02', 'WORKER', 'agent-testbox', 'eth0'],
+    ]);
+    assert.ok(c.nodes.every((n) => n.state === 'RUNNING' && n.port === undefined && Object.keys(n.env).length === 0));
+  });
+
+  test('get-config renders the mini configuration exactly as zeek-client (mini-deployment-get-config-staged.console)', () => {
+    assert.equal(renderClusterConfig(parse(DOC_MINI)), `[instances]
+agent-testbox
+
+[logger]
+instance = agent-testbox
+role = LOGGER
+
+[manager]
+instance = agent-testbox
+role = MANAGER
+
+[worker-01]
+instance = agent-testbox
+role = WORKER
+interface = lo
+
+[worker-02]
+instance = agent-testbox
+role = WORKER
+interface = eth0
+
+`);
+  });
+
+  test('--as-json has zeek-client\'s fields', () => {
+    const json = configurationToJson(parse(DOC_MINI)) as { instances: unknown[]; nodes: Record<string, unknown>[] };
+    assert.deepEqual(json.instances, [{ name: 'agent-testbox' }]);
+    assert.deepEqual(json.nodes[3], {
+      name: 'worker-02', instance: 'agent-testbox', role: 'WORKER', port: null, scripts: null, options: null,
+      interface: 'eth0', cpu_affinity: null, env: {}, metrics_port: null,
+    });
+  });
+
+  test('the full configuration with comments and an [instances] section', () => {
+    const full = `# comment\n[instances]\n# A value-less entry\nagent-testbox\n\n[manager]\n\n# Nodes state their instance:\ninstance = agent-testbox\nrole = manager\n# port = 1234\n\n[proxy1]\ninstance = agent-testbox\nrole = proxy\n\n[worker1]\ninstance = agent-testbox\nrole = worker\ninterface = eth0\n`;
+    const c = parse(full);
+    assert.deepEqual(c.instances, [{ name: 'agent-testbox', host: '0.0.0.0' }]);
+    assert.deepEqual(c.nodes.map((n) => n.name), ['manager', 'proxy1', 'worker1']);
+  });
+
+  for (const file of ['mini.ini', 'full.ini', 'two-hosts.ini']) {
+    test(`examples/${file} parses and its rendering stages back to the same configuration`, () => {
+      const c = parse(readFileSync(new URL(file, EXAMPLES), 'utf8'));
+      assert.ok(c.nodes.length >= 4);
+      assert.deepEqual(parse(renderClusterConfig(c)), c);
+    });
+  }
+});
+
+describe('every key', () => {
+  const text = `[instances]
+agent-a
+agent-b = 10.0.0.2:2151
+agent-c = [::1]:2152
+
+[manager]
+instance = agent-a
+role = Supervisor::MANAGER
+port = 2300
+metrics_port = 9100
+scripts = z.zeek "my dir/a.zeek" b.zeek
+env = FOO=bar BAZ="with space" EQ=a=b PCT=50%%
+
+[w1]
+instance = agent-b
+type = worker
+interface = eth0
+cpu_affinity = 3
+`;
+
+  test('parse to the Management::Configuration zeek-client sends', () => {
+    const c = parse(text);
+    assert.deepEqual(c.instances, [
+      { name: 'agent-a', host: '0.0.0.0' },
+      { name: 'agent-b', host: '10.0.0.2', listenPort: { number: 2151, protocol: 'tcp' } },
+      { name: 'agent-c', host: '::1', listenPort: { number: 2152, protocol: 'tcp' } },
+    ]);
+    const m = c.nodes[0]!;
+    assert.equal(m.role, 'MANAGER');
+    assert.deepEqual(m.port, { number: 2300, protocol: 'tcp' });
+    assert.deepEqual(m.metricsPort, { number: 9100, protocol: 'tcp' });
+    assert.deepEqual(m.scripts, ['b.zeek', 'my dir/a.zeek', 'z.zeek']);
+    assert.deepEqual(m.env, { FOO: 'bar', BAZ: 'with space', EQ: 'a=b', PCT: '50%' });
+    const w = c.nodes[1]!;
+    assert.equal(w.role, 'WORKER');
+    assert.equal(w.cpuAffinity, 3);
+    assert.equal(w.interface, 'eth0');
+  });
+
+  test('render quotes values with spaces and round-trips', () => {
+    const c = parse(text);
+    const ini = renderClusterConfig(c);
+    assert.match(ini, /scripts = b\.zeek "my dir\/a\.zeek" z\.zeek/);
+    assert.match(ini, /env = BAZ="with space" EQ=a=b FOO=bar PCT=50%%/);
+    assert.match(ini, /agent-c = \[::1\]:2152/);
+    assert.deepEqual(parse(ini), c);
+  });
+
+  test('a fresh id per parse unless given', () => {
+    const a = parseClusterConfig(DOC_MINI, { source: 'x', hostname: 'h' });
+    const b = parseClusterConfig(DOC_MINI, { source: 'x', hostname: 'h' });
+    assert.ok(a.ok && b.ok && a.config.id !== b.config.id && /^[0-9a-f-]{36}$/.test(a.config.id));
+  });
+
+  test('unknown keys and a state are warnings, not errors', () => {
+    const r = parseClusterConfig('[m]\nrole = manager\nstate = STOPPED\ncolour = blue\n', opts);
+    assert.ok(r.ok);
+    assert.deepEqual(r.warnings, ['ignoring node "m" state "STOPPED" in configuration', 'ignoring unexpected keys: colour, state']);
+  });
+
+  test('[DEFAULT] values reach every node, continuation lines join', () => {
+    const c = parse('[DEFAULT]\ninstance = agent-x\n\n[m]\nrole = manager\nscripts = a.zeek\n  b.zeek\n');
+    assert.equal(c.nodes[0]!.instance, 'agent-x');
+    assert.deepEqual(c.instances, [{ name: 'agent-x', host: '0.0.0.0' }]);
+    assert.deepEqual(c.nodes[0]!.scripts, ['a.zeek', 'b.zeek']);
+  });
+});
+
+describe('errors name the file, the line and the problem', () => {
+  const cases: [string, string, RegExp][] = [
+    ['unknown role', '[m]\nrole = manager\n\n[w]\nrole = sniffer\n', /^cluster\.cfg:5: node "w": role "sniffer" is invalid; use one of logger, manager, proxy, worker$/],
+    ['missing role', '[m]\ninterface = lo\n', /^cluster\.cfg:1: node "m" requires a role/],
+    ['port not a number', '[m]\nrole = manager\nport = 80a\n', /^cluster\.cfg:3: node "m" port: "80a" is not an integer$/],
+    ['port out of range', '[m]\nrole = manager\nport = 70000\n', /^cluster\.cfg:3: node "m" port 70000 outside valid range/],
+    ['metrics port out of range', '[m]\nrole = manager\nmetrics_port = 0\n', /^cluster\.cfg:3: node "m" metrics port 0 outside valid range/],
+    ['bad cpu_affinity', '[m]\nrole = manager\ncpu_affinity = two\n', /^cluster\.cfg:3: node "m" cpu_affinity: "two" is not an integer/],
+    ['env without =', '[m]\nrole = manager\nenv = FOO=1 BAR\n', /^cluster\.cfg:3: node "m" env value "FOO=1 BAR" is invalid: "BAR" is not KEY=VALUE/],
+    ['env with an open quote', '[m]\nrole = manager\nenv = FOO="a b\n', /^cluster\.cfg:3: node "m" env value .* no closing quotation/],
+    ['duplicate section', '[m]\nrole = manager\n\n[m]\nrole = logger\n', /^cluster\.cfg:4: section \[m\] already defined on line 1$/],
+    ['duplicate key', '[m]\nrole = manager\nrole = logger\n', /^cluster\.cfg:3: key "role" in section \[m\] already defined on line 2$/],
+    ['key before any section', 'role = manager\n', /^cluster\.cfg:1: "role = manager" appears before any \[section\] header$/],
+    ['node key without value', '[m]\nrole = manager\ninterface\n', /^cluster\.cfg:3: config item m\.interface needs a value$/],
+    ['bad instance spec', '[instances]\nagent-a = 10.0.0.1\n\n[m]\ninstance = agent-a\nrole = manager\n', /^cluster\.cfg:2: invalid spec for instance "agent-a": "10\.0\.0\.1" should be <host>:<port>/],
+    ['instance host not an address', '[instances]\nagent-a = sensor.example:2151\n\n[m]\ninstance = agent-a\nrole = manager\n', /^cluster\.cfg:2: instance "agent-a": "sensor\.example" is not an IP address/],
+    ['instance port out of range', '[instances]\nagent-a = 10.0.0.1:99999\n\n[m]\ninstance = agent-a\nrole = manager\n', /^cluster\.cfg:2: instance "agent-a" port 99999 outside valid range/],
+    ['mixed instance-free and instance nodes', '[m]\nrole = manager\n\n[w]\ninstance = agent-a\nrole = worker\n', /^cluster\.cfg:1: node "m" names no instance but node "w" \(line 4\) does: either all or no nodes must state instances$/],
+    ['instances section with instance-free nodes', '[instances]\nagent-a\n\n[m]\nrole = manager\n', /^cluster\.cfg:1: omit the \[instances\] section/],
+    ['lone percent sign', '[m]\nrole = manager\nenv = A=50%\n', /^cluster\.cfg:3: key "env" in section \[m\]: "%" must be followed by "%" or "\(name\)s"/],
+    ['empty key', '[m]\n= manager\n', /^cluster\.cfg:2: "= manager" has no key/],
+  ];
+  for (const [name, text, re] of cases) {
+    test(name, () => assert.match(parseError(text), re));
+  }
+});
