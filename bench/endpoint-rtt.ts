@@ -5,33 +5,9 @@
  */
 import { WebSocketServer, WebSocket } from 'ws';
 import { Endpoint, encodeData, encodeEvent, str, count } from '../src/protocol/index.js';
-import { nowMs, percentile, type Row } from './stats.js';
+import { interleaved, percentile, type RoundTrip, type Row } from './stats.js';
 
 const EVENT = encodeEvent({ name: 'Management::Controller::API::get_instances_request', args: [str('a1b2c3'), count(1)] });
-
-type RoundTrip = () => Promise<void>;
-
-async function measure(n: number, roundTrip: RoundTrip, samples: number[]): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const t0 = nowMs();
-    await roundTrip();
-    samples.push(nowMs() - t0);
-  }
-}
-
-/** Alternates blocks of the two round trips, so drift on a shared machine hits both alike. */
-async function interleaved(n: number, a: RoundTrip, b: RoundTrip): Promise<[number[], number[]]> {
-  const blocks = 10;
-  const sa: number[] = [];
-  const sb: number[] = [];
-  await measure(Math.min(500, n), a, []);
-  await measure(Math.min(500, n), b, []);
-  for (let i = 0; i < blocks; i++) {
-    await measure(Math.ceil(n / blocks), a, sa);
-    await measure(Math.ceil(n / blocks), b, sb);
-  }
-  return [sa, sb];
-}
 
 interface Harness { roundTrip: RoundTrip; close: () => Promise<void> }
 

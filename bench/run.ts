@@ -8,12 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { endpointRoundTrip } from './endpoint-rtt.js';
+import { controllerRoundTrip } from './controller-rtt.js';
 import { formatTable, ratio, type Row } from './stats.js';
 
 type Benchmark = (quick: boolean) => Promise<Row[]>;
 
 export const BENCHMARKS: [string, Benchmark][] = [
   ['endpoint round trip', endpointRoundTrip],
+  ['controller round trip', controllerRoundTrip],
 ];
 
 async function main(): Promise<void> {

@@ -19,6 +19,30 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
+export type RoundTrip = () => Promise<void>;
+
+async function measure(n: number, roundTrip: RoundTrip, samples: number[]): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t0 = nowMs();
+    await roundTrip();
+    samples.push(nowMs() - t0);
+  }
+}
+
+/** Alternates blocks of the two round trips, so drift on a shared machine hits both alike. */
+export async function interleaved(n: number, a: RoundTrip, b: RoundTrip, warmup = Math.min(500, n)): Promise<[number[], number[]]> {
+  const blocks = 10;
+  const sa: number[] = [];
+  const sb: number[] = [];
+  await measure(warmup, a, []);
+  await measure(warmup, b, []);
+  for (let i = 0; i < blocks; i++) {
+    await measure(Math.ceil(n / blocks), a, sa);
+    await measure(Math.ceil(n / blocks), b, sb);
+  }
+  return [sa, sb];
+}
+
 export function ratio(row: Row): number | undefined {
   return row.floor === undefined || row.floor === 0 ? undefined : row.product / row.floor;
 }

@@ -1,0 +1,55 @@
+/**
+ * Many protocol-speaking agents in one process, for the fan-out and memory
+ * benchmarks: each is its own Endpoint with one session to the controller's
+ * agent port, says hello like a real agent, and answers the Agent API
+ * (get_nodes with its own NodeStatus, welcome/standby, deploy with one
+ * success per node of its instance). Prints `ready N` once all are
+ * connected.
+ *
+ * usage: node fake-agents.js CONTROLLER_AGENT_PORT COUNT [NAME_PREFIX]
+ */
+import {
+  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, success, type NodeStatus,
+} from '../src/management/index.js';
+import { Endpoint, vector, type PeerInfo, type ZeekEvent } from '../src/protocol/index.js';
+
+const [portText, countText, prefix = 'fake-agent'] = process.argv.slice(2);
+const port = Number(portText);
+const count = Number(countText);
+
+function fakeAgent(name: string, onUp: () => void): Endpoint {
+  const topic = agentTopic(name);
+  const endpoint = new Endpoint({ id: `${name}-${process.pid}` });
+  const reply = (to: PeerInfo, event: ZeekEvent): void => endpoint.publishEvent(topic, event, { to: to.id });
+  const self: NodeStatus = { node: name, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid };
+  const d = new EventDispatcher((p) => process.stderr.write(`${name}: invalid event ${p.event ?? ''}: ${p.error}\n`));
+  d.on(AgentApi.getNodesRequest, ([reqid], from) => {
+    reply(from, AgentApi.getNodesResponse.make(reqid, success(reqid, { instance: name, data: vector([encodeNodeStatus(self)]) })));
+  });
+  d.on(AgentApi.agentWelcomeRequest, ([reqid], from) => reply(from, AgentApi.agentWelcomeResponse.make(reqid, success(reqid, { instance: name }))));
+  d.on(AgentApi.agentStandbyRequest, ([reqid], from) => reply(from, AgentApi.agentStandbyResponse.make(reqid, success(reqid, { instance: name }))));
+  d.on(AgentApi.deployRequest, ([reqid, config], from) => {
+    const mine = config.nodes.filter((n) => n.instance === name);
+    const results = mine.length === 0 ? [success(reqid, { instance: name })] : mine.map((n) => success(reqid, { instance: name, node: n.name }));
+    reply(from, AgentApi.deployResponse.make(reqid, results));
+  });
+  d.ignore(AgentApi.getNodesResponse.name, AgentApi.agentWelcomeResponse.name, AgentApi.agentStandbyResponse.name,
+    AgentApi.deployResponse.name, AgentApi.notifyAgentHello.name);
+  endpoint.subscribe(topic, d.handle);
+  const link = endpoint.connect({ host: '127.0.0.1', port, subscriptions: [topic], remoteTopics: [topic], retry: { initialMs: 100, maxMs: 1000 } });
+  let first = true;
+  link.on('up', (peer) => {
+    endpoint.publishEvent(topic, AgentApi.notifyAgentHello.make(name, endpoint.id, true, API_VERSION), { to: peer.id });
+    if (first) { first = false; onUp(); }
+  });
+  return endpoint;
+}
+
+let up = 0;
+const endpoints: Endpoint[] = [];
+for (let i = 0; i < count; i++) {
+  endpoints.push(fakeAgent(`${prefix}-${i}`, () => { if (++up === count) process.stdout.write(`ready ${count}\n`); }));
+}
+const stop = (): void => { void Promise.all(endpoints.map((e) => e.close())).then(() => process.exit(0)); };
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,168 @@
+/**
+ * Processes the benchmarks run: the product (controller, agents via the
+ * compiled CLI) and the floor's scripts, each a real separate process in
+ * its own process group, output to a file (not piped into the measuring
+ * process), stopped by its owner — a `Procs` set closed in `finally`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+export const benchScript = (name: string): string => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+
+/** Spawn concurrency of the agent's supervisor (SPAWN_CONCURRENCY in src/agent/supervisor.ts). */
+export const AGENT_SPAWN_CONCURRENCY = 8;
+
+export interface Proc {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  output(): string;
+  /** Resolves with the first output line matching `re`, polling the output file. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited(): Promise<number | string>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try { process.kill(-pid, signal); } catch { /* gone */ }
+}
+
+/** Owns the processes and the temp directory of one benchmark. */
+export class Procs {
+  readonly dir = mkdtempSync(join(tmpdir(), 'zeek-mgmt-bench-'));
+  private readonly live = new Set<Proc>();
+  private n = 0;
+
+  spawn(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+    const file = join(this.dir, `proc-${++this.n}.out`);
+    const fd = openSync(file, 'w');
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, cwd: this.dir });
+    closeSync(fd);
+    const exit = new Promise<number | string>((r) => child.once('exit', (code, sig) => r(code ?? sig ?? -1)));
+    const output = (): string => readFileSync(file, 'utf8');
+    const proc: Proc = {
+      pid: child.pid!,
+      child,
+      output,
+      exited: () => exit,
+      async waitFor(re, timeoutMs = 20000) {
+        const until = Date.now() + timeoutMs;
+        let done = false;
+        void exit.then(() => { done = true; });
+        for (;;) {
+          const m = output().match(re);
+          if (m) return m;
+          if (done || Date.now() > until) throw new Error(`${done ? 'exited' : 'timed out'} before ${re}: ${args.join(' ')}\n${output().slice(-1500)}`);
+          await sleep(20);
+        }
+      },
+    };
+    this.live.add(proc);
+    void exit.then(() => this.live.delete(proc));
+    return proc;
+  }
+
+  cli(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+    return this.spawn([CLI, ...args], env);
+  }
+
+  script(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+    return this.spawn([benchScript(name), ...args], env);
+  }
+
+  tempDir(name: string): string {
+    return mkdtempSync(join(this.dir, `${name}-`));
+  }
+
+  /** SIGTERM every group, SIGKILL after a grace period, then removes the temp directory. */
+  async close(graceMs = 5000): Promise<void> {
+    const procs = [...this.live];
+    for (const p of procs) killGroup(p.pid, 'SIGTERM');
+    const timer = setTimeout(() => { for (const p of procs) killGroup(p.pid, 'SIGKILL'); }, graceMs);
+    await Promise.all(procs.map((p) => p.exited()));
+    clearTimeout(timer);
+    for (const p of procs) killGroup(p.pid, 'SIGKILL');
+    await this.stopStrayNodes(graceMs);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Agents leave their nodes running when they stop (the next run adopts
+   * them). Nodes found through pid files under our directory, whose working
+   * directory is there too, are ours: stop their process groups.
+   */
+  private async stopStrayNodes(graceMs: number): Promise<void> {
+    const pids: number[] = [];
+    for (const entry of readdirSync(this.dir, { recursive: true, encoding: 'utf8' })) {
+      if (!entry.endsWith('pid.json')) continue;
+      try {
+        const { pid } = JSON.parse(readFileSync(join(this.dir, entry), 'utf8')) as { pid: number };
+        if (readlinkSync(`/proc/${pid}/cwd`).startsWith(this.dir)) pids.push(pid);
+      } catch { /* gone or unreadable */ }
+    }
+    for (const pid of pids) killGroup(pid, 'SIGTERM');
+    const until = Date.now() + graceMs;
+    while (pids.some(alive) && Date.now() < until) await sleep(20);
+    for (const pid of pids) killGroup(pid, 'SIGKILL');
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size of a process, in KiB. */
+export function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+/** CPU time a process has used so far (all its threads), in ms, from the scheduler's ns counters. */
+export function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+  }
+  return ns / 1e6;
+}
+
+/** Starts the floor server process; resolves with its port. */
+export async function startFloorServer(procs: Procs): Promise<number> {
+  const proc = procs.script('floor-server', [String(AGENT_SPAWN_CONCURRENCY)]);
+  const m = await proc.waitFor(/listening (\d+)/);
+  return Number(m[1]);
+}
+
+export interface ControllerProc { proc: Proc; clientPort: number; agentPort: number }
+
+/** Starts `zeek-mgmt controller` on free ports. */
+export async function startControllerProc(procs: Procs, extra: string[] = []): Promise<ControllerProc> {
+  const clientPort = await freePort();
+  const agentPort = await freePort();
+  const proc = procs.cli(['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort),
+    '--state-dir', procs.tempDir('controller'), '--name', 'bench-controller', ...extra]);
+  return { proc, clientPort, agentPort };
+}
