@@ -1,0 +1,37 @@
+/** Waits until the controller lists an instance (the local agent has said hello). */
+import { randomUUID } from 'node:crypto';
+import { ControllerApi } from '../management/api.js';
+import { decodeInstance, readList } from '../management/records.js';
+import { ControllerConnection } from '../client/connection.js';
+import { createClientLog } from '../client/log.js';
+import { clientSettings, Settings } from '../client/settings.js';
+
+export async function waitForInstance(at: { host: string; port: number }, name: string, timeoutMs: number, stop: Promise<'stopped'>): Promise<'ok' | 'stopped' | string> {
+  const raw = Settings.defaults();
+  raw.set('controller', 'host', at.host);
+  raw.set('controller', 'port', String(at.port));
+  raw.set('client', 'request_timeout_secs', '2');
+  raw.set('client', 'peering_retry_delay_secs', '0.2');
+  const settings = clientSettings(raw);
+  if (settings instanceof Error) return settings.message;
+  const conn = new ControllerConnection(settings, raw, createClientLog({ quiet: true, verbosity: 0, rich: false }));
+  let stopped = false;
+  void stop.then(() => { stopped = true; });
+  try {
+    const c = await conn.connect();
+    if (!c.ok) return c.error;
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until && !stopped) {
+      const reqid = randomUUID();
+      const r = await conn.transact(ControllerApi.getInstancesRequest.make(reqid), ControllerApi.getInstancesResponse, reqid);
+      if (r.ok && r.value[1].success && r.value[1].data) {
+        const names = readList(r.value[1].data, 'data', 'vector').map((v, i) => decodeInstance(v, `data[${i}]`).name);
+        if (names.includes(name)) return 'ok';
+      }
+      await Promise.race([new Promise((res) => setTimeout(res, 200)), stop]);
+    }
+    return stopped ? 'stopped' : `agent ${name} did not connect to the controller within ${timeoutMs / 1000} s`;
+  } finally {
+    await conn.close();
+  }
+}
