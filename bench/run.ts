@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { endpointRoundTrip } from './endpoint-rtt.js';
 import { controllerRoundTrip } from './controller-rtt.js';
+import { getNodesFanOut } from './get-nodes.js';
 import { formatTable, ratio, type Row } from './stats.js';
 
 type Benchmark = (quick: boolean) => Promise<Row[]>;
@@ -16,6 +17,7 @@ type Benchmark = (quick: boolean) => Promise<Row[]>;
 export const BENCHMARKS: [string, Benchmark][] = [
   ['endpoint round trip', endpointRoundTrip],
   ['controller round trip', controllerRoundTrip],
+  ['get_nodes fan-out', getNodesFanOut],
 ];
 
 async function main(): Promise<void> {
