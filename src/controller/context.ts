@@ -1,0 +1,21 @@
+/** What the controller's request handlers share: settings, state, agents and the ways to send. */
+import type { ManagementLogger } from '../management/log.js';
+import type { ZeekEvent } from '../protocol/index.js';
+import type { ControllerOptions } from './config.js';
+import type { Gatherer } from './gather.js';
+import type { InstanceRegistry } from './instances.js';
+import type { ConfigStates } from './state.js';
+import type { ControllerStore } from './store.js';
+
+export interface ControllerContext {
+  readonly options: ControllerOptions;
+  readonly log: ManagementLogger;
+  readonly states: ConfigStates;
+  readonly store: ControllerStore;
+  readonly instances: InstanceRegistry;
+  readonly gather: Gatherer;
+  /** Publishes to clients on the controller topic (and logs it). */
+  toClients(event: ZeekEvent, summary?: object): void;
+  /** Sends to an instance's agent session; false if it has none. */
+  toAgent(instance: string, event: ZeekEvent, reqid: string): boolean;
+}

@@ -1,0 +1,169 @@
+/**
+ * Deployment: one at a time. Instances the configuration drops go to
+ * standby; every instance it needs must have a session and answer
+ * agent_welcome_request before the READY configuration goes to each agent;
+ * their per-node Results become the client's deploy_response. Agents that
+ * come back later are brought back to the deployed configuration, and
+ * clients hear when every node of it is RUNNING.
+ */
+import { randomUUID } from 'node:crypto';
+import { AgentApi, ControllerApi, failure, success, type Configuration, type Request, type Result, type State } from '../management/index.js';
+import { str } from '../protocol/index.js';
+import type { ControllerContext } from './context.js';
+import type { Gather, Outcome } from './gather.js';
+
+export class Deployer {
+  /** The reqid of the deployment in progress, or ''. */
+  private pending = '';
+  /** Outstanding welcome request id per instance. */
+  private readonly welcomes = new Map<string, string>();
+  /** Deploy requests that bring a returning agent back (no client waits for them). */
+  private readonly bringBacks = new Map<string, string>();
+  private readonly nodeStates = new Map<string, State>();
+  private clusterReadyFor = '';
+
+  constructor(private readonly ctx: ControllerContext) {}
+
+  /** A client's deploy_request (or, `internal`, the controller's own). */
+  deploy(reqid: string, internal: boolean, config: Configuration | undefined = this.ctx.states.ready): void {
+    const { ctx } = this;
+    if (!config) {
+      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, 'no configuration available to deploy')]), { reqid });
+      return;
+    }
+    if (this.pending !== '') {
+      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, `earlier deployment ${this.pending} still pending`)]), { reqid });
+      return;
+    }
+    if (ctx.gather.pending(reqid)) {
+      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, `request ${reqid} is already pending`)]), { reqid });
+      return;
+    }
+    ctx.store.startDeployment(reqid, config.id);
+    this.pending = reqid;
+    const req = ctx.gather.start(reqid, 'deploy', [], { config, internal, sent: false });
+    ctx.log.info({ reqid, config: config.id, internal }, `deploying configuration ${config.id}`);
+    // Standby first: requiring the new set closes links to dropped instances.
+    const needed = new Set(config.instances.map((i) => i.name));
+    for (const name of ctx.instances.knownNames()) if (!needed.has(name)) this.standby(name);
+    ctx.instances.require(config.instances);
+    for (const name of ctx.instances.notReady()) this.welcome(name);
+    this.sendIfReady(req);
+  }
+
+  /** An agent said hello: welcome it if the configuration needs it. */
+  helloFrom(instance: string): void {
+    const { instances } = this.ctx;
+    if (instances.required.has(instance) && !instances.ready.has(instance)) this.welcome(instance);
+  }
+
+  welcomed(reqid: string, result: Result): void {
+    const instance = [...this.welcomes].find(([, id]) => id === reqid)?.[0];
+    if (instance === undefined) {
+      this.ctx.log.warn({ reqid }, `ignoring agent_welcome_response ${reqid}: no such request pending (late or unknown)`);
+      return;
+    }
+    this.welcomes.delete(instance);
+    this.ctx.log.info({ reqid, instance, success: result.success }, 'rx agent_welcome_response');
+    if (!result.success || !this.ctx.instances.required.has(instance)) {
+      this.standby(instance);
+      return;
+    }
+    this.ctx.instances.ready.add(instance);
+    this.ctx.log.info({ instance }, `instance ${instance} ready`);
+    const req = this.ctx.gather.get(this.pending);
+    if (req) this.sendIfReady(req);
+    else this.bringBack(instance);
+  }
+
+  /** A deploy_response no client waits for: from bringing an agent back. */
+  bringBackAnswered(reqid: string, results: readonly Result[]): boolean {
+    const instance = this.bringBacks.get(reqid);
+    if (instance === undefined) return false;
+    this.bringBacks.delete(reqid);
+    const failed = results.filter((r) => !r.success).map((r) => r.node ?? r.instance ?? '?');
+    this.ctx.log.info({ reqid, instance, failed }, `instance ${instance} is back on the deployed configuration${failed.length ? `, failed nodes: ${failed.join(', ')}` : ''}`);
+    return true;
+  }
+
+  instanceLost(instance: string): void {
+    this.welcomes.delete(instance);
+    for (const [id, name] of this.bringBacks) if (name === instance) this.bringBacks.delete(id);
+  }
+
+  /** The gather of a deployment completed. */
+  finished(req: Request<Gather>, results: Result[], outcome: Outcome): void {
+    const { ctx } = this;
+    const d = req.state.deploy!;
+    this.pending = '';
+    if (!d.sent) {
+      const missing = ctx.instances.notReady();
+      results.splice(results.length - 1, 0, ...missing.map((name) => failure(req.id, `instance ${name} did not check in`, { instance: name })));
+    }
+    const verdict = outcome === 'timeout' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
+    const final = outcome === 'timeout' ? results : [...results, success(req.id, { data: str(d.config.id) })];
+    ctx.store.endDeployment(req.id, verdict, final);
+    ctx.log.info({ reqid: req.id, config: d.config.id, outcome: verdict }, `deployment ${req.id} of ${d.config.id} finished: ${verdict}`);
+    if (!d.internal) ctx.toClients(ControllerApi.deployResponse.make(req.id, final), { reqid: req.id, results: final.length });
+    if (verdict === 'success') {
+      for (const n of d.config.nodes) this.nodeStates.set(n.name, 'RUNNING');
+      this.announceIfReady();
+    }
+  }
+
+  /** An agent reported a node state change. */
+  nodeState(node: string, state: State): void {
+    if (!this.ctx.states.deployed?.nodes.some((n) => n.name === node)) return;
+    this.nodeStates.set(node, state);
+    if (state !== 'RUNNING') this.clusterReadyFor = '';
+    this.announceIfReady();
+  }
+
+  close(): void {
+    this.welcomes.clear();
+    this.bringBacks.clear();
+  }
+
+  private welcome(instance: string): void {
+    const id = randomUUID();
+    if (this.ctx.toAgent(instance, AgentApi.agentWelcomeRequest.make(id), id)) this.welcomes.set(instance, id);
+  }
+
+  private standby(instance: string): void {
+    const id = randomUUID();
+    this.ctx.toAgent(instance, AgentApi.agentStandbyRequest.make(id), id);
+  }
+
+  private sendIfReady(req: Request<Gather>): void {
+    const d = req.state.deploy!;
+    if (d.sent) return;
+    const missing = this.ctx.instances.notReady();
+    if (missing.length > 0) {
+      this.ctx.log.info({ reqid: req.id, waitingFor: missing }, `deployment ${req.id} waits for ${missing.join(', ')}`);
+      return;
+    }
+    d.sent = true;
+    this.ctx.states.deploy(d.config);
+    this.nodeStates.clear();
+    this.clusterReadyFor = '';
+    this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), (id) => AgentApi.deployRequest.make(id, d.config, false));
+  }
+
+  /** An agent of the deployed configuration (re)appeared: bring it to that configuration (a no-op if it runs it). */
+  private bringBack(instance: string): void {
+    const deployed = this.ctx.states.deployed;
+    if (!deployed?.instances.some((i) => i.name === instance)) return;
+    const id = randomUUID();
+    this.ctx.log.info({ instance, config: deployed.id }, `bringing ${instance} back to configuration ${deployed.id}`);
+    if (this.ctx.toAgent(instance, AgentApi.deployRequest.make(id, deployed, false), id)) this.bringBacks.set(id, instance);
+  }
+
+  private announceIfReady(): void {
+    const config = this.ctx.states.deployed;
+    if (!config || this.pending !== '' || this.clusterReadyFor === config.id || config.nodes.length === 0) return;
+    if (!config.nodes.every((n) => this.nodeStates.get(n.name) === 'RUNNING')) return;
+    this.clusterReadyFor = config.id;
+    this.ctx.log.info({ config: config.id }, `every node of ${config.id} is RUNNING`);
+    this.ctx.toClients(ControllerApi.notifyClusterReady.make(config.id), { config: config.id });
+  }
+}

@@ -1,0 +1,175 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ControllerApi, decodeConfiguration, decodeInstance, failure, type Configuration, type Node, type Result } from '../../src/management/index.js';
+import type { Value } from '../../src/protocol/index.js';
+import { removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
+import { startControllerProc, TestAgent, TestClient } from './harness.js';
+
+const tcp = (number: number) => ({ number, protocol: 'tcp' as const });
+const node = (name: string, role: Node['role'], instance = 'agent-testbox', extra: Partial<Node> = {}): Node =>
+  ({ name, instance, role, state: 'RUNNING', env: {}, ...(role === 'WORKER' ? { interface: 'lo' } : {}), ...extra });
+const mini = (id = 'mini-1'): Configuration => ({
+  id,
+  instances: [{ name: 'agent-testbox', host: '127.0.0.1' }],
+  nodes: [node('manager', 'MANAGER'), node('logger', 'LOGGER'), node('worker-01', 'WORKER'), node('worker-02', 'WORKER', 'agent-testbox', { interface: 'eth0' })],
+});
+const items = (v: Value | undefined): readonly Value[] => (v?.type === 'vector' ? v.value : assert.fail(`expected a vector, got ${v?.type}`));
+const errorsOf = (results: readonly Result[]) => results.filter((r) => !r.success).map((r) => r.error);
+
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of closers) await c();
+  await stopAll();
+  removeTempDirs();
+});
+
+async function setup(extra: string[] = []) {
+  const ctl = await startControllerProc(tempDir(), extra);
+  const client = await TestClient.connect(ctl.clientPort);
+  closers.push(() => client.close());
+  return { ctl, client };
+}
+
+async function agent(name: string, port: number): Promise<TestAgent> {
+  const a = new TestAgent(name);
+  closers.push(() => a.close());
+  await a.connect(port);
+  return a;
+}
+
+describe('controller requests', () => {
+  test('with nothing staged or connected, each request gets the original\'s error', async () => {
+    const { client } = await setup();
+    const get = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    assert.equal(get.error, 'no staged configuration available');
+    const getDeployed = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    assert.equal(getDeployed.error, 'no deployed configuration available');
+    assert.deepEqual(errorsOf(await client.deploy()), ['no configuration available to deploy']);
+    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse)), ['no instances connected']);
+    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.getIdValueRequest.make(r, 'Cluster::node', []), ControllerApi.getIdValueResponse)), ['no cluster deployed']);
+    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.restartRequest.make(r, []), ControllerApi.restartResponse)), ['no instances connected']);
+    const instances = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+    assert.equal(instances.success, true);
+    assert.deepEqual(instances.data, { type: 'vector', value: [] });
+    const t = await client.request((r) => ControllerApi.testTimeoutRequest.make(r, true), ControllerApi.testTimeoutResponse, 5000);
+    assert.equal(t.error, 'request timed out');
+  });
+
+  test('stage, get and deploy round trip: ports assigned, one Result per node, relayed requests', async () => {
+    const { ctl, client } = await setup();
+    const a = await agent('agent-testbox', ctl.agentPort);
+    const instances = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+    assert.equal(instances.data?.type, 'vector');
+    const names = items(instances.data).map((v) => decodeInstance(v, 'i').name);
+    assert.deepEqual(names, ['agent-testbox']);
+
+    const staged = await client.stage(mini());
+    assert.deepEqual(staged.map((r) => [r.success, r.data]), [[true, { type: 'string', value: 'mini-1' }]]);
+    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    assert.deepEqual(decodeConfiguration(got.data!, 'c'), mini(), 'staged configuration is kept as sent');
+
+    const deployed = await client.deploy();
+    assert.deepEqual(deployed.filter((r) => r.node).map((r) => [r.node, r.success]).sort(), [['logger', true], ['manager', true], ['worker-01', true], ['worker-02', true]]);
+    assert.deepEqual(deployed.at(-1)?.data, { type: 'string', value: 'mini-1' });
+    assert.equal(a.deployed.length, 1);
+    const ports = Object.fromEntries(a.deployed[0]!.nodes.map((n) => [n.name, [n.port?.number, n.metricsPort?.number]]));
+    assert.deepEqual(ports, { manager: [2200, 9000], logger: [2201, 9001], 'worker-01': [undefined, 9002], 'worker-02': [undefined, 9003] });
+    const dep = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    assert.equal(decodeConfiguration(dep.data!, 'c').nodes.find((n) => n.name === 'manager')?.port?.number, 2200);
+
+    const nodes = await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse);
+    assert.equal(nodes.length, 1);
+    assert.equal(nodes[0]!.instance, 'agent-testbox');
+    assert.equal(items(nodes[0]!.data).length, 4);
+
+    const idv = await client.request((r) => ControllerApi.getIdValueRequest.make(r, 'Cluster::node', ['manager', 'nope']), ControllerApi.getIdValueResponse);
+    assert.deepEqual(idv.map((r) => [r.node, r.success, r.error ?? null]).sort(), [['manager', true, null], ['nope', false, 'unknown cluster node']]);
+    assert.deepEqual(a.received.filter((e) => e.name.endsWith('node_dispatch_request')).length, 1);
+    const onlyUnknown = await client.request((r) => ControllerApi.restartRequest.make(r, ['ghost']), ControllerApi.restartResponse);
+    assert.deepEqual(onlyUnknown.map((r) => [r.node, r.error]), [['ghost', 'unknown cluster node']]);
+    const restartAll = await client.request((r) => ControllerApi.restartRequest.make(r, []), ControllerApi.restartResponse);
+    assert.deepEqual(restartAll.map((r) => r.node).sort(), ['logger', 'manager', 'worker-01', 'worker-02']);
+  });
+
+  test('an invalid configuration gets one sorted Result per problem and the staged one stays', async () => {
+    const { client } = await setup();
+    await client.stage(mini('good'));
+    const bad: Configuration = {
+      id: 'bad',
+      instances: [{ name: 'agent-testbox', host: '127.0.0.1' }],
+      nodes: [node('manager', 'MANAGER', 'agent-testbox', { port: tcp(2300) }), node('logger', 'LOGGER', 'agent-testbox', { port: tcp(2300) }), node('w', 'WORKER', 'elsewhere')],
+    };
+    const results = await client.stage(bad);
+    assert.deepEqual(results.map((r) => [r.success, r.error]), [
+      [false, "multiple nodes on instance 'agent-testbox' using port 2300/tcp"],
+      [false, "node 'w' has undeclared instance name 'elsewhere'"],
+    ]);
+    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    assert.equal(decodeConfiguration(got.data!, 'c').id, 'good');
+  });
+
+  test('an agent that never answers: the deploy times out with what arrived', async () => {
+    const { ctl, client } = await setup();
+    const a = await agent('agent-testbox', ctl.agentPort);
+    const b = await agent('agent-two', ctl.agentPort);
+    a.deployBehaviour = { silent: true };
+    const config = mini('two');
+    config.instances.push({ name: 'agent-two', host: '127.0.0.1' });
+    config.nodes.push(node('proxy', 'PROXY', 'agent-two'));
+    assert.equal((await client.stage(config))[0]?.success, true);
+    const results = await client.deploy();
+    assert.deepEqual(results.map((r) => [r.node ?? null, r.success, r.error ?? null]), [['proxy', true, null], [null, false, 'request timed out']]);
+    assert.equal(b.deployed.length, 1);
+    await ctl.proc.waitFor(/request .* timed out/);
+  });
+
+  test('a late response is logged and ignored; the controller keeps serving', async () => {
+    const { ctl, client } = await setup();
+    const a = await agent('agent-testbox', ctl.agentPort);
+    a.deployBehaviour = { delayMs: 1500 };
+    await client.stage(mini());
+    assert.deepEqual(errorsOf(await client.deploy()), ['request timed out']);
+    await ctl.proc.waitFor(/ignoring deploy_response .*late or unknown/);
+    a.deployBehaviour = {};
+    assert.deepEqual(errorsOf(await client.deploy()), []);
+  });
+
+  test('two deploys at once: the second is refused while the first is pending', async () => {
+    const { ctl, client } = await setup();
+    const a = await agent('agent-testbox', ctl.agentPort);
+    a.deployBehaviour = { delayMs: 400 };
+    await client.stage(mini());
+    const first = client.deploy();
+    await ctl.proc.waitFor(/tx Management::Agent::API::deploy_request/);
+    const second = await client.request((r) => ControllerApi.deployRequest.make(r), ControllerApi.deployResponse);
+    assert.equal(second.length, 1);
+    assert.match(second[0]!.error ?? '', /^earlier deployment .+ still pending$/);
+    assert.deepEqual(errorsOf(await first), []);
+  });
+
+  test('an agent that disconnects mid-deploy fails the deploy at once and is dropped', async () => {
+    const { ctl, client } = await setup(['--request-timeout', '5']);
+    const a = await agent('agent-testbox', ctl.agentPort);
+    a.deployBehaviour = { silent: true };
+    await client.stage(mini());
+    const started = Date.now();
+    const pending = client.deploy();
+    await ctl.proc.waitFor(/tx Management::Agent::API::deploy_request/);
+    await a.close();
+    const results = await pending;
+    assert.ok(Date.now() - started < 4000, 'answered before the timeout');
+    assert.deepEqual(errorsOf(results), ['instance agent-testbox disconnected']);
+    const instances = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+    assert.deepEqual(instances.data, { type: 'vector', value: [] });
+  });
+
+  test('a deploy to an instance that never checks in names it', async () => {
+    const { client } = await setup();
+    await client.stage(mini());
+    const results = await client.deploy();
+    assert.deepEqual(results, [
+      failure(results[0]!.reqid, 'instance agent-testbox did not check in', { instance: 'agent-testbox' }),
+      failure(results[0]!.reqid, 'request timed out'),
+    ]);
+  });
+});
