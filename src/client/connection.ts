@@ -18,10 +18,14 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
 type Waiter = (event: ZeekEvent) => boolean;
 
+const MAX_UNCLAIMED = 1000;
+
 export class ControllerConnection {
   private socket: WebSocket | undefined;
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<(event: ZeekEvent) => void>();
+  /** Events that arrived before anyone listened (they can follow the ack at once); bounded. */
+  private unclaimed: ZeekEvent[] = [];
   private closedReason: string | undefined;
   private onClosed: (() => void)[] = [];
   readonly remote: string;
@@ -135,12 +139,19 @@ export class ControllerConnection {
       return;
     }
     for (const w of [...this.waiters]) if (w(event)) return;
+    if (this.listeners.size === 0) {
+      if (this.unclaimed.length < MAX_UNCLAIMED) this.unclaimed.push(event);
+      return;
+    }
     for (const l of this.listeners) l(event);
   }
 
-  /** Receives every event that is not a response someone waits for. Returns a remover. */
+  /** Receives every event that is not a response someone waits for (including those that came before). Returns a remover. */
   onEvent(listener: (event: ZeekEvent) => void): () => void {
     this.listeners.add(listener);
+    const earlier = this.unclaimed;
+    this.unclaimed = [];
+    for (const e of earlier) listener(e);
     return () => this.listeners.delete(listener);
   }
 
