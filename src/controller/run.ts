@@ -12,9 +12,16 @@ export async function runControllerCommand(flags: ControllerFlags): Promise<numb
     process.stderr.write(`zeek-mgmt controller: ${err.message}\n`);
     return 2;
   }
-  let controller;
+  // Handlers first: a signal that arrives while starting still closes cleanly.
+  let stop = (): void => undefined;
+  const stopped = new Promise<void>((resolve) => { stop = resolve; });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
-    controller = await startController(options);
+    const controller = await startController(options);
+    await stopped;
+    await controller.close();
+    return 0;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const msg = err instanceof StoreError ? e.message
@@ -22,12 +29,8 @@ export async function runControllerCommand(flags: ControllerFlags): Promise<numb
         : e.message;
     process.stderr.write(`zeek-mgmt controller: ${msg}\n`);
     return 1;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await controller.close();
-  return 0;
 }

@@ -1,0 +1,135 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { AgentApi, ControllerApi, decodeConfiguration, type Configuration, type Node } from '../../src/management/index.js';
+import { eventually, removeTempDirs, runCli, spawnCli, stopAll, tempDir } from '../helpers/process.js';
+import { startControllerProc, TestAgent, TestClient } from './harness.js';
+
+const node = (name: string, role: Node['role']): Node => ({ name, instance: 'agent-a', role, state: 'RUNNING', env: {} });
+const config: Configuration = { id: 'persist-1', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER'), node('logger', 'LOGGER')] };
+
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of closers) await c();
+  await stopAll();
+  removeTempDirs();
+});
+
+async function connectClient(port: number): Promise<TestClient> {
+  const c = await TestClient.connect(port);
+  closers.push(() => c.close());
+  return c;
+}
+
+async function connectAgent(port: number): Promise<TestAgent> {
+  const a = new TestAgent('agent-a');
+  closers.push(() => a.close());
+  await a.connect(port);
+  return a;
+}
+
+describe('controller persistence', () => {
+  test('killed with SIGKILL and restarted: state intact, history kept, the deployed configuration re-sent to the agent', async () => {
+    const dir = tempDir();
+    const first = await startControllerProc(dir);
+    const client = await connectClient(first.clientPort);
+    const agent = await connectAgent(first.agentPort);
+    await client.stage(config);
+    assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
+    await client.stage({ ...config, id: 'persist-2' });
+    first.proc.child.kill('SIGKILL');
+    await first.proc.exited();
+    await client.close();
+    await agent.close();
+
+    const second = await startControllerProc(dir);
+    await second.proc.waitFor(/re-deploying persisted configuration persist-1 as agents appear/);
+    const client2 = await connectClient(second.clientPort);
+    const staged = await client2.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    assert.equal(decodeConfiguration(staged.data!, 'c').id, 'persist-2');
+    const deployed = await client2.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    const dep = decodeConfiguration(deployed.data!, 'c');
+    assert.equal(dep.id, 'persist-1');
+    assert.equal(dep.nodes.find((n) => n.name === 'manager')?.port?.number, 2200);
+
+    const back = await connectAgent(second.agentPort);
+    await eventually(() => back.count(AgentApi.deployRequest) === 1, 5000);
+    assert.equal(back.deployed[0]?.id, 'persist-1');
+    await second.proc.waitFor(/instance agent-a is back on the deployed configuration/);
+    await second.proc.stop();
+
+    const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT config_id, outcome, ended FROM deployments').all() as { config_id: string; outcome: string; ended: string }[];
+      assert.deepEqual(rows.map((r) => [r.config_id, r.outcome]), [['persist-1', 'success']]);
+      assert.ok(rows[0]!.ended);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      db.close();
+    }
+    const log = readFileSync(join(dir, 'management.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(log.every((l) => l.time && l.level && l.name === 'ctl' && l.role === 'controller'));
+    assert.ok(log.some((l) => l.msg === 'tx Management::Controller::API::deploy_response'));
+  });
+
+  test('a database that cannot be read stops the controller with a clear message and is left as it was', async () => {
+    const dir = tempDir();
+    const garbage = 'this is not a database, but somebody cares about it\n'.repeat(100);
+    writeFileSync(join(dir, 'controller.sqlite'), garbage);
+    const r = await runCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /zeek-mgmt controller: cannot open the controller database .*controller\.sqlite: .*move it aside/);
+    assert.equal(readFileSync(join(dir, 'controller.sqlite'), 'utf8'), garbage);
+  });
+
+  test('a stored configuration that does not decode stops the controller too', async () => {
+    const dir = tempDir();
+    const first = await startControllerProc(dir);
+    const client = await connectClient(first.clientPort);
+    await client.stage(config);
+    await first.proc.stop();
+    const db = new Database(join(dir, 'controller.sqlite'));
+    db.prepare("UPDATE configs SET body = '[1,2' WHERE state = 'staged'").run();
+    db.close();
+    const r = await runCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the staged configuration in .* is unreadable/);
+  });
+});
+
+describe('controller command line', () => {
+  test('bad flag values give one clear line and exit 2', async () => {
+    for (const [args, re] of [
+      [['--client-port', 'x'], /--client-port must be a port number/],
+      [['--request-timeout', '-1'], /--request-timeout must be a positive number of seconds/],
+      [['--metrics-port-start', '70000'], /--metrics-port-start must be a port number/],
+    ] as const) {
+      const r = await runCli(['controller', '--state-dir', tempDir(), ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+
+  test('environment variables set name and ports; SIGTERM closes cleanly with exit 0', async () => {
+    const dir = tempDir();
+    const ctl = await startControllerProc(dir, [], {});
+    assert.ok(ctl.clientPort > 0 && ctl.agentPort > 0 && ctl.clientPort !== ctl.agentPort);
+    ctl.proc.child.kill('SIGTERM');
+    assert.equal(await ctl.proc.exited(), 0);
+    const env = await startEnvController(dir);
+    assert.match(env.stderr(), /"name":"ctl-env"/);
+    env.child.kill('SIGINT');
+    assert.equal(await env.exited(), 0);
+  });
+});
+
+async function startEnvController(dir: string) {
+  const proc = spawnCli(['controller'], {
+    env: { ZEEK_CONTROLLER_NAME: 'ctl-env', ZEEK_CONTROLLER_PORT: '0', ZEEK_CONTROLLER_WEBSOCKET_PORT: '0', ZEEK_MANAGEMENT_STATE_DIR: dir },
+  });
+  await proc.waitFor(/controller is live: clients on 127\.0\.0\.1:\d+, agents on 127\.0\.0\.1:\d+/);
+  return proc;
+}

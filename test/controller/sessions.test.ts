@@ -1,0 +1,132 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AgentApi, ControllerApi, decodeInstance, type Configuration, type Node } from '../../src/management/index.js';
+import { str, type Value } from '../../src/protocol/index.js';
+import { eventually, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
+import { startControllerProc, TestAgent, TestClient } from './harness.js';
+
+const node = (name: string, role: Node['role'], instance: string): Node =>
+  ({ name, instance, role, state: 'RUNNING', env: {}, ...(role === 'WORKER' ? { interface: 'lo' } : {}) });
+const items = (v: Value | undefined): readonly Value[] => (v?.type === 'vector' ? v.value : assert.fail(`expected a vector, got ${v?.type}`));
+
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of closers) await c();
+  await stopAll();
+  removeTempDirs();
+});
+
+async function setup() {
+  const ctl = await startControllerProc(tempDir());
+  const client = await TestClient.connect(ctl.clientPort);
+  closers.push(() => client.close());
+  return { ctl, client };
+}
+
+function newAgent(name: string, apiVersion?: number): TestAgent {
+  const a = new TestAgent(name, apiVersion);
+  closers.push(() => a.close());
+  return a;
+}
+
+const instanceNames = async (client: TestClient): Promise<string[]> => {
+  const r = await client.request((id) => ControllerApi.getInstancesRequest.make(id), ControllerApi.getInstancesResponse);
+  return items(r.data).map((v) => decodeInstance(v, 'i').name);
+};
+
+describe('agent sessions', () => {
+  test('an agent with another API version is refused, told why and not known', async () => {
+    const { ctl, client } = await setup();
+    const a = newAgent('agent-future', 2);
+    const errors: string[] = [];
+    a.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
+    const down = new Promise((resolve) => a.endpoint.once('peer-down', resolve));
+    await a.connect(ctl.agentPort);
+    await down;
+    await ctl.proc.waitFor(/instance agent-future\/.* has checked in with incompatible API version 2/);
+    assert.ok(errors.some((e) => /incompatible API version 2/.test(e)), `error sent to the agent: ${errors.join('; ')}`);
+    assert.ok(a.received.some((e) => e.name === AgentApi.notifyError.name));
+    assert.deepEqual(await instanceNames(client), []);
+  });
+
+  test('the controller dials an instance with a listen port; one session even if the agent also dials in', async () => {
+    const { ctl, client } = await setup();
+    const a = newAgent('agent-dialled');
+    const port = await a.listen();
+    const config: Configuration = {
+      id: 'dial',
+      instances: [{ name: 'agent-dialled', host: '127.0.0.1', listenPort: { number: port, protocol: 'tcp' } }],
+      nodes: [node('manager', 'MANAGER', 'agent-dialled')],
+    };
+    assert.equal((await client.stage(config))[0]?.success, true);
+    await a.connect(ctl.agentPort);
+    const results = await client.deploy(6000);
+    assert.deepEqual(results.filter((r) => !r.success), []);
+    assert.equal(a.count(AgentApi.deployRequest), 1, 'the deploy went over one session only');
+    await eventually(() => a.endpoint.peerList().length === 2);
+    assert.deepEqual(await instanceNames(client), ['agent-dialled']);
+  });
+
+  test('instances a new configuration drops are sent to standby', async () => {
+    const { ctl, client } = await setup();
+    const a = newAgent('agent-a');
+    const b = newAgent('agent-b');
+    await a.connect(ctl.agentPort);
+    await b.connect(ctl.agentPort);
+    const both: Configuration = {
+      id: 'both',
+      instances: [{ name: 'agent-a', host: '127.0.0.1' }, { name: 'agent-b', host: '127.0.0.1' }],
+      nodes: [node('manager', 'MANAGER', 'agent-a'), node('w', 'WORKER', 'agent-b')],
+    };
+    await client.stage(both);
+    assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
+    assert.equal(b.count(AgentApi.agentStandbyRequest), 0);
+    await client.stage({ ...both, id: 'only-a', instances: [both.instances[0]!], nodes: [both.nodes[0]!] });
+    assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
+    await eventually(() => b.count(AgentApi.agentStandbyRequest) === 1);
+    assert.equal(b.count(AgentApi.deployRequest), 1);
+    assert.equal(a.count(AgentApi.deployRequest), 2);
+  });
+
+  test('notifications are forwarded to clients, and clients hear when the cluster is ready', async () => {
+    const { ctl, client } = await setup();
+    const a = newAgent('agent-a');
+    await a.connect(ctl.agentPort);
+    const config: Configuration = { id: 'ready-1', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] };
+    await client.stage(config);
+    await client.deploy();
+    await client.waitFor(ControllerApi.notifyClusterReady, ([id]) => id === 'ready-1');
+    const manager = a.deployed[0]!.nodes[0]!;
+    a.send(AgentApi.notifyChange.make('agent-a', manager, 'RUNNING', 'CRASHED'));
+    a.send(AgentApi.notifyLog.make('agent-a', 'hello from stdout', 'manager'));
+    a.send(AgentApi.notifyError.make('agent-a', 'node crashed', 'manager'));
+    await client.waitFor(AgentApi.notifyChange, ([, n, , s]) => n.name === 'manager' && s === 'CRASHED');
+    await client.waitFor(AgentApi.notifyLog, ([, msg]) => msg === 'hello from stdout');
+    await client.waitFor(AgentApi.notifyError, ([, msg, n]) => msg === 'node crashed' && n === 'manager');
+    const before = client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length;
+    a.send(AgentApi.notifyChange.make('agent-a', manager, 'CRASHED', 'RUNNING'));
+    await eventually(() => client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length === before + 1);
+    await ctl.proc.waitFor(/every node of ready-1 is RUNNING/);
+  });
+
+  test('malformed requests get a Broker error and change nothing', async () => {
+    const { ctl, client } = await setup();
+    await client.stage({ id: 'keep', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] });
+    const errors: string[] = [];
+    client.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
+    client.send({ name: ControllerApi.stageConfigurationRequest.name, args: [str('r1')] });
+    client.send({ name: ControllerApi.stageConfigurationRequest.name, args: [str('r2'), str('not a configuration')] });
+    client.send({ name: 'Management::Controller::API::launch_missiles_request', args: [str('r3')] });
+    client.send({ name: ControllerApi.deployRequest.name, args: [str('r4'), str('extra')] });
+    await eventually(() => errors.length === 4);
+    assert.match(errors[0]!, /stage_configuration_request takes 2 arguments, got 1/);
+    assert.match(errors[1]!, /args\[1\]/);
+    assert.match(errors[2]!, /unknown event Management::Controller::API::launch_missiles_request/);
+    assert.match(errors[3]!, /deploy_request takes 1 argument, got 2/);
+    await ctl.proc.waitFor(/rejected malformed event/);
+    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    assert.equal(got.success, true);
+    assert.equal(items(got.data)[0]?.type === 'string' ? (items(got.data)[0] as { value: string }).value : '', 'keep');
+    assert.equal(client.events.filter((e) => e.name === ControllerApi.deployResponse.name).length, 0, 'no deploy happened');
+  });
+});
