@@ -19,6 +19,8 @@ for (let i = 0; i < count; i++) {
     if (++open === count) process.stdout.write('connected\n');
   });
   ws.on('message', (data) => ws.send(data.toString()));
+  // Never outlive the floor server.
+  ws.on('close', () => process.exit(0));
   ws.on('error', (err) => { process.stderr.write(`floor peer: ${err.message}\n`); process.exit(1); });
 }
 process.on('SIGTERM', () => process.exit(0));

@@ -4,9 +4,9 @@
  *  /echo    handshake ack, then echoes each message (request round trip, one-shot CLI).
  *  /fanout  handshake ack; each message goes to every /peer socket and the
  *           replies are gathered into one answer (get_nodes across N agents).
- *  /spawn   handshake ack; `{"spawn":N,"reqid":…}` stops the previous batch, then
- *           spawns N floor-peer processes (at the agent's concurrency) and answers
- *           once every one has connected back (deploy).
+ *  /spawn   handshake ack; `{"spawn":N,"reqid":…,"until":…}` stops the previous
+ *           batch, then spawns N floor-peer processes (at the agent's concurrency,
+ *           see spawnBatch) and answers once every one has connected back (deploy).
  * Prints `listening PORT`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,6 +24,7 @@ let gather: { want: number; replies: string[]; client: WebSocket } | undefined;
 let batch: ChildProcess[] = [];
 let hellosWanted = 0;
 let onAllHellos: (() => void) | undefined;
+const helloOf = new Map<number, () => void>();
 
 function stopBatch(): Promise<void> {
   const exits = batch.filter((c) => c.exitCode === null && c.signalCode === null)
@@ -32,14 +33,20 @@ function stopBatch(): Promise<void> {
   return Promise.all(exits).then(() => undefined);
 }
 
-async function spawnBatch(n: number): Promise<void> {
+/**
+ * Spawns n peer processes with at most `concurrency` in flight. `connected`:
+ * a slot frees when its process has connected back (bounded starts);
+ * `spawned`: as soon as the process exists (bounded spawn calls only).
+ */
+async function spawnBatch(n: number, until: 'spawned' | 'connected'): Promise<void> {
   await stopBatch();
   const port = (wss.address() as { port: number }).port;
   const all = new Promise<void>((r) => { hellosWanted = n; onAllHellos = r; });
   await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, (i) => new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [PEER_SCRIPT, String(port), '/node', '1'], { detached: true, stdio: 'ignore', env: { ...process.env, CLUSTER_NODE: `floor-${i}` } });
+    const child = spawn(process.execPath, [PEER_SCRIPT, String(port), `/node?${i}`, '1'], { detached: true, stdio: 'ignore', env: { ...process.env, CLUSTER_NODE: `floor-${i}` } });
     batch.push(child);
-    child.once('spawn', () => resolve());
+    if (until === 'connected') helloOf.set(i, resolve);
+    else child.once('spawn', () => resolve());
     child.once('error', reject);
   }));
   await all;
@@ -67,8 +74,8 @@ wss.on('connection', (ws, req) => {
       return;
     case '/spawn':
       client(ws, (text) => {
-        const { spawn: n, reqid } = JSON.parse(text) as { spawn: number; reqid: string };
-        void spawnBatch(n).then(() => ws.send(JSON.stringify({ reqid, spawned: n })));
+        const { spawn: n, reqid, until } = JSON.parse(text) as { spawn: number; reqid: string; until?: 'spawned' | 'connected' };
+        void spawnBatch(n, until ?? 'spawned').then(() => ws.send(JSON.stringify({ reqid, spawned: n })));
       });
       return;
     case '/peer':
@@ -86,12 +93,16 @@ wss.on('connection', (ws, req) => {
       });
       ws.on('close', () => peers.delete(ws));
       return;
-    case '/node':
-      ws.once('message', () => {
-        if (--hellosWanted === 0) onAllHellos?.();
-      });
-      return;
     default:
+      if (req.url?.startsWith('/node?')) {
+        const i = Number(req.url.slice('/node?'.length));
+        ws.once('message', () => {
+          helloOf.get(i)?.();
+          helloOf.delete(i);
+          if (--hellosWanted === 0) onAllHellos?.();
+        });
+        return;
+      }
       ws.close(1008, 'unknown path');
   }
 });

@@ -88,7 +88,9 @@ export class Procs {
     clearTimeout(timer);
     for (const p of procs) killGroup(p.pid, 'SIGKILL');
     await this.stopStrayNodes(graceMs);
-    rmSync(this.dir, { recursive: true, force: true });
+    // BENCH_KEEP=1 keeps the logs of the product processes for a post-mortem.
+    if (process.env.BENCH_KEEP) process.stderr.write(`bench: kept ${this.dir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 
   /**

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { endpointRoundTrip } from './endpoint-rtt.js';
 import { controllerRoundTrip } from './controller-rtt.js';
 import { getNodesFanOut } from './get-nodes.js';
+import { deployToRunning } from './deploy.js';
+import { cliOneShot } from './cli-oneshot.js';
 import { formatTable, ratio, type Row } from './stats.js';
 
 type Benchmark = (quick: boolean) => Promise<Row[]>;
@@ -18,6 +20,8 @@ export const BENCHMARKS: [string, Benchmark][] = [
   ['endpoint round trip', endpointRoundTrip],
   ['controller round trip', controllerRoundTrip],
   ['get_nodes fan-out', getNodesFanOut],
+  ['deploy', deployToRunning],
+  ['one-shot CLI', cliOneShot],
 ];
 
 async function main(): Promise<void> {
