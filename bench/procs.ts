@@ -67,8 +67,10 @@ export class Procs {
     return proc;
   }
 
+  /** Product processes; BENCH_CPU_PROF=DIR runs them under --cpu-prof, profiles written to DIR on exit. */
   cli(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-    return this.spawn([CLI, ...args], env);
+    const prof = process.env.BENCH_CPU_PROF;
+    return this.spawn([...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), CLI, ...args], env);
   }
 
   script(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {

@@ -12,6 +12,8 @@ import { controllerRoundTrip } from './controller-rtt.js';
 import { getNodesFanOut } from './get-nodes.js';
 import { deployToRunning } from './deploy.js';
 import { cliOneShot } from './cli-oneshot.js';
+import { stageLarge } from './stage.js';
+import { nodeStartCpu } from './node-start-cpu.js';
 import { formatTable, ratio, type Row } from './stats.js';
 
 type Benchmark = (quick: boolean) => Promise<Row[]>;
@@ -22,6 +24,8 @@ export const BENCHMARKS: [string, Benchmark][] = [
   ['get_nodes fan-out', getNodesFanOut],
   ['deploy', deployToRunning],
   ['one-shot CLI', cliOneShot],
+  ['stage', stageLarge],
+  ['node start CPU', nodeStartCpu],
 ];
 
 async function main(): Promise<void> {
