@@ -39,7 +39,7 @@ export class Deployer {
       ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, `request ${reqid} is already pending`)]), { reqid });
       return;
     }
-    ctx.store.startDeployment(reqid, config.id);
+    if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config.id), true)) return;
     this.pending = reqid;
     const req = ctx.gather.start(reqid, 'deploy', [], { config, internal, sent: false });
     ctx.log.info({ reqid, config: config.id, internal }, `deploying configuration ${config.id}`);
@@ -83,6 +83,7 @@ export class Deployer {
     this.bringBacks.delete(reqid);
     const failed = results.filter((r) => !r.success).map((r) => r.node ?? r.instance ?? '?');
     this.ctx.log.info({ reqid, instance, failed }, `instance ${instance} is back on the deployed configuration${failed.length ? `, failed nodes: ${failed.join(', ')}` : ''}`);
+    for (const r of results) if (r.node !== undefined) this.nodeState(r.node, r.success ? 'RUNNING' : 'FAILED');
     return true;
   }
 
@@ -102,7 +103,7 @@ export class Deployer {
     }
     const verdict = outcome === 'timeout' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
     const final = outcome === 'timeout' ? results : [...results, success(req.id, { data: str(d.config.id) })];
-    ctx.store.endDeployment(req.id, verdict, final);
+    this.record(req.id, () => ctx.store.endDeployment(req.id, verdict, final));
     ctx.log.info({ reqid: req.id, config: d.config.id, outcome: verdict }, `deployment ${req.id} of ${d.config.id} finished: ${verdict}`);
     if (!d.internal) ctx.toClients(ControllerApi.deployResponse.make(req.id, final), { reqid: req.id, results: final.length });
     if (verdict === 'success') {
@@ -124,6 +125,19 @@ export class Deployer {
     this.bringBacks.clear();
   }
 
+  /** Runs a store write; a failure is logged (and answered, if `answer`) and returns false. */
+  private record(reqid: string, write: () => void, answer = false): boolean {
+    try {
+      write();
+      return true;
+    } catch (err) {
+      const message = `could not store deployment ${reqid}: ${(err as Error).message}`;
+      this.ctx.log.error({ reqid, err: (err as Error).message }, message);
+      if (answer) this.ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, message)]), { reqid });
+      return false;
+    }
+  }
+
   private welcome(instance: string): void {
     const id = randomUUID();
     if (this.ctx.toAgent(instance, AgentApi.agentWelcomeRequest.make(id), id)) this.welcomes.set(instance, id);
@@ -143,7 +157,10 @@ export class Deployer {
       return;
     }
     d.sent = true;
-    this.ctx.states.deploy(d.config);
+    if (!this.record(req.id, () => this.ctx.states.deploy(d.config))) {
+      this.ctx.gather.finish(req, [failure(req.id, 'could not store the deployed configuration; nothing was sent to agents')]);
+      return;
+    }
     this.nodeStates.clear();
     this.clusterReadyFor = '';
     this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), (id) => AgentApi.deployRequest.make(id, d.config, false));

@@ -149,8 +149,8 @@ class ControllerRuntime implements Controller, ControllerContext {
         this.forward(AgentApi.notifyChange.make(...args), { instance: args[0], node: args[1].name, old: args[2], new: args[3] });
         this.deployer.nodeState(args[1].name, args[3]);
       })
-      .on(AgentApi.notifyError, (args) => this.forward(AgentApi.notifyError.make(...args), { instance: args[0], msg: args[1], node: args[2] }))
-      .on(AgentApi.notifyLog, (args) => this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], msg: args[1], node: args[2] }))
+      .on(AgentApi.notifyError, (args) => this.forward(AgentApi.notifyError.make(...args), { instance: args[0], text: args[1], node: args[2] }))
+      .on(AgentApi.notifyLog, (args) => this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }))
       // Requests we send to agents travel on the same topic prefix.
       .ignore(...Object.values(AgentApi).filter((e) => e.name.endsWith('_request')).map((e) => e.name));
   }
