@@ -1,0 +1,51 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startController } from '../../src/controller/main.js';
+import { resolveControllerOptions } from '../../src/controller/config.js';
+import { ControllerApi } from '../../src/management/index.js';
+import { createLogger } from '../../src/management/log.js';
+import { removeTempDirs, tempDir } from '../helpers/process.js';
+import { TestAgent, TestClient } from './harness.js';
+
+after(() => removeTempDirs());
+
+const refused = (port: number): Promise<boolean> => new Promise((resolve) => {
+  const s = createConnection({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(false); });
+  s.once('error', () => resolve(true));
+});
+
+test('startController in-process: bound ports exposed; close() with requests pending leaves nothing behind', async () => {
+  const baseline = new Set(process.getActiveResourcesInfo());
+  const stateDir = tempDir();
+  const options = resolveControllerOptions({ name: 'ctl-inproc', clientPort: '0', agentPort: '0', stateDir, requestTimeout: '30' }, {});
+  const controller = await startController({ ...options, logger: createLogger({ name: 'ctl-inproc', role: 'controller', stateDir, quiet: true }) });
+  assert.ok(controller.clientPort > 0 && controller.agentPort > 0);
+  assert.equal(controller.name, 'ctl-inproc');
+
+  const client = await TestClient.connect(controller.clientPort);
+  const agent = new TestAgent('agent-a');
+  agent.deployBehaviour = { silent: true };
+  await agent.connect(controller.agentPort);
+  await client.stage({ id: 'c', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [] });
+  client.send(ControllerApi.testTimeoutRequest.make('pending-1', true));
+  client.send(ControllerApi.deployRequest.make('pending-2'));
+  await sleep(200);
+
+  await controller.close();
+  await client.close();
+  await agent.close();
+  assert.ok(await refused(controller.clientPort), 'client port closed');
+  assert.ok(await refused(controller.agentPort), 'agent port closed');
+  await sleep(50);
+  const left = process.getActiveResourcesInfo().filter((r) => !baseline.has(r) && r !== 'TTYWrap');
+  assert.deepEqual(left.filter((r) => r === 'Timeout' || r === 'TCPSocketWrap' || r === 'TCPServerWrap'), []);
+  // The database is closed: a second controller on the same state directory starts and sees the stage.
+  const again = await startController({ ...options, logger: createLogger({ name: 'ctl-inproc', role: 'controller', stateDir, quiet: true }) });
+  const c2 = await TestClient.connect(again.clientPort);
+  const got = await c2.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+  assert.equal(got.success, true);
+  await c2.close();
+  await again.close();
+});
