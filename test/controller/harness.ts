@@ -131,8 +131,8 @@ export class TestAgent {
   }
 
   /** Listens so the controller can dial this instance. */
-  async listen(): Promise<number> {
-    return (await this.endpoint.listen({ host: '127.0.0.1', port: 0, name: 'controller' })).port;
+  async listen(port = 0): Promise<number> {
+    return (await this.endpoint.listen({ host: '127.0.0.1', port, name: 'controller' })).port;
   }
 
   count(spec: EventSpec<readonly unknown[]>): number {

@@ -113,6 +113,16 @@ describe('controller command line', () => {
     }
   });
 
+  test('a port in use and disabled port assignment are reported clearly', async () => {
+    const ctl = await startControllerProc(tempDir(), ['--no-auto-assign-ports']);
+    const r = await runCli(['controller', '--name', 'other', '--client-port', String(ctl.clientPort), '--agent-port', '0', '--state-dir', tempDir()]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`zeek-mgmt controller: cannot listen: address in use \\(127\\.0\\.0\\.1:${ctl.clientPort}\\)`));
+    const client = await connectClient(ctl.clientPort);
+    const results = await client.stage(config);
+    assert.deepEqual(results.map((x) => x.error), ['Broker port auto-assignment disabled but nodes logger, manager lack ports']);
+  });
+
   test('environment variables set name and ports; SIGTERM closes cleanly with exit 0', async () => {
     const dir = tempDir();
     const ctl = await startControllerProc(dir, [], {});

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentApi, ControllerApi, decodeInstance, type Configuration, type Node } from '../../src/management/index.js';
 import { str, type Value } from '../../src/protocol/index.js';
-import { eventually, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
+import { eventually, freePort, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
 import { startControllerProc, TestAgent, TestClient } from './harness.js';
 
 const node = (name: string, role: Node['role'], instance: string): Node =>
@@ -65,6 +65,23 @@ describe('agent sessions', () => {
     assert.equal(a.count(AgentApi.deployRequest), 1, 'the deploy went over one session only');
     await eventually(() => a.endpoint.peerList().length === 2);
     assert.deepEqual(await instanceNames(client), ['agent-dialled']);
+  });
+
+  test('an instance whose agent is not listening yet is dialled again until it is', async () => {
+    const { client } = await setup();
+    const port = await freePort();
+    const config: Configuration = {
+      id: 'later',
+      instances: [{ name: 'agent-late', host: '127.0.0.1', listenPort: { number: port, protocol: 'tcp' } }],
+      nodes: [node('manager', 'MANAGER', 'agent-late')],
+    };
+    await client.stage(config);
+    const deploy = client.deploy(8000);
+    await new Promise((r) => setTimeout(r, 400));
+    const a = newAgent('agent-late');
+    await a.listen(port);
+    assert.deepEqual((await deploy).filter((r) => !r.success), []);
+    assert.equal(a.count(AgentApi.deployRequest), 1);
   });
 
   test('instances a new configuration drops are sent to standby', async () => {
