@@ -18,6 +18,7 @@ import type { ControllerContext } from './context.js';
 import { Deployer } from './deploy.js';
 import { Gatherer, type Gather, type Outcome } from './gather.js';
 import { InstanceRegistry } from './instances.js';
+import { responseToInvalid } from './invalid.js';
 import { assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { alreadyPending, getNodes, relayToNodes } from './relay.js';
 import { ConfigStates } from './state.js';
@@ -117,7 +118,11 @@ class ControllerRuntime implements Controller, ControllerContext {
 
   private clientApi(): EventDispatcher {
     const rx = (event: string, fields: object): void => this.log.info(fields, `rx ${event}`);
-    return new EventDispatcher((p) => this.invalid(p))
+    return new EventDispatcher((p) => {
+      this.invalid(p);
+      const response = responseToInvalid(p);
+      if (response) this.toClients(response, { error: p.error });
+    })
       .on(ControllerApi.getInstancesRequest, ([reqid]) => { rx('get_instances_request', { reqid }); this.getInstances(reqid); })
       .on(ControllerApi.stageConfigurationRequest, ([reqid, config]) => {
         rx('stage_configuration_request', { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });

@@ -144,6 +144,22 @@ describe('agent sessions', () => {
     const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
     assert.equal(got.success, true);
     assert.equal(items(got.data)[0]?.type === 'string' ? (items(got.data)[0] as { value: string }).value : '', 'keep');
-    assert.equal(client.events.filter((e) => e.name === ControllerApi.deployResponse.name).length, 0, 'no deploy happened');
+    for (const [id, spec] of [['r1', ControllerApi.stageConfigurationResponse], ['r2', ControllerApi.stageConfigurationResponse], ['r4', ControllerApi.deployResponse]] as const) {
+      const [, results] = await client.waitFor(spec, ([reqid]) => reqid === id);
+      assert.equal(results.length, 1);
+      assert.match(results[0]!.error ?? '', /^invalid request: /);
+    }
+    const rows = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    assert.equal(rows.error, 'no deployed configuration available', 'no deploy happened');
+  });
+
+  test('a node with an unknown role is refused with a stage response naming it', async () => {
+    const { client } = await setup();
+    const chef = { ...node('cook', 'MANAGER', 'agent-a'), role: 'CHEF' as Node['role'] };
+    const results = await client.stage({ id: 'chef', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [chef] });
+    assert.equal(results.length, 1);
+    assert.match(results[0]!.error ?? '', /^invalid request: .*CHEF/);
+    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    assert.equal(got.error, 'no staged configuration available');
   });
 });
