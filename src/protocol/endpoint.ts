@@ -69,6 +69,8 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   readonly log: Logger;
   private readonly subscriptions: Subscription[] = [];
   private readonly peers = new Map<string, Peer>();
+  /** Topic → the peers subscribed to it; rebuilt lazily whenever the set of peers changes. */
+  private readonly routes = new Map<string, Peer[]>();
   private readonly servers: Listener[] = [];
   private readonly links = new Set<Link>();
   private inboundCount = 0;
@@ -155,16 +157,19 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     await Promise.all(this.servers.map((l) => l.close()));
     for (const peer of this.peers.values()) peer.close(1001, 'endpoint shutting down');
     this.peers.clear();
+    this.routes.clear();
   }
 
   /** Called by a listener or link once a session's handshake is complete. @internal */
   attach(info: PeerInfo, socket: WebSocket): Peer {
     const peer = new Peer(info, socket, this.pingIntervalMs);
     this.peers.set(info.id, peer);
+    this.routes.clear();
     socket.on('message', (data, isBinary) => this.receive(peer, data, isBinary));
     socket.once('close', () => {
       peer.dispose();
       if (this.peers.get(info.id) === peer) this.peers.delete(info.id);
+      this.routes.clear();
       this.emit('peer-down', info);
     });
     this.emit('peer-up', info);
@@ -227,12 +232,31 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     }
   }
 
-  /** Sends the encoded message to every peer subscribed to the topic, except its sender. */
+  /**
+   * Sends the encoded message to every peer subscribed to the topic, except
+   * its sender. Neither a directed send nor routing looks at every peer, so a
+   * request fanned out to N agents and their N answers cost O(N), not O(N²).
+   */
   private forward(topic: string, text: string, sender: Peer | undefined, to: string | undefined): void {
-    for (const peer of this.peers.values()) {
-      if (peer === sender || (to !== undefined && peer.info.id !== to) || !peer.wants(topic)) continue;
-      peer.send(text);
+    if (to !== undefined) {
+      const peer = this.peers.get(to);
+      if (peer && peer !== sender && peer.wants(topic)) peer.send(text);
+      return;
     }
+    for (const peer of this.subscribersOf(topic)) {
+      if (peer !== sender) peer.send(text);
+    }
+  }
+
+  private subscribersOf(topic: string): Peer[] {
+    let list = this.routes.get(topic);
+    if (!list) {
+      list = [...this.peers.values()].filter((p) => p.wants(topic));
+      // Topics are few in practice (one per agent, plus fixed ones); bound the cache anyway.
+      if (this.routes.size >= 10_000) this.routes.clear();
+      this.routes.set(topic, list);
+    }
+    return list;
   }
 }
 
