@@ -67,6 +67,13 @@ export function parseSeconds(text: string, what: string): number {
   return Math.round(n * 1000);
 }
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export function parseLogLevel(text: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(text)) throw new SettingsError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  return text;
+}
+
 /** Builds the options from flags, then the environment, then defaults. Throws SettingsError. */
 export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.ProcessEnv = process.env): ControllerOptions {
   const pick = (flag: string | undefined, envName: string): string | undefined => flag ?? (env[envName] || undefined);
@@ -87,6 +94,6 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
     portStart: flags.portStart === undefined ? CONTROLLER_DEFAULTS.portStart : parsePortSetting(flags.portStart, '--port-start', false),
     metricsPortStart: flags.metricsPortStart === undefined ? CONTROLLER_DEFAULTS.metricsPortStart : parsePortSetting(flags.metricsPortStart, '--metrics-port-start', false),
     dialRetryMaxMs: CONTROLLER_DEFAULTS.dialRetryMaxMs,
-    ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
+    ...(flags.logLevel ? { logLevel: parseLogLevel(flags.logLevel) } : {}),
   };
 }

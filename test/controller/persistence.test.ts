@@ -105,6 +105,7 @@ describe('controller command line', () => {
       [['--client-port', 'x'], /--client-port must be a port number/],
       [['--request-timeout', '-1'], /--request-timeout must be a positive number of seconds/],
       [['--metrics-port-start', '70000'], /--metrics-port-start must be a port number/],
+      [['--log-level', 'loud'], /--log-level must be one of trace, debug, info/],
     ] as const) {
       const r = await runCli(['controller', '--state-dir', tempDir(), ...args]);
       assert.equal(r.code, 2, r.stderr);
