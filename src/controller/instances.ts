@@ -9,6 +9,8 @@ import { TOPIC_AGENT_PREFIX, agentTopic, type Instance } from '../management/ind
 
 export interface Session {
   readonly name: string;
+  /** The agent's own endpoint id from its hello: the same agent process on every path. */
+  readonly agentId: string;
   readonly peer: PeerInfo;
   /** True when the agent dialled us. */
   readonly connecting: boolean;
@@ -27,14 +29,23 @@ export class InstanceRegistry {
 
   constructor(private readonly endpoint: Endpoint, private readonly retryMaxMs: number) {}
 
-  /** Records a hello. Returns true when this made the instance newly known. */
-  hello(name: string, peer: PeerInfo, connecting: boolean): boolean {
-    const session = { name, peer, connecting };
+  /**
+   * Records a hello. 'second-path': the same agent process reached another way
+   * (the session in use stays); 'replaced': another agent process took the
+   * name over (it must be welcomed again); 'new': newly known.
+   */
+  hello(name: string, agentId: string, peer: PeerInfo, connecting: boolean): 'new' | 'second-path' | 'replaced' | 'again' {
+    const session = { name, agentId, peer, connecting };
     this.byPeer.set(peer.id, session);
     const current = this.sessions.get(name);
-    if (current && this.endpoint.hasPeer(current.peer.id) && current.peer.id !== peer.id) return false;
+    const alive = current !== undefined && this.endpoint.hasPeer(current.peer.id);
+    if (alive && current.peer.id !== peer.id && current.agentId === agentId) return 'second-path';
     this.sessions.set(name, session);
-    return current === undefined;
+    if (alive && current.agentId !== agentId) {
+      this.ready.delete(name);
+      return 'replaced';
+    }
+    return current === undefined ? 'new' : 'again';
   }
 
   /** A peer went away. Returns the instance name if it lost its last session. */

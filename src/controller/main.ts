@@ -238,7 +238,9 @@ class ControllerRuntime implements Controller, ControllerContext {
       this.endpoint.disconnect(from.id, 1008, 'incompatible API version');
       return;
     }
-    if (this.instances.hello(instance, from, connecting)) this.log.info({ instance, peer: from.id }, `instance ${instance} newly checked in`);
+    const how = this.instances.hello(instance, id, from, connecting);
+    const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use', replaced: 'checked in as a new agent process; it replaces the old session' };
+    this.log.info({ instance, peer: from.id, agentId: id }, `instance ${instance} ${says[how]}`);
     this.deployer.helloFrom(instance);
   }
 

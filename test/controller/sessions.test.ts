@@ -84,6 +84,22 @@ describe('agent sessions', () => {
     assert.equal(a.count(AgentApi.deployRequest), 1);
   });
 
+  test('a new agent process under a known name replaces the old session and is brought to the deployed configuration', async () => {
+    const { ctl, client } = await setup();
+    const old = newAgent('agent-a');
+    await old.connect(ctl.agentPort);
+    await client.stage({ id: 'swap', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] });
+    assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
+    const fresh = newAgent('agent-a');
+    await fresh.connect(ctl.agentPort);
+    await eventually(() => fresh.count(AgentApi.deployRequest) === 1);
+    assert.equal(fresh.deployed[0]?.id, 'swap');
+    await ctl.proc.waitFor(/instance agent-a checked in as a new agent process/);
+    await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse);
+    assert.equal(fresh.count(AgentApi.getNodesRequest), 1);
+    assert.equal(old.count(AgentApi.getNodesRequest), 0);
+  });
+
   test('instances a new configuration drops are sent to standby', async () => {
     const { ctl, client } = await setup();
     const a = newAgent('agent-a');
