@@ -14,7 +14,7 @@ import { deployToRunning } from './deploy.js';
 import { cliOneShot } from './cli-oneshot.js';
 import { stageLarge } from './stage.js';
 import { nodeStartCpu } from './node-start-cpu.js';
-import { formatTable, ratio, type Row } from './stats.js';
+import { formatTable, meetsTarget, ratio, type Row } from './stats.js';
 
 type Benchmark = (quick: boolean) => Promise<Row[]>;
 
@@ -32,17 +32,25 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const rows: Row[] = [];
+  const failures: string[] = [];
   const started = Date.now();
   for (const [name, run] of BENCHMARKS) {
     if (only && !name.includes(only)) continue;
     process.stderr.write(`bench: ${name}${quick ? ' (quick)' : ''}…\n`);
-    rows.push(...(await run(quick)));
+    try {
+      rows.push(...(await run(quick)));
+    } catch (err) {
+      // One broken benchmark must not hide the others' figures; the run still fails.
+      failures.push(`${name}: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   process.stdout.write(`${formatTable(rows)}\n\nmachine: ${machine}; ${((Date.now() - started) / 1000).toFixed(1)} s${quick ? ' (quick: sizes too small to judge speed)' : ''}\n`);
+  for (const f of failures) process.stdout.write(`FAILED ${f}\n`);
   if (!quick) {
     const out = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
-    writeFileSync(out, `${JSON.stringify({ machine, date: new Date().toISOString(), rows: rows.map((r) => ({ ...r, ratio: ratio(r) })) }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ machine, date: new Date().toISOString(), rows: rows.map((r) => ({ ...r, ratio: ratio(r), met: meetsTarget(r) })), failures }, null, 2)}\n`);
   }
 }
 

@@ -47,8 +47,26 @@ export function ratio(row: Row): number | undefined {
   return row.floor === undefined || row.floor === 0 ? undefined : row.product / row.floor;
 }
 
+/**
+ * Whether a row meets its target, read from the target text: `≤ 2×`
+ * compares the ratio, `< 100 ms` or `≤ 100 KB` the product's figure.
+ */
+export function meetsTarget(row: Row): boolean | undefined {
+  const m = /^([≤<≥>])\s*([\d.]+)\s*(×)?/.exec(row.target);
+  if (!m) return undefined;
+  const value = m[3] ? ratio(row) : row.product;
+  if (value === undefined || !Number.isFinite(value)) return undefined;
+  const limit = Number(m[2]);
+  switch (m[1]) {
+    case '≤': return value <= limit;
+    case '<': return value < limit;
+    case '≥': return value >= limit;
+    default: return value > limit;
+  }
+}
+
 export function formatTable(rows: Row[]): string {
-  const head = ['benchmark', 'product', 'floor (same run)', 'ratio', 'target'];
+  const head = ['benchmark', 'product', 'floor (same run)', 'ratio', 'target', 'met'];
   const body = rows.map((r) => {
     const q = ratio(r);
     return [
@@ -57,6 +75,7 @@ export function formatTable(rows: Row[]): string {
       r.floor === undefined ? '—' : `${fmt(r.floor)} ${r.unit}`,
       q === undefined ? '—' : `${q.toFixed(2)}×`,
       r.target,
+      { true: 'yes', false: 'NO', undefined: '?' }[String(meetsTarget(r)) as 'true' | 'false' | 'undefined'],
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
