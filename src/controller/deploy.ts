@@ -84,12 +84,17 @@ export class Deployer {
     const failed = results.filter((r) => !r.success).map((r) => r.node ?? r.instance ?? '?');
     this.ctx.log.info({ reqid, instance, failed }, `instance ${instance} is back on the deployed configuration${failed.length ? `, failed nodes: ${failed.join(', ')}` : ''}`);
     for (const r of results) if (r.node !== undefined) this.nodeState(r.node, r.success ? 'RUNNING' : 'FAILED');
+    this.record(reqid, () => this.ctx.store.endDeployment(reqid, failed.length ? 'failure' : 'success', results));
     return true;
   }
 
   instanceLost(instance: string): void {
     this.welcomes.delete(instance);
-    for (const [id, name] of this.bringBacks) if (name === instance) this.bringBacks.delete(id);
+    for (const [id, name] of this.bringBacks) {
+      if (name !== instance) continue;
+      this.bringBacks.delete(id);
+      this.record(id, () => this.ctx.store.endDeployment(id, 'failure', [failure(id, `instance ${instance} disconnected`, { instance })]));
+    }
   }
 
   /** The gather of a deployment completed. */
@@ -172,7 +177,9 @@ export class Deployer {
     if (!deployed?.instances.some((i) => i.name === instance)) return;
     const id = randomUUID();
     this.ctx.log.info({ instance, config: deployed.id }, `bringing ${instance} back to configuration ${deployed.id}`);
+    if (!this.record(id, () => this.ctx.store.startDeployment(id, deployed.id))) return;
     if (this.ctx.toAgent(instance, AgentApi.deployRequest.make(id, deployed, false), id)) this.bringBacks.set(id, instance);
+    else this.record(id, () => this.ctx.store.endDeployment(id, 'failure', [failure(id, `instance ${instance} is not connected`, { instance })]));
   }
 
   private announceIfReady(): void {

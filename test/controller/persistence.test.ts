@@ -62,9 +62,10 @@ describe('controller persistence', () => {
 
     const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });
     try {
-      const rows = db.prepare('SELECT config_id, outcome, ended FROM deployments').all() as { config_id: string; outcome: string; ended: string }[];
-      assert.deepEqual(rows.map((r) => [r.config_id, r.outcome]), [['persist-1', 'success']]);
-      assert.ok(rows[0]!.ended);
+      const rows = db.prepare('SELECT config_id, outcome, ended FROM deployments ORDER BY started').all() as { config_id: string; outcome: string; ended: string }[];
+      // The client's deployment, then bringing the agent back after the restart.
+      assert.deepEqual(rows.map((r) => [r.config_id, r.outcome]), [['persist-1', 'success'], ['persist-1', 'success']]);
+      assert.ok(rows.every((r) => r.ended));
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     } finally {
       db.close();
