@@ -115,6 +115,20 @@ export class Deployer {
       for (const n of d.config.nodes) this.nodeStates.set(n.name, 'RUNNING');
       this.announceIfReady();
     }
+    if (!d.sent) this.restoreDeployed();
+  }
+
+  /**
+   * A deployment that never got to send its configuration changed nothing:
+   * the instances of the deployed configuration (some were sent to standby)
+   * are brought back to it.
+   */
+  private restoreDeployed(): void {
+    const deployed = this.ctx.states.deployed;
+    this.ctx.instances.require(deployed?.instances ?? []);
+    if (!deployed) return;
+    this.ctx.log.info({ config: deployed.id }, `restoring instances to the deployed configuration ${deployed.id}`);
+    for (const name of this.ctx.instances.notReady()) this.welcome(name);
   }
 
   /** An agent reported a node state change. */

@@ -121,6 +121,23 @@ describe('agent sessions', () => {
     assert.equal(a.count(AgentApi.deployRequest), 2);
   });
 
+  test('a deploy that cannot start (an instance never checks in) brings the others back to the deployed configuration', async () => {
+    const { ctl, client } = await setup();
+    const a = newAgent('agent-a');
+    await a.connect(ctl.agentPort);
+    const good: Configuration = { id: 'good', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] };
+    await client.stage(good);
+    assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
+    await client.stage({ id: 'ghostly', instances: [{ name: 'agent-ghost', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-ghost')] });
+    const results = await client.deploy();
+    assert.deepEqual(results.map((r) => r.error), ['instance agent-ghost did not check in', 'request timed out']);
+    assert.equal(a.count(AgentApi.agentStandbyRequest), 1);
+    await eventually(() => a.count(AgentApi.deployRequest) === 2);
+    assert.deepEqual(a.deployed.map((c) => c.id), ['good', 'good']);
+    const deployed = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    assert.equal(deployed.success, true);
+  });
+
   test('notifications are forwarded to clients, and clients hear when the cluster is ready', async () => {
     const { ctl, client } = await setup();
     const a = newAgent('agent-a');
