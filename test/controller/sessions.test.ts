@@ -23,6 +23,19 @@ async function setup() {
   return { ctl, client };
 }
 
+const oneManager = (id: string, instance = 'agent-a'): Configuration =>
+  ({ id, instances: [{ name: instance, host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', instance)] });
+
+/** A controller, a client and agent-a running a one-manager configuration `id`. */
+async function deployedOn(id: string) {
+  const { ctl, client } = await setup();
+  const a = newAgent('agent-a');
+  await a.connect(ctl.agentPort);
+  await client.stage(oneManager(id));
+  assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
+  return { ctl, client, a };
+}
+
 function newAgent(name: string, apiVersion?: number): TestAgent {
   const a = new TestAgent(name, apiVersion);
   closers.push(() => a.close());
@@ -85,11 +98,7 @@ describe('agent sessions', () => {
   });
 
   test('a new agent process under a known name replaces the old session and is brought to the deployed configuration', async () => {
-    const { ctl, client } = await setup();
-    const old = newAgent('agent-a');
-    await old.connect(ctl.agentPort);
-    await client.stage({ id: 'swap', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] });
-    assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
+    const { ctl, client, a: old } = await deployedOn('swap');
     const fresh = newAgent('agent-a');
     await fresh.connect(ctl.agentPort);
     await eventually(() => fresh.count(AgentApi.deployRequest) === 1);
@@ -122,13 +131,8 @@ describe('agent sessions', () => {
   });
 
   test('a deploy that cannot start (an instance never checks in) brings the others back to the deployed configuration', async () => {
-    const { ctl, client } = await setup();
-    const a = newAgent('agent-a');
-    await a.connect(ctl.agentPort);
-    const good: Configuration = { id: 'good', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] };
-    await client.stage(good);
-    assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
-    await client.stage({ id: 'ghostly', instances: [{ name: 'agent-ghost', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-ghost')] });
+    const { client, a } = await deployedOn('good');
+    await client.stage(oneManager('ghostly', 'agent-ghost'));
     const results = await client.deploy();
     assert.deepEqual(results.map((r) => r.error), ['instance agent-ghost did not check in', 'request timed out']);
     assert.equal(a.count(AgentApi.agentStandbyRequest), 1);
@@ -139,12 +143,7 @@ describe('agent sessions', () => {
   });
 
   test('notifications are forwarded to clients, and clients hear when the cluster is ready', async () => {
-    const { ctl, client } = await setup();
-    const a = newAgent('agent-a');
-    await a.connect(ctl.agentPort);
-    const config: Configuration = { id: 'ready-1', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] };
-    await client.stage(config);
-    await client.deploy();
+    const { ctl, client, a } = await deployedOn('ready-1');
     await client.waitFor(ControllerApi.notifyClusterReady, ([id]) => id === 'ready-1');
     const manager = a.deployed[0]!.nodes[0]!;
     a.send(AgentApi.notifyChange.make('agent-a', manager, 'RUNNING', 'CRASHED'));
@@ -161,7 +160,7 @@ describe('agent sessions', () => {
 
   test('malformed requests get a Broker error and change nothing', async () => {
     const { ctl, client } = await setup();
-    await client.stage({ id: 'keep', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [node('manager', 'MANAGER', 'agent-a')] });
+    await client.stage(oneManager('keep'));
     const errors: string[] = [];
     client.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
     client.send({ name: ControllerApi.stageConfigurationRequest.name, args: [str('r1')] });
