@@ -31,7 +31,7 @@ export interface EndpointOptions {
   maxFrameBytes?: number;
   /** How long an accepted client has to send its handshake (default 5 s). */
   handshakeTimeoutMs?: number;
-  /** Ping interval; a peer that misses one is dropped (default 5 s, 0 = off). */
+  /** Ping interval; a peer that leaves MISSED_PINGS_ALLOWED (3) pings in a row unanswered is dropped (default 5 s, 0 = off). */
   pingIntervalMs?: number;
   logger?: Logger;
 }
