@@ -31,7 +31,7 @@ export function registerClientCommands(program: Command): void {
   program
     .option('-c, --configfile <FILE>', 'zeek-client config file (default: $ZEEK_CLIENT_CONFIG_FILE)')
     .option('--controller <HOST:PORT>', 'address and port of the controller, either may be omitted (default: 127.0.0.1:2149)')
-    .option('--set <SECTION.KEY=VAL>', 'adjust a client setting; repeatable; see show-settings', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--set <SECTION.KEY=VAL>', 'adjust a client setting; repeatable; see show-settings', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('-q, --quiet', 'suppress informational output to stderr')
     .addOption(new Option('-v, --verbose', 'increase informational output to stderr; repeat for more (-vvv)').argParser((_v: string, prev: number | undefined) => (prev ?? 0) + 1))
     .addHelpText('after', '\nEnvironment:\n  ZEEK_CLIENT_CONFIG_FILE      same as --configfile, lower precedence\n  ZEEK_CLIENT_CONFIG_SETTINGS  same as space-separated --set arguments, lower precedence\n');

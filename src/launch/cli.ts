@@ -23,7 +23,7 @@ export function registerLaunchCommands(program: Command): void {
     .option('--request-timeout <s>', 'controller request timeout in seconds (default 10)')
     .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
     .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
-    .option('--log-level <level>', 'log level of controller and agent on stderr (default warn; info shows every request)', 'warn')
+    .option('--log-level <level>', 'log level of controller and agent on stderr: trace, debug, info (every request), warn, error', 'warn')
     .action(async (flags: Record<string, unknown>) => {
       const { runUp } = await import('./up.js');
       process.exitCode = await runUp(flags);
