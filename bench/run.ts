@@ -14,7 +14,7 @@ import { deployToRunning } from './deploy.js';
 import { cliOneShot } from './cli-oneshot.js';
 import { stageLarge } from './stage.js';
 import { nodeStartCpu } from './node-start-cpu.js';
-import { formatTable, meetsTarget, ratio, type Row } from './stats.js';
+import { BenchFailure, formatTable, meetsTarget, ratio, type Row } from './stats.js';
 
 type Benchmark = (quick: boolean) => Promise<Row[]>;
 
@@ -40,13 +40,14 @@ async function main(): Promise<void> {
     try {
       rows.push(...(await run(quick)));
     } catch (err) {
+      if (err instanceof BenchFailure) rows.push(...err.rows);
       // One broken benchmark must not hide the others' figures; the run still fails.
       failures.push(`${name}: ${(err as Error).message}`);
       process.exitCode = 1;
     }
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-  process.stdout.write(`${formatTable(rows)}\n\nmachine: ${machine}; ${((Date.now() - started) / 1000).toFixed(1)} s${quick ? ' (quick: sizes too small to judge speed)' : ''}\n`);
+  process.stdout.write(`${formatTable(rows, !quick)}\n\nmachine: ${machine}; ${((Date.now() - started) / 1000).toFixed(1)} s${quick ? ' (quick: sizes too small to judge speed)' : ''}\n`);
   for (const f of failures) process.stdout.write(`FAILED ${f}\n`);
   if (!quick) {
     const out = fileURLToPath(new URL('../../bench/results.json', import.meta.url));

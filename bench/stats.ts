@@ -65,7 +65,15 @@ export function meetsTarget(row: Row): boolean | undefined {
   }
 }
 
-export function formatTable(rows: Row[]): string {
+/** A benchmark that broke part-way: the rows it did measure, and why it stopped. */
+export class BenchFailure extends Error {
+  constructor(readonly rows: Row[], message: string) {
+    super(message);
+  }
+}
+
+/** `judge: false` (quick runs, sizes too small) leaves the met column empty. */
+export function formatTable(rows: Row[], judge = true): string {
   const head = ['benchmark', 'product', 'floor (same run)', 'ratio', 'target', 'met'];
   const body = rows.map((r) => {
     const q = ratio(r);
@@ -75,7 +83,7 @@ export function formatTable(rows: Row[]): string {
       r.floor === undefined ? '—' : `${fmt(r.floor)} ${r.unit}`,
       q === undefined ? '—' : `${q.toFixed(2)}×`,
       r.target,
-      { true: 'yes', false: 'NO', undefined: '?' }[String(meetsTarget(r)) as 'true' | 'false' | 'undefined'],
+      judge ? { true: 'yes', false: 'NO', undefined: '?' }[String(meetsTarget(r)) as 'true' | 'false' | 'undefined'] : '—',
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
