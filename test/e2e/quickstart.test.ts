@@ -6,10 +6,10 @@
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually, freePort, pidAlive, removeTempDirs, runCli, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
+import { CLI, eventually, freePort, pidAlive, removeTempDirs, runCli, spawnCli, spawnProc, stopAll, tempDir, type Proc } from '../helpers/process.js';
 
 const MINI = fileURLToPath(new URL('../../../examples/mini.ini', import.meta.url));
 const nodePids = new Set<number>();
@@ -35,6 +35,11 @@ async function startUp(extra: string[] = []): Promise<Cluster> {
 }
 
 type NodesJson = { errors: unknown[]; results: Record<string, Record<string, { state: string; pid?: number; port?: number; cluster_role: string | null }>> };
+
+/** The client port `up` announced. */
+function clientPort(up: Proc): string {
+  return /clients [^\s:]+:(\d+)/.exec(up.stderr())![1]!;
+}
 
 async function clusterNodes(client: Cluster['client']): Promise<Record<string, { state: string; pid?: number; port?: number; cluster_role: string | null }>> {
   const r = await client(['get-nodes']);
@@ -111,7 +116,19 @@ describe('quickstart: up, deploy-config, inspect, restart, tear down', () => {
       const n = await clusterNodes(client);
       return Object.values(n).filter((s) => s.state === 'RUNNING' && s.pid).length === 4 ? n : undefined;
     }, 15000, 250);
-    const pids = Object.values(nodes).map((n) => n.pid!);
+    for (const n of Object.values(nodes)) nodePids.add(n.pid!);
+
+    // In a terminal, deploy-config shows progress on stderr; stdout stays the JSON.
+    const out = join(tempDir(), 'deploy.json');
+    const tty = spawnProc('script', ['-qec',
+      `${process.execPath} ${CLI} --controller 127.0.0.1:${clientPort(up)} deploy-config ${MINI} > ${out}`, '/dev/null']);
+    assert.equal(await tty.exited(), 0, tty.stdout());
+    assert.match(tty.stdout(), /deploying 4 nodes: logger, manager, worker-01, worker-02/);
+    assert.match(tty.stdout(), /\[4\/4 running\]/);
+    assert.deepEqual((JSON.parse(readFileSync(out, 'utf8')) as { errors: unknown[] }).errors, []);
+
+    const final = await clusterNodes(client);
+    const pids = Object.values(final).map((n) => n.pid!).filter((p) => p !== undefined);
     for (const pid of pids) nodePids.add(pid);
     up.child.kill('SIGINT');
     assert.equal(await up.exited(), 0);
