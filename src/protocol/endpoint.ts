@@ -203,6 +203,10 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     }
     switch (msg.type) {
       case 'data-message':
+        if (peer.info.mayPublish && !topicMatches(peer.info.mayPublish, msg.topic)) {
+          this.refuse(peer, ErrorCode.invalidData, `publishing on topic ${msg.topic} is not allowed on this port`);
+          return;
+        }
         this.deliver(peer.info, msg.topic, msg.value);
         this.forward(msg.topic, text, peer, undefined);
         return;

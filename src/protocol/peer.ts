@@ -18,6 +18,8 @@ export interface PeerInfo {
   readonly remotePort: number;
   /** Topic prefixes this peer receives. */
   readonly subscriptions: readonly string[];
+  /** Topic prefixes this peer may publish on (unrestricted when absent). */
+  readonly mayPublish?: readonly string[];
 }
 
 /**

@@ -16,6 +16,12 @@ export interface ListenOptions {
   port: number;
   /** A label for logs, e.g. `clients` or `agents`. */
   name?: string;
+  /**
+   * Topic prefixes that peers accepted here may publish on; anything else is
+   * refused with an error. Default: any topic. Keeps, e.g., clients from
+   * speaking for agents on a shared endpoint.
+   */
+  publishTopics?: string[];
 }
 
 export class Listener {
@@ -92,7 +98,8 @@ export class Listener {
       }
       const id = this.endpoint.nextInboundId();
       ws.send(encodeAck(id, this.endpoint.version));
-      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics }, ws);
+      const mayPublish = this.options.publishTopics ? { mayPublish: this.options.publishTopics } : {};
+      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, ...mayPublish }, ws);
     });
   }
 }

@@ -185,6 +185,16 @@ describe('agent sessions', () => {
     assert.equal(rows.error, 'no deployed configuration available', 'no deploy happened');
   });
 
+  test('a client cannot speak for an agent: agent topics are refused on the client port', async () => {
+    const { client } = await setup();
+    const errors: string[] = [];
+    client.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
+    client.endpoint.publishEvent('zeek/management/agent/agent-fake', AgentApi.notifyAgentHello.make('agent-fake', 'x', true, 1));
+    await eventually(() => errors.length === 1);
+    assert.match(errors[0]!, /publishing on topic zeek\/management\/agent\/agent-fake is not allowed on this port/);
+    assert.deepEqual(await instanceNames(client), []);
+  });
+
   test('a node with an unknown role is refused with a stage response naming it', async () => {
     const { client } = await setup();
     const chef = { ...node('cook', 'MANAGER', 'agent-a'), role: 'CHEF' as Node['role'] };

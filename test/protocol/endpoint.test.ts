@@ -208,6 +208,19 @@ describe('endpoint handshake and bad input', () => {
     assert.equal(bad.ws.readyState, WebSocket.OPEN, 'the sender of bad input keeps its session');
   });
 
+  test('a listener that limits publishing refuses other topics and keeps serving', async () => {
+    const hub = endpoint();
+    const { port } = await hub.listen({ host: '127.0.0.1', port: 0, publishTopics: ['ok/'] });
+    const got = inbox(hub, '');
+    const c = await rawClient(port, '[]');
+    c.ws.send(dataFrame('agents/impostor'));
+    await until(() => c.frames.length === 2);
+    assert.match(JSON.parse(c.frames[1]!).context, /publishing on topic agents\/impostor is not allowed on this port/);
+    c.ws.send(dataFrame('ok/fine'));
+    await until(() => got.length === 1);
+    assert.equal(got[0]!.topic, 'ok/fine');
+  });
+
   test('a frame beyond twice the limit closes that session only', async () => {
     const { ep: hub, port } = await server({ maxFrameBytes: 512 });
     const got = inbox(hub, 'ok');
