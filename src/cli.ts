@@ -4,7 +4,7 @@
  * load the implementation lazily, so a client command does not load the
  * controller or agent.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerControllerCommand } from './controller/cli.js';
 import { registerAgentCommand } from './agent/cli.js';
@@ -19,11 +19,18 @@ function packageVersion(): string {
 const program = new Command('zeek-mgmt')
   .description('Deploy, watch and operate a Zeek cluster: controller, agents, and a zeek-client compatible client.')
   .version(packageVersion(), '--version', 'print the version and exit')
-  .showHelpAfterError();
+  .showHelpAfterError('(run "zeek-mgmt --help" or "zeek-mgmt <command> --help" for usage)')
+  // Usage errors exit 2, as zeek-client's (argparse) do; help and version exit 0.
+  .exitOverride();
 
 registerControllerCommand(program);
 registerAgentCommand(program);
 registerLaunchCommands(program);
 registerClientCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  process.exitCode = err.exitCode === 0 ? 0 : 2;
+}
