@@ -12,7 +12,7 @@ import {
   API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, failure, success,
   type InvalidEvent, type NodeStatus,
 } from '../management/index.js';
-import { createLogger, type ManagementLogger } from '../management/log.js';
+import { closeLogger, createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { Archiver } from './archiver.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
@@ -79,6 +79,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   let agent: AgentRuntime | undefined;
   try {
     agent = new AgentRuntime(options, stateDir, log, lock);
+    if (!options.logger) agent.onClosed = () => closeLogger(log);
     await agent.start();
     return agent;
   } catch (err) {
@@ -90,6 +91,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 }
 
 class AgentRuntime implements Agent {
+  /** Releases what startAgent made for this runtime (its own logger's files). */
+  onClosed: (() => void) | undefined;
   readonly name: string;
   readonly endpointId: string;
   listenPort: number | undefined;
@@ -189,6 +192,8 @@ class AgentRuntime implements Agent {
     this.lock.release();
     this.log.info({ stopNodes }, stopNodes ? 'agent stopped with its nodes' : 'agent stopped; nodes keep running');
     this.log.flush?.();
+    this.onClosed?.();
+    this.onClosed = undefined;
   }
 
   private registerHandlers(): void {

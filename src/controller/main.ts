@@ -11,7 +11,7 @@ import {
   agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
   type Request, type Result,
 } from '../management/index.js';
-import { createLogger, type ManagementLogger } from '../management/log.js';
+import { closeLogger, createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
@@ -42,6 +42,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   let runtime: ControllerRuntime | undefined;
   try {
     runtime = new ControllerRuntime(options, store, log);
+    if (!options.logger) runtime.onClosed = () => closeLogger(log);
     await runtime.start();
     return runtime;
   } catch (err) {
@@ -56,6 +57,8 @@ class ControllerRuntime implements Controller, ControllerContext {
   clientPort = 0;
   agentPort = 0;
   readonly stateDir: string;
+  /** Releases what startController made for this runtime (its own logger's files). */
+  onClosed: (() => void) | undefined;
   readonly states: ConfigStates;
   readonly instances: InstanceRegistry;
   readonly gather: Gatherer;
@@ -101,6 +104,8 @@ class ControllerRuntime implements Controller, ControllerContext {
     await this.instances.close();
     await this.endpoint.close();
     this.store.close();
+    this.onClosed?.();
+    this.onClosed = undefined;
   }
 
   toClients(event: ZeekEvent, summary: object = {}): void {

@@ -22,15 +22,30 @@ export interface LogOptions {
 
 export type ManagementLogger = pino.Logger;
 
+/** File destinations each logger opened, so their owner can close them. */
+const files = new WeakMap<pino.Logger, ReturnType<typeof pino.destination>[]>();
+
+/** Flushes and closes the files a logger from createLogger opened (stderr stays open). */
+export function closeLogger(logger: pino.Logger): void {
+  for (const dest of files.get(logger) ?? []) {
+    dest.flushSync();
+    dest.end();
+  }
+  files.delete(logger);
+}
+
 export function createLogger(options: LogOptions): ManagementLogger {
   const streams: pino.StreamEntry[] = [];
+  const opened: ReturnType<typeof pino.destination>[] = [];
   const level = (options.level ?? process.env.ZEEK_MGMT_LOG_LEVEL ?? 'info') as pino.Level;
   if (!options.quiet) streams.push({ level, stream: pino.destination({ fd: 2, sync: true }) });
   if (options.stateDir) {
     mkdirSync(options.stateDir, { recursive: true });
-    streams.push({ level, stream: pino.destination({ dest: join(options.stateDir, 'management.log'), sync: true, mkdir: true }) });
+    const file = pino.destination({ dest: join(options.stateDir, 'management.log'), sync: true, mkdir: true });
+    opened.push(file);
+    streams.push({ level, stream: file });
   }
-  return pino(
+  const logger = pino(
     {
       level,
       base: { name: options.name, role: options.role },
@@ -39,4 +54,6 @@ export function createLogger(options: LogOptions): ManagementLogger {
     },
     pino.multistream(streams),
   );
+  files.set(logger, opened);
+  return logger;
 }

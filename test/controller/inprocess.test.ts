@@ -1,12 +1,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startController } from '../../src/controller/main.js';
 import { resolveControllerOptions } from '../../src/controller/config.js';
 import { ControllerApi } from '../../src/management/index.js';
 import { createLogger } from '../../src/management/log.js';
-import { removeTempDirs, tempDir } from '../helpers/process.js';
+import { eventually, removeTempDirs, tempDir } from '../helpers/process.js';
 import { TestAgent, TestClient } from './harness.js';
 
 after(() => removeTempDirs());
@@ -48,4 +50,20 @@ test('startController in-process: bound ports exposed; close() with requests pen
   assert.equal(got.success, true);
   await c2.close();
   await again.close();
+});
+
+test('a controller that made its own logger closes management.log when it closes', async () => {
+  const stateDir = tempDir();
+  const openLogFiles = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === join(stateDir, 'management.log');
+    } catch {
+      return false;
+    }
+  }).length;
+  const options = resolveControllerOptions({ name: 'ctl-log', clientPort: '0', agentPort: '0', stateDir, logLevel: 'error' }, {});
+  const controller = await startController(options);
+  assert.equal(openLogFiles(), 1, 'the log file is open while the controller runs');
+  await controller.close();
+  await eventually(() => openLogFiles() === 0, 2000);
 });
