@@ -57,6 +57,9 @@ describe('quickstart: up, deploy-config, inspect, restart, tear down', () => {
     assert.equal(instances.code, 0, instances.stderr);
     assert.equal(Object.keys(JSON.parse(instances.stdout) as object).length, 1);
 
+    const monitor = spawnCli(['--controller', `127.0.0.1:${clientPort(up)}`, '-vv', 'monitor']);
+    await monitor.waitFor(/info: peered with controller/);
+
     const deployed = await client(['deploy-config', MINI]);
     assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
     const dj = JSON.parse(deployed.stdout) as { errors: unknown[]; results: { id: string; nodes: Record<string, { success: boolean }> } };
@@ -69,6 +72,9 @@ describe('quickstart: up, deploy-config, inspect, restart, tear down', () => {
       return Object.keys(nodes).length === 4 && Object.values(nodes).every((n) => n.state === 'RUNNING' && n.pid) ? nodes : undefined;
     }, 15000, 250);
     for (const n of Object.values(running)) nodePids.add(n.pid!);
+    await monitor.waitFor(/cluster ready: every node of configuration [0-9a-f-]+ is RUNNING/, 10000);
+    assert.match(monitor.stdout(), /node worker-01 \(worker\) PENDING -> RUNNING/);
+    await monitor.stop();
 
     const table = await client(['get-nodes', '--table']);
     assert.match(table.stdout, /^INSTANCE +NODE +ROLE +STATE/);
