@@ -162,11 +162,13 @@ export async function startFloorServer(procs: Procs): Promise<number> {
 
 export interface ControllerProc { proc: Proc; clientPort: number; agentPort: number }
 
-/** Starts `zeek-mgmt controller` on free ports. */
+/**
+ * Starts `zeek-mgmt controller` on ports the OS picks (no race with other
+ * jobs on this host for a port probed free), read back from its start line.
+ */
 export async function startControllerProc(procs: Procs, extra: string[] = []): Promise<ControllerProc> {
-  const clientPort = await freePort();
-  const agentPort = await freePort();
-  const proc = procs.cli(['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort),
+  const proc = procs.cli(['controller', '--client-port', '0', '--agent-port', '0',
     '--state-dir', procs.tempDir('controller'), '--name', 'bench-controller', ...extra]);
-  return { proc, clientPort, agentPort };
+  const m = await proc.waitFor(/clients on [^,]*:(\d+), agents on [^"]*:(\d+)/);
+  return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]) };
 }
