@@ -27,6 +27,13 @@ import { validateConfiguration } from './validate.js';
 
 export type { ControllerOptions } from './config.js';
 
+/**
+ * zeek-client's read timeout restarts on every ping it gets, so pinging its
+ * session more often than its request timeout (20 s by default) would keep
+ * it waiting forever for a response that never comes (test-timeout).
+ */
+const CLIENT_PING_INTERVAL_MS = 60_000;
+
 export interface Controller {
   readonly name: string;
   readonly clientPort: number;
@@ -86,7 +93,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.on('peer-down', (peer) => this.peerLost(peer));
     this.endpoint.on('peer-up', (peer) => this.log.debug({ peer: peer.id, remote: `${peer.remoteAddress}:${peer.remotePort}`, direction: peer.direction }, 'peer added'));
     const { clientHost, agentHost } = this.options;
-    this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER] })).port;
+    this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS })).port;
     this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX] })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);

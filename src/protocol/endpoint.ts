@@ -161,8 +161,8 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   }
 
   /** Called by a listener or link once a session's handshake is complete. @internal */
-  attach(info: PeerInfo, socket: WebSocket): Peer {
-    const peer = new Peer(info, socket, this.pingIntervalMs);
+  attach(info: PeerInfo, socket: WebSocket, pingIntervalMs = this.pingIntervalMs): Peer {
+    const peer = new Peer(info, socket, pingIntervalMs);
     this.peers.set(info.id, peer);
     this.routes.clear();
     socket.on('message', (data, isBinary) => this.receive(peer, data, isBinary));

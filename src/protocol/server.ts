@@ -22,6 +22,12 @@ export interface ListenOptions {
    * speaking for agents on a shared endpoint.
    */
   publishTopics?: string[];
+  /**
+   * Ping interval for peers accepted here (default: the endpoint's). Some
+   * clients restart their read timeout on every ping (zeek-client does), so
+   * a listener for such clients pings less often than their timeout.
+   */
+  pingIntervalMs?: number;
 }
 
 export class Listener {
@@ -99,7 +105,7 @@ export class Listener {
       const id = this.endpoint.nextInboundId();
       ws.send(encodeAck(id, this.endpoint.version));
       const mayPublish = this.options.publishTopics ? { mayPublish: this.options.publishTopics } : {};
-      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, ...mayPublish }, ws);
+      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, ...mayPublish }, ws, this.options.pingIntervalMs);
     });
   }
 }

@@ -244,6 +244,23 @@ describe('endpoint handshake and bad input', () => {
     await silent.closed;
   });
 
+  test('a listener can ping less often than the endpoint (for clients whose timeout pings restart)', async () => {
+    const hub = endpoint({ pingIntervalMs: 80 });
+    const quiet = await hub.listen({ host: '127.0.0.1', port: 0, pingIntervalMs: 0 });
+    const normal = await hub.listen({ host: '127.0.0.1', port: 0 });
+    const downs: PeerInfo[] = [];
+    hub.on('peer-down', (p) => downs.push(p));
+    const pings: number[] = [];
+    const onQuiet = await rawClient(quiet.port, '["a"]', { autoPong: false });
+    onQuiet.ws.on('ping', () => pings.push(Date.now()));
+    await rawClient(normal.port, '["b"]', { autoPong: false });
+    await until(() => downs.length === 1, 2000);
+    assert.deepEqual(downs[0]!.subscriptions, ['b'], 'only the peer on the normal listener is dropped');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(pings.length, 0, 'the quiet listener never pinged');
+    assert.equal(hub.peerList().length, 1);
+  });
+
   test('close leaves no sockets or timers behind', async () => {
     const before = new Set(process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap'));
     const countOf = (list: string[], kind: string): number => list.filter((r) => r === kind).length;
