@@ -165,6 +165,7 @@ class AgentRuntime implements Agent {
         this.hello(peer, true);
       });
       this.link.on('down', (_peer, reason) => {
+        if (this.closed) return; // our own shutdown, not an outage
         // One line per outage, not one per retry.
         this.log[reported ? 'debug' : 'warn']({ controller: `${host}:${port}`, reason }, 'controller unreachable; retrying');
         reported = true;
