@@ -36,13 +36,16 @@ async function main(): Promise<void> {
   const started = Date.now();
   for (const [name, run] of BENCHMARKS) {
     if (only && !name.includes(only)) continue;
-    process.stderr.write(`bench: ${name}${quick ? ' (quick)' : ''}…\n`);
+    process.stderr.write(`bench: ${name}${quick ? ' (quick)' : ''}…`);
+    const t0 = Date.now();
     try {
       rows.push(...(await run(quick)));
+      process.stderr.write(` ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     } catch (err) {
       if (err instanceof BenchFailure) rows.push(...err.rows);
       // One broken benchmark must not hide the others' figures; the run still fails.
       failures.push(`${name}: ${(err as Error).message}`);
+      process.stderr.write(' failed\n');
       process.exitCode = 1;
     }
   }
