@@ -5,7 +5,8 @@
  *
  * usage: node floor-oneshot.js PORT
  */
-import WebSocket from 'ws';
+// ws through require, as the product loads it (src/protocol/ws.ts): the fastest way Node offers.
+import { WebSocket } from '../src/protocol/ws.js';
 
 const ws = new WebSocket(`ws://127.0.0.1:${process.argv[2]}/echo`, { perMessageDeflate: false });
 ws.on('open', () => ws.send('["zeek/management/controller"]'));

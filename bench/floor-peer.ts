@@ -7,7 +7,8 @@
  *
  * usage: node floor-peer.js PORT PATH [COUNT]
  */
-import WebSocket from 'ws';
+// ws through require, as the product loads it (src/protocol/ws.ts): the fastest way Node offers.
+import { WebSocket } from '../src/protocol/ws.js';
 
 const [portText, path = '/node', countText = '1'] = process.argv.slice(2);
 const count = Number(countText);

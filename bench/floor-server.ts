@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from '../src/protocol/ws.js';
 import { mapLimit } from '../src/agent/limit.js';
 
 const PEER_SCRIPT = fileURLToPath(new URL('./floor-peer.js', import.meta.url));

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { RawData, WebSocket } from 'ws';
+import type { RawData, WebSocket } from './ws.js';
 import { decodeMessage, encodeData, ErrorCode } from './envelope.js';
 import { DecodeError } from './errors.js';
 import type { ZeekEvent } from './event.js';

@@ -4,7 +4,7 @@
  * again with bounded exponential back-off, until closed.
  */
 import { EventEmitter } from 'node:events';
-import WebSocket from 'ws';
+import { WebSocket } from './ws.js';
 import type { Endpoint } from './endpoint.js';
 import { decodeMessage, WS_PATH } from './envelope.js';
 import type { PeerInfo } from './peer.js';

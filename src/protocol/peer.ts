@@ -3,7 +3,7 @@
  * who it is, what it subscribed to, and a heartbeat that drops it when it
  * stops answering pings.
  */
-import type { WebSocket } from 'ws';
+import type { WebSocket } from './ws.js';
 import { encodeError } from './envelope.js';
 import { topicMatches } from './topics.js';
 
