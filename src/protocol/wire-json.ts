@@ -3,7 +3,15 @@
  * JSON.parse rounds integers beyond 2^53; only text that could hold such a
  * number (16 or more digits in a row) takes the slower lossless parser.
  */
-import { parse as losslessParse, stringify as losslessStringify, isInteger } from 'lossless-json';
+import { createRequire } from 'node:module';
+import type * as LosslessJson from 'lossless-json';
+
+/**
+ * lossless-json's single-file CommonJS build: one file to load at start
+ * instead of ten ES modules (about 5 ms of every process start).
+ */
+export const losslessJson = createRequire(import.meta.url)('lossless-json') as typeof LosslessJson;
+const { parse: losslessParse, stringify: losslessStringify, isInteger } = losslessJson;
 
 const LONG_DIGITS = /\d{16}/;
 
