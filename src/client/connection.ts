@@ -6,7 +6,7 @@
  * to listeners (progress display, monitor).
  */
 import { readFileSync } from 'node:fs';
-import WebSocket from 'ws';
+import { WebSocket, type ClientOptions } from '../protocol/ws.js';
 import { decodeEvent, decodeMessage, DecodeError, encodeData, encodeEvent, WS_PATH, type ZeekEvent } from '../protocol/index.js';
 import { TOPIC_CONTROLLER } from '../management/api.js';
 import type { EventSpec } from '../management/events.js';
@@ -98,14 +98,14 @@ export class ControllerConnection {
     });
   }
 
-  private tlsOptions(): WebSocket.ClientOptions {
+  private tlsOptions(): ClientOptions {
     if (!this.settings.ssl) return {};
     const file = (key: string): Buffer | undefined => {
       const path = this.raw.get('ssl', key);
       return path ? readFileSync(path) : undefined;
     };
     const ca = file('cafile');
-    const opts: WebSocket.ClientOptions = { rejectUnauthorized: ca !== undefined };
+    const opts: ClientOptions = { rejectUnauthorized: ca !== undefined };
     if (ca) opts.ca = ca;
     const cert = file('certificate');
     if (cert) opts.cert = cert;

@@ -3,7 +3,7 @@
  * prints, command for command, and the exit status that goes with them.
  * Pure functions: no I/O, so each shape is tested directly.
  */
-import { parse as losslessParse } from 'lossless-json';
+import { losslessJson } from '../protocol/wire-json.js';
 import type { Value } from '../protocol/index.js';
 import { decodeInstance, decodeNodeOutputs, decodeNodeStatus, readList } from '../management/records.js';
 import type { Result } from '../management/types.js';
@@ -90,7 +90,7 @@ export function getIdValueJson(results: readonly Result[]): Shaped {
         continue;
       }
       try {
-        json.results[res.node] = losslessParse(res.data.value);
+        json.results[res.node] = losslessJson.parse(res.data.value);
       } catch (err) {
         json.errors.push({ source: res.node, error: `JSON decode error: ${(err as Error).message}` });
       }
