@@ -120,17 +120,33 @@ export function removeTempDirs(): void {
   dirs.clear();
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port that was free a moment ago on 127.0.0.1, chosen below the kernel's
+ * ephemeral range (32768+): ports the OS hands to outgoing connections and to
+ * `listen(0)` (node management ports) never race with it, and a range
+ * starting at it (`--port-start P` uses P, P+1, …) stays clear too. Never the
+ * same port twice in one test process.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (handedOut.has(port) || handedOut.has(port - 1) || handedOut.has(port + 1)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port found below the ephemeral range');
 }
 
 /** Polls `check` until it returns a truthy value. */
