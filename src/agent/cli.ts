@@ -4,8 +4,17 @@
  */
 import type { Command } from 'commander';
 
+/** How nodes are run: shared by `agent` and `up`, which runs an agent too. */
+export function addNodeRuntimeOptions(command: Command): Command {
+  return command
+    .option('--runtime <kind>', 'node runtime: zeek, sim, or auto (zeek when a zeek binary is found, else sim)', 'auto')
+    .option('--zeek-path <path>', 'zeek binary for the zeek runtime', 'zeek')
+    .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
+    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)');
+}
+
 export function registerAgentCommand(program: Command): void {
-  program.command('agent')
+  addNodeRuntimeOptions(program.command('agent'))
     .description('run an agent: launches, supervises and reports the cluster nodes of this instance')
     .option('--name <name>', 'agent (instance) name [env ZEEK_AGENT_NAME, default agent-<hostname>]')
     .option('--listen-address <addr>', 'address to listen on for controllers [env ZEEK_AGENT_ADDR, default 127.0.0.1]')
@@ -15,10 +24,6 @@ export function registerAgentCommand(program: Command): void {
     .option('--no-connect', 'do not connect; wait for the controller to connect')
     .option('--state-dir <dir>', 'state directory [env ZEEK_MANAGEMENT_STATE_DIR, default ./.zeek-mgmt/<name>]')
     .option('--spool-dir <dir>', 'spool directory [env ZEEK_MANAGEMENT_SPOOL_DIR, default <state dir>/spool]')
-    .option('--runtime <kind>', 'node runtime: zeek, sim, or auto (zeek when a zeek binary is found, else sim)', 'auto')
-    .option('--zeek-path <path>', 'zeek binary for the zeek runtime', 'zeek')
-    .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
-    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
     .option('--max-restart-backoff <s>', 'cap of the crash restart back-off in seconds (default 60)')
     .option('--archive-cmd <cmd>', 'enable log archival with this command (run as <cmd> -1 <log-queue> <archive dir>)')
     .option('--archive-interval <s>', 'seconds between archival runs (default 3600)')

@@ -3,12 +3,11 @@
  * process, like Zeek's `zeek -j …controller …agent`. Flags only here.
  */
 import type { Command } from 'commander';
+import { addNodeRuntimeOptions } from '../agent/cli.js';
 
 export function registerLaunchCommands(program: Command): void {
-  program.command('up')
+  addNodeRuntimeOptions(program.command('up'))
     .description('run the controller and a local agent in this process (Ctrl-C stops both and every node); optionally deploy a cluster configuration')
-    .option('--runtime <kind>', 'node runtime: zeek, sim, or auto (zeek when a zeek binary is found, else sim)', 'auto')
-    .option('--zeek-path <path>', 'zeek binary for the zeek runtime', 'zeek')
     .option('--config <FILE>', 'stage and deploy this cluster configuration once the agent is connected')
     .option('--controller-name <name>', 'controller name [env ZEEK_CONTROLLER_NAME, default controller-<hostname>]')
     .option('--agent-name <name>', 'agent name [env ZEEK_AGENT_NAME, default agent-<hostname>]')
@@ -21,8 +20,6 @@ export function registerLaunchCommands(program: Command): void {
     .option('--port-start <port>', 'first auto-assigned Broker port (default 2200)')
     .option('--metrics-port-start <port>', 'first auto-assigned metrics port (default 9000)')
     .option('--request-timeout <s>', 'controller request timeout in seconds (default 10)')
-    .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
-    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
     .option('--log-level <level>', 'log level of controller and agent on stderr: trace, debug, info (every request), warn, error', 'warn')
     .action(async (flags: Record<string, unknown>) => {
       const { runUp } = await import('./up.js');
