@@ -2,10 +2,21 @@
  * The management log: one JSON line per event, with time, component name,
  * role and level, on stderr and (for daemons with a state directory) in
  * `<state dir>/management.log`.
+ *
+ * A daemon logs a line per event it receives and sends, so logging sits on
+ * every request's path. A log call therefore only notes the line (its time
+ * taken then); lines are formatted (by pino) and written in batches, at
+ * most BATCH_MS later, with one write per destination. A warning or an
+ * error is written at once, with everything before it; everything pending
+ * is written synchronously when the logger is closed and when the process
+ * exits. Only a SIGKILL can lose the last few milliseconds of info lines.
+ * Because formatting happens later, callers pass values, not objects they
+ * go on to change.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
+import type { Logger } from '../protocol/logger.js';
 
 export type Component = 'controller' | 'agent' | 'node' | 'client' | 'launcher';
 
@@ -20,40 +31,127 @@ export interface LogOptions {
   quiet?: boolean;
 }
 
-export type ManagementLogger = pino.Logger;
+/** How long a line may wait for others to share its write. */
+const BATCH_MS = 5;
+/**
+ * Lines are formatted a slice at a time, the rest after the I/O that is
+ * waiting, so a burst of lines never holds up a request for long. A slice
+ * is at least SLICE_MIN lines and a quarter of the backlog, so a backlog
+ * drains however fast lines arrive.
+ */
+const SLICE_MIN = 16;
 
-/** File destinations each logger opened, so their owner can close them. */
-const files = new WeakMap<pino.Logger, ReturnType<typeof pino.destination>[]>();
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
-/** Flushes and closes the files a logger from createLogger opened (stderr stays open). */
-export function closeLogger(logger: pino.Logger): void {
-  for (const dest of files.get(logger) ?? []) {
-    dest.flushSync();
-    dest.end();
+interface Entry { level: Level; time: number; obj: object; msg: string | undefined }
+
+/** pino's synchronous destination: retried on EAGAIN, silenced on EPIPE. */
+type Destination = ReturnType<typeof pino.destination>;
+
+export class ManagementLogger implements Logger {
+  private queue: Entry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** The time of the entry being formatted. */
+  private clock = 0;
+  private stampMs = -1;
+  private stamp = '';
+  private readonly lines: string[] = [];
+  private readonly format: pino.Logger;
+
+  /** @internal use createLogger */
+  constructor(options: LogOptions, private readonly min: number, private readonly outs: Destination[], private readonly owned: Destination[]) {
+    this.format = pino({
+      level: 'debug',
+      base: { name: options.name, role: options.role },
+      timestamp: () => this.isoTime(),
+      formatters: { level: (label) => ({ level: label }) },
+    }, { write: (line: string) => { this.lines.push(line); } });
   }
-  files.delete(logger);
+
+  debug(obj: object, msg?: string): void { this.add('debug', obj, msg); }
+  info(obj: object, msg?: string): void { this.add('info', obj, msg); }
+  warn(obj: object, msg?: string): void { this.add('warn', obj, msg); }
+  error(obj: object, msg?: string): void { this.add('error', obj, msg); }
+
+  /** Formats and writes every pending line now. */
+  flush(): void {
+    this.write(this.queue.length);
+  }
+
+  /** Writes what is pending and closes the files this logger opened (stderr stays open). */
+  close(): void {
+    this.flush();
+    live.delete(this);
+    for (const out of this.owned) out.destroy();
+    this.outs.length = 0;
+  }
+
+  private add(level: Level, obj: object, msg: string | undefined): void {
+    if (RANK[level]! < this.min) return;
+    this.queue.push({ level, time: Date.now(), obj, msg });
+    // A warning or an error goes out at once (with what came before it): it may be the last word before a crash.
+    if (RANK[level]! >= RANK.warn!) this.flush();
+    else if (!this.timer && !this.immediate) {
+      this.timer = setTimeout(() => this.write(), BATCH_MS);
+      this.timer.unref();
+    }
+  }
+
+
+  /** Formats and writes the `n` oldest pending lines (a slice by default); schedules the rest. */
+  private write(n = Math.max(SLICE_MIN, Math.ceil(this.queue.length / 4))): void {
+    clearTimeout(this.timer);
+    clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0, n);
+    for (const e of batch) {
+      this.clock = e.time;
+      this.format[e.level](e.obj, e.msg);
+    }
+    const text = this.lines.join('');
+    this.lines.length = 0;
+    for (const out of this.outs) out.write(text);
+    // The rest right after the I/O that is waiting (a timer would wait a millisecond).
+    if (this.queue.length > 0) this.immediate = setImmediate(() => this.write()).unref();
+  }
+
+  /** ISO time, formatted once per millisecond rather than once per line. */
+  private isoTime(): string {
+    if (this.clock !== this.stampMs) {
+      this.stampMs = this.clock;
+      this.stamp = `,"time":"${new Date(this.clock).toISOString()}"`;
+    }
+    return this.stamp;
+  }
+}
+
+/** Every open logger, flushed when the process exits. */
+const live = new Set<ManagementLogger>();
+process.once('exit', () => { for (const log of live) log.flush(); });
+
+/** Writes out what a logger still holds and closes its file. */
+export function closeLogger(logger: ManagementLogger): void {
+  logger.close();
 }
 
 export function createLogger(options: LogOptions): ManagementLogger {
-  const streams: pino.StreamEntry[] = [];
-  const opened: ReturnType<typeof pino.destination>[] = [];
-  const level = (options.level ?? process.env.ZEEK_MGMT_LOG_LEVEL ?? 'info') as pino.Level;
-  if (!options.quiet) streams.push({ level, stream: pino.destination({ fd: 2, sync: true }) });
+  const level = options.level ?? process.env.ZEEK_MGMT_LOG_LEVEL ?? 'info';
+  const min = RANK[level];
+  if (min === undefined) throw new Error(`unknown log level "${level}"; use one of ${Object.keys(RANK).join(', ')}`);
+  const outs: Destination[] = [];
+  const owned: Destination[] = [];
+  if (!options.quiet) outs.push(pino.destination({ fd: 2, sync: true }));
   if (options.stateDir) {
     mkdirSync(options.stateDir, { recursive: true });
-    const file = pino.destination({ dest: join(options.stateDir, 'management.log'), sync: true, mkdir: true });
-    opened.push(file);
-    streams.push({ level, stream: file });
+    const file = pino.destination({ fd: openSync(join(options.stateDir, 'management.log'), 'a'), sync: true });
+    outs.push(file);
+    owned.push(file);
   }
-  const logger = pino(
-    {
-      level,
-      base: { name: options.name, role: options.role },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    pino.multistream(streams),
-  );
-  files.set(logger, opened);
+  const logger = new ManagementLogger(options, min, outs, owned);
+  live.add(logger);
   return logger;
 }

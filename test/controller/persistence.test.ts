@@ -39,6 +39,8 @@ describe('controller persistence', () => {
     await client.stage(config);
     assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
     await client.stage({ ...config, id: 'persist-2' });
+    // Info lines are written within milliseconds, in batches; a SIGKILL may take the last few with it.
+    await eventually(() => readFileSync(join(dir, 'management.log'), 'utf8').includes('configuration persist-2 staged and ready'), 2000);
     first.proc.child.kill('SIGKILL');
     await first.proc.exited();
     await client.close();

@@ -1,0 +1,92 @@
+/**
+ * The management log writes lines in batches: these tests check that every
+ * line still arrives, in order, with the time of the call, on close, on
+ * its own after a short while, and when a process exits without closing.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { closeLogger, createLogger } from '../../src/management/log.js';
+import { eventually, removeTempDirs, spawnProc, stopAll, tempDir } from '../helpers/process.js';
+
+after(async () => {
+  await stopAll();
+  removeTempDirs();
+});
+
+type Line = Record<string, unknown>;
+const lines = (dir: string): Line[] => {
+  const text = readFileSync(join(dir, 'management.log'), 'utf8');
+  return text === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Line);
+};
+
+test('lines keep their order and the time of the call, and close writes what is pending', async () => {
+  const dir = tempDir();
+  const log = createLogger({ name: 'ctl-test', role: 'controller', stateDir: dir, quiet: true });
+  const before = Date.now();
+  for (let i = 0; i < 500; i++) log.info({ i }, `line ${i}`);
+  const after = Date.now();
+  await new Promise((r) => setTimeout(r, 30));
+  log.warn({ late: true }, 'later');
+  closeLogger(log);
+  const got = lines(dir);
+  assert.equal(got.length, 501);
+  got.slice(0, 500).forEach((l, i) => {
+    assert.equal(l.msg, `line ${i}`);
+    assert.equal(l.level, 'info');
+    assert.equal(l.name, 'ctl-test');
+    assert.equal(l.role, 'controller');
+    const t = Date.parse(l.time as string);
+    assert.ok(t >= before && t <= after, `time ${String(l.time)} is the time of the call`);
+  });
+  assert.deepEqual({ level: got[500]!.level, late: got[500]!.late }, { level: 'warn', late: true });
+});
+
+test('info lines reach the file on their own; a warning or an error is written at once, after them', async () => {
+  const dir = tempDir();
+  const log = createLogger({ name: 'agent-test', role: 'agent', stateDir: dir, quiet: true });
+  try {
+    log.info({ n: 1 }, 'first');
+    const first = await eventually(() => { const l = lines(dir); return l.length > 0 ? l : undefined; }, 2000);
+    assert.deepEqual(first.map((l) => l.msg), ['first']);
+    log.info({ n: 2 }, 'second');
+    log.error({ code: 7 }, 'wanted');
+    assert.deepEqual(lines(dir).map((l) => [l.level, l.msg]), [['info', 'first'], ['info', 'second'], ['error', 'wanted']]);
+  } finally {
+    closeLogger(log);
+  }
+});
+
+test('levels below the threshold are dropped', () => {
+  const dir = tempDir();
+  const log = createLogger({ name: 'agent-test', role: 'agent', stateDir: dir, quiet: true, level: 'warn' });
+  log.info({}, 'not wanted');
+  log.debug({}, 'not wanted either');
+  log.warn({}, 'wanted');
+  closeLogger(log);
+  assert.deepEqual(lines(dir).map((l) => l.msg), ['wanted']);
+});
+
+test('an unknown level is refused before any file is created', () => {
+  const dir = tempDir();
+  assert.throws(() => createLogger({ name: 'x', role: 'agent', stateDir: join(dir, 'state'), quiet: true, level: 'loud' }), /unknown log level "loud"/);
+  assert.throws(() => readFileSync(join(dir, 'state', 'management.log')), /ENOENT/);
+});
+
+test('a process that exits right after logging still writes its lines, to the file and to stderr', async () => {
+  const dir = tempDir();
+  const script = join(dir, 'exit-now.mjs');
+  const logModule = fileURLToPath(new URL('../../src/management/log.js', import.meta.url));
+  writeFileSync(script, [
+    `import { createLogger } from ${JSON.stringify(logModule)};`,
+    `const log = createLogger({ name: 'short-lived', role: 'agent', stateDir: ${JSON.stringify(dir)} });`,
+    `for (let i = 0; i < 100; i++) log.info({ i }, 'before exit');`,
+    `process.exit(3);`,
+  ].join('\n'));
+  const proc = spawnProc(process.execPath, [script]);
+  assert.equal(await proc.exited(), 3);
+  assert.equal(lines(dir).length, 100);
+  assert.equal(proc.stderr().trim().split('\n').length, 100);
+});
