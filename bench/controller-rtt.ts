@@ -6,13 +6,13 @@
 import { ControllerApi } from '../src/management/index.js';
 import { WS_PATH } from '../src/protocol/index.js';
 import { connectController, requestText, waitForInstances } from './controller-session.js';
-import { Procs, startControllerProc, startFloorServer } from './procs.js';
+import { BENCH_CPU, Procs, startControllerProc, startFloorServer } from './procs.js';
 import { interleaved, percentile, type Row } from './stats.js';
 import { connectWire } from './wire.js';
 
 export async function controllerRoundTrip(quick: boolean): Promise<Row[]> {
   const n = quick ? 200 : 10000;
-  const procs = new Procs();
+  const procs = new Procs(BENCH_CPU);
   try {
     const floorPort = await startFloorServer(procs);
     const controller = await startControllerProc(procs);

@@ -4,10 +4,10 @@
  * its own process group, output to a file (not piped into the measuring
  * process), stopped by its owner — a `Procs` set closed in `finally`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +26,37 @@ export interface Proc {
   exited(): Promise<number | string>;
 }
 
+/**
+ * CPU pinning. Whether a round trip between two processes takes ~25 µs or
+ * ~65 µs on these virtual machines depends on where the scheduler puts
+ * them (same CPU, or a wake-up of an idle CPU through the hypervisor), and
+ * that placement changes from block to block of a run: the product could
+ * land in one mode and its floor in the other, giving 1.1× or 3.5× for the
+ * same code. Benchmarks that compare round trips therefore run the bench
+ * process, the product and the floor on one CPU, so both sides pay the
+ * same scheduling cost and the ratio shows the difference in work. Others
+ * (deploys, which need every CPU to spawn nodes) get all CPUs.
+ * taskset is in util-linux; without it nothing is pinned.
+ */
+export const CAN_PIN = spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0;
+export const ALL_CPUS = `0-${cpus().length - 1}`;
+/** The CPU the bench process runs on (see bench/run.ts) and round-trip benchmarks pin their processes to. */
+export const BENCH_CPU = '0';
+
+/** The command line that runs `args` with Node on the given CPUs. */
+function onCpus(list: string, args: string[]): [string, string[]] {
+  return CAN_PIN ? ['taskset', ['-c', list, process.execPath, ...args]] : [process.execPath, args];
+}
+
+/** Re-runs this process pinned to BENCH_CPU (once); returns whether the caller should stop and let the pinned copy work. */
+export function runPinned(): boolean {
+  if (!CAN_PIN || process.env.BENCH_PINNED) return false;
+  const [cmd, args] = onCpus(BENCH_CPU, [...process.execArgv, ...process.argv.slice(1)]);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, BENCH_PINNED: '1' } });
+  process.exitCode = r.status ?? 1;
+  return true;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -38,10 +69,14 @@ export class Procs {
   private readonly live = new Set<Proc>();
   private n = 0;
 
+  /** `cpus`: a taskset list for every process started here (all CPUs unless told). */
+  constructor(private readonly cpus = ALL_CPUS) {}
+
   spawn(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
     const file = join(this.dir, `proc-${++this.n}.out`);
     const fd = openSync(file, 'w');
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, cwd: this.dir });
+    const [cmd, argv] = onCpus(this.cpus, args);
+    const child = spawn(cmd, argv, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, cwd: this.dir });
     closeSync(fd);
     const exit = new Promise<number | string>((r) => child.once('exit', (code, sig) => r(code ?? sig ?? -1)));
     const output = (): string => readFileSync(file, 'utf8');

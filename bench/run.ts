@@ -14,6 +14,7 @@ import { deployToRunning } from './deploy.js';
 import { cliOneShot } from './cli-oneshot.js';
 import { stageLarge } from './stage.js';
 import { nodeStartCpu } from './node-start-cpu.js';
+import { runPinned } from './procs.js';
 import { BenchFailure, formatTable, meetsTarget, ratio, type Row } from './stats.js';
 
 type Benchmark = (quick: boolean) => Promise<Row[]>;
@@ -58,4 +59,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (!runPinned()) await main();
