@@ -29,16 +29,19 @@ async function measure(n: number, roundTrip: RoundTrip, samples: number[]): Prom
   }
 }
 
-/** Alternates blocks of the two round trips, so drift on a shared machine hits both alike. */
+/**
+ * Alternates the two round trips one by one, after a warm-up of each, so
+ * whatever the shared machine does at any moment (other jobs, CPU
+ * placement, frequency) hits both alike.
+ */
 export async function interleaved(n: number, a: RoundTrip, b: RoundTrip, warmup = Math.min(500, n)): Promise<[number[], number[]]> {
-  const blocks = 10;
   const sa: number[] = [];
   const sb: number[] = [];
   await measure(warmup, a, []);
   await measure(warmup, b, []);
-  for (let i = 0; i < blocks; i++) {
-    await measure(Math.ceil(n / blocks), a, sa);
-    await measure(Math.ceil(n / blocks), b, sb);
+  for (let i = 0; i < n; i++) {
+    await measure(1, a, sa);
+    await measure(1, b, sb);
   }
   return [sa, sb];
 }
