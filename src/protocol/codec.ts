@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { DecodeError, preview } from './errors.js';
 import type { Port, PortProtocol, Value } from './values.js';
-import { portToString } from './values.js';
+import { none, portToString } from './values.js';
 
 export interface WireValue {
   '@data-type': string;
@@ -166,6 +166,20 @@ function expectData<T>(data: unknown, path: string, type: string, check: (d: unk
 const isString = (d: unknown): d is string => typeof d === 'string';
 const isArray = (d: unknown): d is unknown[] => Array.isArray(d);
 
+/**
+ * Decodes element `i` of the container at `path`. Its path (`path[i]`, plus
+ * `suffix`) is built only for an error: a large configuration would
+ * otherwise allocate a path string for every value it holds.
+ */
+function element(raw: unknown, path: string, i: number, suffix = ''): Value {
+  try {
+    return decodeValue(raw);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    throw new DecodeError(`${path}[${i}]${suffix}${err.path}`, err.detail);
+  }
+}
+
 /** Decodes one wire value. `path` names it in errors, e.g. `args[1]`. */
 export function decodeValue(raw: unknown, path = ''): Value {
   if (!isObject(raw)) throw new DecodeError(path, `expected a Broker value, got ${describe(raw)}`);
@@ -176,7 +190,7 @@ export function decodeValue(raw: unknown, path = ''): Value {
   switch (type) {
     case 'none':
       if (!isObject(data) && data !== null) throw new DecodeError(path, `expected none, got ${describe(data)}`);
-      return { type: 'none' };
+      return none();
     case 'boolean':
       return { type, value: expectData(data, path, 'boolean', (d): d is boolean => typeof d === 'boolean') };
     case 'count':
@@ -217,16 +231,15 @@ export function decodeValue(raw: unknown, path = ''): Value {
     }
     case 'vector':
     case 'set':
-      return { type, value: expectData(data, path, type, isArray).map((x, i) => decodeValue(x, `${path}[${i}]`)) };
+      return { type, value: expectData(data, path, type, isArray).map((x, i) => element(x, path, i)) };
     case 'table':
       return {
         type,
         value: expectData(data, path, 'table', isArray).map((entry, i) => {
-          const at = `${path}[${i}]`;
           if (!isObject(entry) || !('key' in entry) || !('value' in entry)) {
-            throw new DecodeError(at, `expected {"key", "value"}, got ${describe(entry)}`);
+            throw new DecodeError(`${path}[${i}]`, `expected {"key", "value"}, got ${describe(entry)}`);
           }
-          return [decodeValue(entry.key, `${at}.key`), decodeValue(entry.value, `${at}.value`)] as const;
+          return [element(entry.key, path, i, '.key'), element(entry.value, path, i, '.value')] as const;
         }),
       };
     default:
