@@ -4,7 +4,7 @@
  * DecodeError naming the path, never a silent coercion.
  */
 import { isIP } from 'node:net';
-import { DecodeError, preview } from './errors.js';
+import { DecodeError, decodePart, preview } from './errors.js';
 import type { Port, PortProtocol, Value } from './values.js';
 import { none, portToString } from './values.js';
 
@@ -166,20 +166,6 @@ function expectData<T>(data: unknown, path: string, type: string, check: (d: unk
 const isString = (d: unknown): d is string => typeof d === 'string';
 const isArray = (d: unknown): d is unknown[] => Array.isArray(d);
 
-/**
- * Decodes element `i` of the container at `path`. Its path (`path[i]`, plus
- * `suffix`) is built only for an error: a large configuration would
- * otherwise allocate a path string for every value it holds.
- */
-function element(raw: unknown, path: string, i: number, suffix = ''): Value {
-  try {
-    return decodeValue(raw);
-  } catch (err) {
-    if (!(err instanceof DecodeError)) throw err;
-    throw new DecodeError(`${path}[${i}]${suffix}${err.path}`, err.detail);
-  }
-}
-
 /** Decodes one wire value. `path` names it in errors, e.g. `args[1]`. */
 export function decodeValue(raw: unknown, path = ''): Value {
   if (!isObject(raw)) throw new DecodeError(path, `expected a Broker value, got ${describe(raw)}`);
@@ -231,7 +217,7 @@ export function decodeValue(raw: unknown, path = ''): Value {
     }
     case 'vector':
     case 'set':
-      return { type, value: expectData(data, path, type, isArray).map((x, i) => element(x, path, i)) };
+      return { type, value: expectData(data, path, type, isArray).map((x, i) => decodePart(decodeValue, x, path, i)) };
     case 'table':
       return {
         type,
@@ -239,7 +225,7 @@ export function decodeValue(raw: unknown, path = ''): Value {
           if (!isObject(entry) || !('key' in entry) || !('value' in entry)) {
             throw new DecodeError(`${path}[${i}]`, `expected {"key", "value"}, got ${describe(entry)}`);
           }
-          return [element(entry.key, path, i, '.key'), element(entry.value, path, i, '.value')] as const;
+          return [decodePart(decodeValue, entry.key, path, i, '.key'), decodePart(decodeValue, entry.value, path, i, '.value')] as const;
         }),
       };
     default:
