@@ -168,6 +168,20 @@ const isArray = (d: unknown): d is unknown[] => Array.isArray(d);
 
 /** Decodes one wire value. `path` names it in errors, e.g. `args[1]`. */
 export function decodeValue(raw: unknown, path = ''): Value {
+  return decodeWire(raw, path, false);
+}
+
+/**
+ * decodeValue for parsed JSON that nothing else holds (a message just
+ * received): each list element is let go of once decoded. The objects JSON.parse
+ * made of a large message then die young, instead of being copied by every
+ * garbage collection while the rest of the message is decoded.
+ */
+export function decodeParsed(raw: unknown, path = ''): Value {
+  return decodeWire(raw, path, true);
+}
+
+function decodeWire(raw: unknown, path: string, consume: boolean): Value {
   if (!isObject(raw)) throw new DecodeError(path, `expected a Broker value, got ${describe(raw)}`);
   const type = raw['@data-type'];
   const data = raw.data;
@@ -216,18 +230,31 @@ export function decodeValue(raw: unknown, path = ''): Value {
       return { type, value: p };
     }
     case 'vector':
-    case 'set':
-      return { type, value: expectData(data, path, type, isArray).map((x, i) => decodePart(decodeValue, x, path, i)) };
-    case 'table':
+    case 'set': {
+      const items = expectData(data, path, type, isArray);
+      const decode = consume ? decodeParsed : decodeValue;
       return {
         type,
-        value: expectData(data, path, 'table', isArray).map((entry, i) => {
+        value: items.map((x, i) => {
+          if (consume) items[i] = null;
+          return decodePart(decode, x, path, i);
+        }),
+      };
+    }
+    case 'table': {
+      const entries = expectData(data, path, 'table', isArray);
+      const decode = consume ? decodeParsed : decodeValue;
+      return {
+        type,
+        value: entries.map((entry, i) => {
           if (!isObject(entry) || !('key' in entry) || !('value' in entry)) {
             throw new DecodeError(`${path}[${i}]`, `expected {"key", "value"}, got ${describe(entry)}`);
           }
-          return [decodePart(decodeValue, entry.key, path, i, '.key'), decodePart(decodeValue, entry.value, path, i, '.value')] as const;
+          if (consume) entries[i] = null;
+          return [decodePart(decode, entry.key, path, i, '.key'), decodePart(decode, entry.value, path, i, '.value')] as const;
         }),
       };
+    }
     default:
       throw new DecodeError(path, `unknown @data-type ${preview(type)}`);
   }
