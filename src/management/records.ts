@@ -5,7 +5,7 @@
  * Decoders throw DecodeError with the path of the offending field.
  */
 import {
-  DecodeError, type Port, type Value,
+  DecodeError, decodePart, type Port, type Value,
   bool, enumValue, integer, none, optional, port, set, str, table, vector, address,
 } from '../protocol/index.js';
 import {
@@ -93,14 +93,20 @@ export const readMgmtRole = (v: Value | undefined, path: string): MgmtRole => re
 
 // ---- records -------------------------------------------------------------
 
+/**
+ * `[0]`, `[1]`, …: field paths. A record decoded as a part of a list (path '')
+ * thus builds no path strings; `'' + FIELD[i]` is FIELD[i] itself.
+ */
+const FIELD = Array.from({ length: 11 }, (_, i) => `[${i}]`);
+
 export function encodeInstance(i: Instance): Value {
   return vector([str(i.name), address(i.host), optional(i.listenPort, (p) => port(p.number, p.protocol))]);
 }
 
 export function decodeInstance(v: Value | undefined, path: string): Instance {
   const f = fields(v, path, 'Management::Instance', 2);
-  const instance: Instance = { name: readString(f[0], `${path}[0]`), host: readAddress(f[1], `${path}[1]`) };
-  const listenPort = opt(f[2], readPort, `${path}[2]`);
+  const instance: Instance = { name: readString(f[0], path + FIELD[0]!), host: readAddress(f[1], path + FIELD[1]!) };
+  const listenPort = opt(f[2], readPort, path + FIELD[2]!);
   return listenPort ? { ...instance, listenPort } : instance;
 }
 
@@ -133,7 +139,7 @@ export function encodeNode(n: Node): Value {
 
 export function decodeNode(v: Value | undefined, path: string): Node {
   const f = fields(v, path, 'Management::Node', 4);
-  const at = (i: number): string => `${path}[${i}]`;
+  const at = (i: number): string => path + FIELD[i]!;
   const node: Node = {
     name: readString(f[0], at(0)),
     instance: readString(f[1], at(1)),
@@ -161,7 +167,7 @@ function decodeEnv(v: Value | undefined, path: string): Record<string, string> {
   if (v === undefined || v.type === 'none') return env;
   if (v.type !== 'table') expected('table[string] of string', v, path);
   v.value.forEach(([k, x], i) => {
-    env[readString(k, `${path}[${i}].key`)] = readString(x, `${path}[${i}].value`);
+    env[decodePart(readString, k, path, i, '.key')] = decodePart(readString, x, path, i, '.value');
   });
   return env;
 }
@@ -172,10 +178,11 @@ export function encodeConfiguration(c: Configuration): Value {
 
 export function decodeConfiguration(v: Value | undefined, path: string): Configuration {
   const f = fields(v, path, 'Management::Configuration', 3);
+  const [instancesAt, nodesAt] = [`${path}[1]`, `${path}[2]`];
   return {
     id: readString(f[0], `${path}[0]`),
-    instances: readList(f[1], `${path}[1]`, 'set').map((x, i) => decodeInstance(x, `${path}[1][${i}]`)),
-    nodes: readList(f[2], `${path}[2]`, 'set').map((x, i) => decodeNode(x, `${path}[2][${i}]`)),
+    instances: readList(f[1], instancesAt, 'set').map((x, i) => decodePart(decodeInstance, x, instancesAt, i)),
+    nodes: readList(f[2], nodesAt, 'set').map((x, i) => decodePart(decodeNode, x, nodesAt, i)),
   };
 }
 

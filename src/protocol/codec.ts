@@ -4,9 +4,9 @@
  * DecodeError naming the path, never a silent coercion.
  */
 import { isIP } from 'node:net';
-import { DecodeError, preview } from './errors.js';
+import { DecodeError, decodePart, preview } from './errors.js';
 import type { Port, PortProtocol, Value } from './values.js';
-import { portToString } from './values.js';
+import { none, portToString } from './values.js';
 
 export interface WireValue {
   '@data-type': string;
@@ -168,6 +168,20 @@ const isArray = (d: unknown): d is unknown[] => Array.isArray(d);
 
 /** Decodes one wire value. `path` names it in errors, e.g. `args[1]`. */
 export function decodeValue(raw: unknown, path = ''): Value {
+  return decodeWire(raw, path, false);
+}
+
+/**
+ * decodeValue for parsed JSON that nothing else holds (a message just
+ * received): each list element is let go of once decoded. The objects JSON.parse
+ * made of a large message then die young, instead of being copied by every
+ * garbage collection while the rest of the message is decoded.
+ */
+export function decodeParsed(raw: unknown, path = ''): Value {
+  return decodeWire(raw, path, true);
+}
+
+function decodeWire(raw: unknown, path: string, consume: boolean): Value {
   if (!isObject(raw)) throw new DecodeError(path, `expected a Broker value, got ${describe(raw)}`);
   const type = raw['@data-type'];
   const data = raw.data;
@@ -176,7 +190,7 @@ export function decodeValue(raw: unknown, path = ''): Value {
   switch (type) {
     case 'none':
       if (!isObject(data) && data !== null) throw new DecodeError(path, `expected none, got ${describe(data)}`);
-      return { type: 'none' };
+      return none();
     case 'boolean':
       return { type, value: expectData(data, path, 'boolean', (d): d is boolean => typeof d === 'boolean') };
     case 'count':
@@ -216,19 +230,31 @@ export function decodeValue(raw: unknown, path = ''): Value {
       return { type, value: p };
     }
     case 'vector':
-    case 'set':
-      return { type, value: expectData(data, path, type, isArray).map((x, i) => decodeValue(x, `${path}[${i}]`)) };
-    case 'table':
+    case 'set': {
+      const items = expectData(data, path, type, isArray);
+      const decode = consume ? decodeParsed : decodeValue;
       return {
         type,
-        value: expectData(data, path, 'table', isArray).map((entry, i) => {
-          const at = `${path}[${i}]`;
-          if (!isObject(entry) || !('key' in entry) || !('value' in entry)) {
-            throw new DecodeError(at, `expected {"key", "value"}, got ${describe(entry)}`);
-          }
-          return [decodeValue(entry.key, `${at}.key`), decodeValue(entry.value, `${at}.value`)] as const;
+        value: items.map((x, i) => {
+          if (consume) items[i] = null;
+          return decodePart(decode, x, path, i);
         }),
       };
+    }
+    case 'table': {
+      const entries = expectData(data, path, 'table', isArray);
+      const decode = consume ? decodeParsed : decodeValue;
+      return {
+        type,
+        value: entries.map((entry, i) => {
+          if (!isObject(entry) || !('key' in entry) || !('value' in entry)) {
+            throw new DecodeError(`${path}[${i}]`, `expected {"key", "value"}, got ${describe(entry)}`);
+          }
+          if (consume) entries[i] = null;
+          return [decodePart(decode, entry.key, path, i, '.key'), decodePart(decode, entry.value, path, i, '.value')] as const;
+        }),
+      };
+    }
     default:
       throw new DecodeError(path, `unknown @data-type ${preview(type)}`);
   }

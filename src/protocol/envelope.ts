@@ -3,7 +3,7 @@
  * handshake (an array of topic prefixes), the server's ack, data messages
  * and error messages.
  */
-import { decodeValue, writeValue } from './codec.js';
+import { decodeParsed, writeValue } from './codec.js';
 import { DecodeError, preview } from './errors.js';
 import type { Value } from './values.js';
 import { parseJson } from './wire-json.js';
@@ -66,7 +66,7 @@ export function decodeMessage(text: string): Message {
   switch (msg.type) {
     case 'data-message': {
       if (typeof msg.topic !== 'string' || msg.topic === '') throw new DecodeError('topic', 'data-message needs a non-empty string topic');
-      return { type: 'data-message', topic: msg.topic, value: decodeValue(msg, 'data') };
+      return { type: 'data-message', topic: msg.topic, value: decodeParsed(msg, 'data') };
     }
     case 'ack':
       if (typeof msg.endpoint !== 'string') throw new DecodeError('endpoint', 'ack needs a string endpoint');

@@ -6,6 +6,20 @@ export class DecodeError extends Error {
   }
 }
 
+/**
+ * Decodes part `i` (an element, a field) of the value at `path`. The part's
+ * own path, `path[i]` and `suffix` (e.g. `.key`), is put together only if
+ * decoding fails: a large value allocates no path strings.
+ */
+export function decodePart<R, T>(decode: (raw: R, path: string) => T, raw: R, path: string, i: number, suffix = ''): T {
+  try {
+    return decode(raw, '');
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    throw new DecodeError(`${path}[${i}]${suffix}${err.path}`, err.detail);
+  }
+}
+
 /** Result of decoding untrusted input: a value, or an error a person can read. */
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 

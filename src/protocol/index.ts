@@ -1,7 +1,7 @@
 /** The protocol layer's public surface: Broker's WebSocket JSON v1. */
 export * from './values.js';
 export * from './errors.js';
-export { encodeValue, decodeValue, parsePort, encodeTimespan, decodeTimespan, isSubnet, type WireValue } from './codec.js';
+export { encodeValue, writeValue, decodeValue, parsePort, encodeTimespan, decodeTimespan, isSubnet, type WireValue } from './codec.js';
 export * from './event.js';
 export * from './envelope.js';
 export { parseJson, stringifyJson } from './wire-json.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AgentApi, ControllerApi, decodeConfiguration, type Configuration, type Node } from '../../src/management/index.js';
+import { AgentApi, ControllerApi, decodeConfiguration, encodeConfiguration, type Configuration, type Node } from '../../src/management/index.js';
+import { writeValue } from '../../src/protocol/index.js';
 import { eventually, removeTempDirs, runCli, spawnCli, stopAll, tempDir } from '../helpers/process.js';
 import { startControllerProc, TestAgent, TestClient } from './harness.js';
 
@@ -87,18 +88,56 @@ describe('controller persistence', () => {
     assert.equal(readFileSync(join(dir, 'controller.sqlite'), 'utf8'), garbage);
   });
 
-  test('a stored configuration that does not decode stops the controller too', async () => {
+  /** A state directory with `config` staged by a controller that has stopped, then its database changed by `edit`. */
+  async function stagedThenEdited(edit: (db: Database.Database) => void): Promise<string> {
     const dir = tempDir();
     const first = await startControllerProc(dir);
     const client = await connectClient(first.clientPort);
     await client.stage(config);
     await first.proc.stop();
     const db = new Database(join(dir, 'controller.sqlite'));
-    db.prepare("UPDATE configs SET body = '[1,2' WHERE state = 'staged'").run();
-    db.close();
-    const r = await runCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', dir]);
+    try {
+      edit(db);
+    } finally {
+      db.close();
+    }
+    return dir;
+  }
+
+  const runController = (dir: string): ReturnType<typeof runCli> =>
+    runCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', dir]);
+
+  test('a stored configuration that does not decode stops the controller too', async () => {
+    const dir = await stagedThenEdited((db) => db.prepare("UPDATE configs SET body = '[1,2' WHERE state = 'staged'").run());
+    const r = await runController(dir);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the staged configuration in .* is unreadable/);
+  });
+
+  test('stored JSON meets the strict decoders: a wrongly typed field stops the controller', async () => {
+    const bad = { ...config, nodes: [{ ...config.nodes[0]!, port: { number: 'x', protocol: 'tcp' } }] };
+    const dir = await stagedThenEdited((db) => db.prepare("UPDATE configs SET body = ? WHERE state = 'ready'").run(JSON.stringify(bad)));
+    const r = await runController(dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the ready configuration in .* is unreadable: .*expected port/);
+  });
+
+  test('a schema 1 database (configurations in their Broker wire form) is read and upgraded', async () => {
+    const dir = await stagedThenEdited((db) => {
+      db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema'").run();
+      db.prepare("UPDATE configs SET body = ? WHERE state = 'staged'").run(writeValue(encodeConfiguration({ ...config, id: 'persist-v1' })));
+    });
+    const second = await startControllerProc(dir);
+    const client = await connectClient(second.clientPort);
+    const staged = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    assert.deepEqual(decodeConfiguration(staged.data!, 'c'), { ...config, id: 'persist-v1' });
+    await second.proc.stop();
+    const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });
+    try {
+      assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), '2');
+    } finally {
+      db.close();
+    }
   });
 });
 

@@ -95,6 +95,15 @@ describe('strict decoding says where and what', () => {
     const raw = { '@data-type': 'vector', data: [{ '@data-type': 'vector', data: [{ '@data-type': 'string', data: 'x' }, { '@data-type': 'port', data: 'abc' }] }] };
     const r = attempt(() => decodeValue(raw, 'args'));
     assert.deepEqual(r, { ok: false, error: 'args[0][1]: expected port, got string "abc"' });
+    const entry = (key: unknown, value: unknown): unknown => ({ key, value });
+    const s = (data: string): unknown => ({ '@data-type': 'string', data });
+    const table = { '@data-type': 'table', data: [entry(s('a'), s('b')), entry(s('c'), { '@data-type': 'vector', data: [s('d'), { '@data-type': 'count', data: -2 }] })] };
+    const nested = { '@data-type': 'vector', data: [s('x'), table] };
+    assert.deepEqual(attempt(() => decodeValue(nested, 'args')), { ok: false, error: 'args[1][1].value[1]: count -2 out of range' });
+    // A received message is decoded letting go of what it has decoded; the paths are the same.
+    assert.deepEqual(attempt(() => decodeMessage(JSON.stringify({ type: 'data-message', topic: 't', ...nested }))),
+      { ok: false, error: 'data[1][1].value[1]: count -2 out of range' });
+    assert.deepEqual(attempt(() => decodeValue({ '@data-type': 'table', data: [entry(3, s('b'))] })), { ok: false, error: '[0].key: expected a Broker value, got number 3' });
   });
 
   test('random JSON never escapes as an exception from the decoder', () => {
