@@ -44,6 +44,8 @@ interface Running {
   startedAt: number;
   generation: number;
   child?: ChildProcess;
+  /** Settles when the child exits (children only: adopted processes are polled). */
+  exited?: Promise<void>;
   session: NodeSession;
   watch?: NodeJS.Timeout;
 }
@@ -198,7 +200,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.restartTimer = undefined;
     const proc = this.proc;
     if (proc) {
-      const { killed } = await terminate(proc.id, this.host.stopGraceMs);
+      const { killed } = await terminate(proc.id, this.host.stopGraceMs, proc.exited);
       if (killed) this.host.log.warn({ node: this.name, pid: proc.id.pid }, `node ignored SIGTERM for ${this.host.stopGraceMs} ms; killed`);
       this.onExit(proc.generation, killed ? 'killed after the stop grace period' : 'stopped');
     }
@@ -254,8 +256,10 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   private attach(id: ProcessIdentity, mgmtPort: number, generation: number, child: ChildProcess | undefined): void {
     const session = this.host.channel.connect(mgmtPort, MGMT_HOST, (name) => this.onHello(generation, name));
     const proc: Running = { id, mgmtPort, startedAt: Date.now(), generation, session };
-    if (child) proc.child = child;
-    else {
+    if (child) {
+      proc.child = child;
+      proc.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    } else {
       proc.watch = setInterval(() => {
         if (!isRunning(id)) this.onExit(generation, 'exited (status unknown: adopted, not a child of this agent)');
       }, ADOPTED_POLL_MS);
