@@ -12,6 +12,8 @@ import {
 export interface NodeSession {
   /** The node's session id while connected. */
   peer(): PeerInfo | undefined;
+  /** Dials now rather than at the next retry (the node signalled it may be listening). */
+  dialNow(): void;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export class NodeChannel {
     link.on('down', (peer) => { if (peer) this.hellos.delete(peer.id); });
     return {
       peer: () => link.connected,
+      dialNow: () => link.dialNow(),
       close: async () => {
         const peer = link.connected;
         if (peer) this.hellos.delete(peer.id);
