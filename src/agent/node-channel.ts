@@ -25,7 +25,7 @@ export class NodeChannel {
   private readonly tracker: RequestTracker;
 
   constructor(agentName: string, private readonly log: Logger, defaultTimeoutMs: number) {
-    this.endpoint = new Endpoint({ id: `${agentName}-nodes`, logger: log });
+    this.endpoint = new Endpoint({ id: `${agentName}-nodes`, relay: false, logger: log });
     this.tracker = new RequestTracker(defaultTimeoutMs);
     const dispatcher = new EventDispatcher((p) => log.warn({ peer: p.from.id, event: p.event, error: p.error }, 'invalid event from a node'));
     dispatcher.on(NodeApi.notifyNodeHello, ([name], from) => {
