@@ -12,6 +12,8 @@ import {
 export interface NodeSession {
   /** The node's session id while connected. */
   peer(): PeerInfo | undefined;
+  /** Dials now rather than at the next retry (the node signalled it may be listening). */
+  dialNow(): void;
   close(): Promise<void>;
 }
 
@@ -23,7 +25,7 @@ export class NodeChannel {
   private readonly tracker: RequestTracker;
 
   constructor(agentName: string, private readonly log: Logger, defaultTimeoutMs: number) {
-    this.endpoint = new Endpoint({ id: `${agentName}-nodes`, logger: log });
+    this.endpoint = new Endpoint({ id: `${agentName}-nodes`, relay: false, logger: log });
     this.tracker = new RequestTracker(defaultTimeoutMs);
     const dispatcher = new EventDispatcher((p) => log.warn({ peer: p.from.id, event: p.event, error: p.error }, 'invalid event from a node'));
     dispatcher.on(NodeApi.notifyNodeHello, ([name], from) => {
@@ -47,6 +49,7 @@ export class NodeChannel {
     link.on('down', (peer) => { if (peer) this.hellos.delete(peer.id); });
     return {
       peer: () => link.connected,
+      dialNow: () => link.dialNow(),
       close: async () => {
         const peer = link.connected;
         if (peer) this.hellos.delete(peer.id);

@@ -1,9 +1,10 @@
 /**
  * A node's stdout/stderr files: rotated before each launch so the output of
  * the last few runs (crashes included) stays for operators, and read back as
- * the last lines for deploy results.
+ * the last lines for deploy results. A starting node's stdout writes are
+ * watched (inotify): they hint that it may be listening.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeOutputs } from '../management/index.js';
 
@@ -49,4 +50,20 @@ export function tailFile(path: string, lines = TAIL_LINES, maxBytes = 256 * 1024
 export function readOutputs(dir: string, rotated = 0): NodeOutputs {
   const suffix = rotated > 0 ? `.${rotated}` : '';
   return { stdout: tailFile(join(dir, `stdout${suffix}`)), stderr: tailFile(join(dir, `stderr${suffix}`)) };
+}
+
+/**
+ * Calls `onWrite` whenever something is written to the stdout file in `dir`,
+ * until the returned function is called. Without a watch (inotify limits),
+ * never calls: a hint only.
+ */
+export function watchStdout(dir: string, onWrite: () => void): () => void {
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(dir, { persistent: false }, (_event, file) => { if (file === 'stdout') onWrite(); });
+  } catch {
+    return () => undefined;
+  }
+  watcher.on('error', () => watcher.close());
+  return () => watcher.close();
 }

@@ -46,21 +46,27 @@ export function signalProcess(id: ProcessIdentity, signal: NodeJS.Signals): bool
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves true once the process has exited, false if it still runs after `timeoutMs`. */
-export async function waitForExit(id: ProcessIdentity, timeoutMs: number, pollMs = 25): Promise<boolean> {
+/**
+ * Resolves true once the process has exited, false if it still runs after
+ * `timeoutMs`. Polls /proc; `exited` (a child's exit event) ends a wait early.
+ */
+export async function waitForExit(id: ProcessIdentity, timeoutMs: number, exited?: Promise<unknown>, pollMs = 25): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (isRunning(id)) {
     if (Date.now() >= until) return false;
-    await sleep(pollMs);
+    await (exited ? Promise.race([exited, sleep(pollMs)]) : sleep(pollMs));
   }
   return true;
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`. Resolves once the process is gone; returns whether SIGKILL was needed. */
-export async function terminate(id: ProcessIdentity, graceMs: number): Promise<{ killed: boolean }> {
+/**
+ * SIGTERM, then SIGKILL after `graceMs`. Resolves once the process is gone;
+ * returns whether SIGKILL was needed. `exited`: see waitForExit.
+ */
+export async function terminate(id: ProcessIdentity, graceMs: number, exited?: Promise<unknown>): Promise<{ killed: boolean }> {
   if (!signalProcess(id, 'SIGTERM')) return { killed: false };
-  if (await waitForExit(id, graceMs)) return { killed: false };
+  if (await waitForExit(id, graceMs, exited)) return { killed: false };
   signalProcess(id, 'SIGKILL');
-  await waitForExit(id, 5000);
+  await waitForExit(id, 5000, exited);
   return { killed: true };
 }

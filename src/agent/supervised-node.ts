@@ -15,7 +15,7 @@ import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.j
 import type { Logger } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
-import { readOutputs, rotateOutputs } from './outputs.js';
+import { readOutputs, rotateOutputs, watchStdout } from './outputs.js';
 import { removePidFile, writePidFile, type PidRecord } from './pid-file.js';
 import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, isRunning, terminate, type ProcessIdentity } from './process-handle.js';
 import { readStat } from './procfs.js';
@@ -44,7 +44,11 @@ interface Running {
   startedAt: number;
   generation: number;
   child?: ChildProcess;
+  /** Settles when the child exits (children only: adopted processes are polled). */
+  exited?: Promise<void>;
   session: NodeSession;
+  /** Stops watching stdout for the node's "listening" hint (until it checked in). */
+  unwatchStdout: () => void;
   watch?: NodeJS.Timeout;
 }
 
@@ -198,7 +202,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.restartTimer = undefined;
     const proc = this.proc;
     if (proc) {
-      const { killed } = await terminate(proc.id, this.host.stopGraceMs);
+      const { killed } = await terminate(proc.id, this.host.stopGraceMs, proc.exited);
       if (killed) this.host.log.warn({ node: this.name, pid: proc.id.pid }, `node ignored SIGTERM for ${this.host.stopGraceMs} ms; killed`);
       this.onExit(proc.generation, killed ? 'killed after the stop grace period' : 'stopped');
     }
@@ -220,6 +224,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     if (!proc) return;
     clearInterval(proc.watch);
     proc.child?.removeAllListeners('exit');
+    proc.unwatchStdout();
     this.proc = undefined;
     await proc.session.close();
   }
@@ -253,9 +258,13 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
 
   private attach(id: ProcessIdentity, mgmtPort: number, generation: number, child: ChildProcess | undefined): void {
     const session = this.host.channel.connect(mgmtPort, MGMT_HOST, (name) => this.onHello(generation, name));
-    const proc: Running = { id, mgmtPort, startedAt: Date.now(), generation, session };
-    if (child) proc.child = child;
-    else {
+    // A node prints when it is up (the sim node once it listens, management-node.zeek too): dial then, not at the next retry.
+    const unwatchStdout = watchStdout(this.dir, () => session.dialNow());
+    const proc: Running = { id, mgmtPort, startedAt: Date.now(), generation, session, unwatchStdout };
+    if (child) {
+      proc.child = child;
+      proc.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    } else {
       proc.watch = setInterval(() => {
         if (!isRunning(id)) this.onExit(generation, 'exited (status unknown: adopted, not a child of this agent)');
       }, ADOPTED_POLL_MS);
@@ -271,6 +280,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
       return;
     }
     this.checkedIn = true;
+    this.proc?.unwatchStdout();
     this.setState('RUNNING');
   }
 
@@ -282,6 +292,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     }
     this.proc = undefined;
     clearInterval(proc.watch);
+    proc.unwatchStdout();
     void proc.session.close();
     removePidFile(this.dir);
     this.host.releasePort(proc.mgmtPort);

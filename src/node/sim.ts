@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     fatal(`Cluster::listen_websocket: failed to listen on ${opts.mgmtHost}:${opts.mgmtPort} (${(err as Error).message})`);
   }
   closers.push(() => void endpoint.close());
+  // Printed once listening: the agent watches stdout and dials on it.
   process.stdout.write(`node ${opts.node} (${self.role.toLowerCase()}) is live, pid ${process.pid}\n`);
 
   if (opts.crashAfterMs !== undefined) {

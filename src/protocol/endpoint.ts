@@ -33,6 +33,12 @@ export interface EndpointOptions {
   handshakeTimeoutMs?: number;
   /** Ping interval; a peer that leaves MISSED_PINGS_ALLOWED (3) pings in a row unanswered is dropped (default 5 s, 0 = off). */
   pingIntervalMs?: number;
+  /**
+   * Whether a peer's messages also go on to the other subscribed peers
+   * (default true). Off for a hub whose peers only talk to it: the agent's
+   * nodes would otherwise each get every other node's hello and answers.
+   */
+  relay?: boolean;
   logger?: Logger;
 }
 
@@ -66,6 +72,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   readonly maxFrameBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly pingIntervalMs: number;
+  readonly relay: boolean;
   readonly log: Logger;
   private readonly subscriptions: Subscription[] = [];
   private readonly peers = new Map<string, Peer>();
@@ -83,6 +90,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
     this.pingIntervalMs = options.pingIntervalMs ?? 5000;
+    this.relay = options.relay ?? true;
     this.log = options.logger ?? silentLogger;
   }
 
@@ -208,7 +216,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
           return;
         }
         this.deliver(peer.info, msg.topic, msg.value);
-        this.forward(msg.topic, text, peer, undefined);
+        if (this.relay) this.forward(msg.topic, text, peer, undefined);
         return;
       case 'error':
         this.log.warn({ peer: peer.info.id, code: msg.code, context: msg.context }, 'peer reported an error');

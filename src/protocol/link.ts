@@ -38,6 +38,8 @@ export class Link extends EventEmitter<LinkEvents> {
   private timer: NodeJS.Timeout | undefined;
   private delay: number;
   private closing = false;
+  /** A dial was asked for while an attempt was in flight: if it fails, dial again at once. */
+  private redial = false;
   private peer: PeerInfo | undefined;
   private readonly retry: RetryOptions | false;
   readonly url: string;
@@ -103,6 +105,7 @@ export class Link extends EventEmitter<LinkEvents> {
         subscriptions: this.options.remoteTopics ?? [''],
       };
       this.delay = this.retry ? this.retry.initialMs : 0;
+      this.redial = false;
       this.endpoint.attach(this.peer, ws);
       this.emit('up', this.peer);
     });
@@ -114,6 +117,20 @@ export class Link extends EventEmitter<LinkEvents> {
       this.emit('down', lost, lost ? 'connection lost' : failure);
       this.scheduleReconnect();
     });
+  }
+
+  /**
+   * Dials now instead of waiting out the back-off: a hint that the server may
+   * have started listening. A failed attempt backs off as usual.
+   */
+  dialNow(): void {
+    if (this.closing || this.peer || !this.retry) return;
+    if (this.socket) {
+      this.redial = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.start();
   }
 
   async close(): Promise<void> {
@@ -139,7 +156,8 @@ export class Link extends EventEmitter<LinkEvents> {
       this.emit('closed');
       return;
     }
-    const wait = this.delay;
+    const wait = this.redial ? 0 : this.delay;
+    this.redial = false;
     this.delay = Math.min(this.delay * 2, this.retry.maxMs);
     this.timer = setTimeout(() => this.start(), wait);
   }

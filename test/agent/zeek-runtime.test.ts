@@ -71,6 +71,7 @@ describe('zeek runtime', () => {
     const script = readFileSync(join(nodeDir, 'management-node.zeek'), 'utf8');
     assert.match(script, /const mgmt_port = \d+\/tcp;/);
     assert.match(script, /Cluster::listen_websocket\(Cluster::WebSocketServerOptions\(\$listen_addr=mgmt_addr, \$listen_port=mgmt_port\)\)/);
+    assert.match(script, /print fmt\("listening for the management agent on %s:%s", mgmt_addr, mgmt_port\);\n\tflush_all\(\);/);
     assert.match(script, /^event Cluster::websocket_client_added\(endpoint: Cluster::EndpointInfo, subscriptions: string_vec\)$/m);
     assert.match(script, /Cluster::publish\(node_topic, Management::Node::API::notify_node_hello, Cluster::node\)/);
     assert.match(script, /res\$data = to_json\(val\);/);

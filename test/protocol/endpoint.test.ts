@@ -133,6 +133,23 @@ describe('endpoint routing', () => {
     await until(() => got.length === 1);
   });
 
+  test('dialNow dials at once instead of waiting out the back-off, also right after an attempt in flight', async () => {
+    const gone = await server();
+    const port = gone.port;
+    await gone.ep.close();
+    const client = endpoint();
+    const link = client.connect({ host: '127.0.0.1', port, retry: { initialMs: 600_000, maxMs: 600_000 } });
+    const downs: string[] = [];
+    link.on('down', (_p, reason) => downs.push(reason));
+    link.dialNow();
+    // Asked for while the first attempt was in flight: its failure is followed by a second attempt, not the back-off.
+    await until(() => downs.length === 2);
+    await server({}, port);
+    link.dialNow();
+    const peer = await link.ready();
+    assert.equal(link.connected, peer);
+  });
+
   test('a non-retrying link to nobody fails with where it tried', async () => {
     const { ep, port } = await server();
     await ep.close();

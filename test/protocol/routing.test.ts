@@ -26,8 +26,8 @@ const until = async (check: () => boolean, ms = 3000): Promise<void> => {
   }
 };
 
-async function hub(pingIntervalMs = 0): Promise<{ ep: Endpoint; port: number }> {
-  const ep = new Endpoint({ pingIntervalMs });
+async function hub(pingIntervalMs = 0, relay = true): Promise<{ ep: Endpoint; port: number }> {
+  const ep = new Endpoint({ pingIntervalMs, relay });
   owned.push(ep);
   const { port } = await ep.listen({ host: '127.0.0.1', port: 0 });
   return { ep, port };
@@ -99,6 +99,21 @@ describe('routing while peers come and go', () => {
     await sleep(50);
     assert.deepEqual(a.got, []);
     assert.equal(ep.peerList().length, 2);
+  });
+
+  test('without relay a message from a peer is delivered locally and goes to no other peer', async () => {
+    const { ep, port } = await hub(0, false);
+    const local: string[] = [];
+    ep.subscribe('t/', (d) => local.push(d.topic));
+    const a = await subscriber(port, ['t/']);
+    const b = await subscriber(port, ['t/']);
+    a.ws.send(JSON.stringify({ type: 'data-message', topic: 't/x', '@data-type': 'string', data: 'hi' }));
+    await until(() => local.length === 1);
+    // b's socket is in order: once it has the hub's own publish, a relayed t/x would have come before it.
+    ep.publish('t/own', str('x'));
+    await until(() => b.got.length === 1);
+    assert.deepEqual(b.got, ['t/own']);
+    assert.deepEqual(local, ['t/x']);
   });
 });
 

@@ -4,7 +4,8 @@
  * workers, the generated `cluster-layout.zeek` (Cluster::nodes), the node's
  * scripts, and `management-node.zeek`, our stand-in for Zeek's discontinued
  * management node script: it opens a WebSocket listener on the node's
- * management port, says `notify_node_hello` to the agent and answers
+ * management port, prints that it does (the agent dials on that hint),
+ * says `notify_node_hello` to the agent and answers
  * `node_dispatch_request` (`get_id_value` → `to_json` of the global).
  *
  * Zeek cannot be installed on the machines this is developed on, so this
@@ -88,6 +89,11 @@ event zeek_init()
 
 	if ( ! Cluster::listen_websocket(Cluster::WebSocketServerOptions($listen_addr=mgmt_addr, $listen_port=mgmt_port)) )
 		Reporter::fatal(fmt("could not listen for the management agent on %s:%s", mgmt_addr, mgmt_port));
+
+	# The agent watches stdout while the node starts: this line makes it dial
+	# now rather than at its next retry (flushed, as stdout is a file).
+	print fmt("listening for the management agent on %s:%s", mgmt_addr, mgmt_port);
+	flush_all();
 	}
 
 event Cluster::websocket_client_added(endpoint: Cluster::EndpointInfo, subscriptions: string_vec)
