@@ -7,7 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { WebSocket, type ClientOptions } from '../protocol/ws.js';
-import { decodeEvent, decodeMessage, DecodeError, encodeData, encodeEvent, WS_PATH, type ZeekEvent } from '../protocol/index.js';
+import { decodeMessage, encodeData, WS_PATH } from '../protocol/envelope.js';
+import { DecodeError } from '../protocol/errors.js';
+import { decodeEvent, encodeEvent, type ZeekEvent } from '../protocol/event.js';
 import { TOPIC_CONTROLLER } from '../management/api.js';
 import type { EventSpec } from '../management/events.js';
 import type { ClientLog } from './log.js';
