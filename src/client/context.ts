@@ -23,7 +23,7 @@ export interface ClientContext {
   readonly hostname: string;
   readonly stdout: (text: string) => void;
   readonly readStdin: () => Promise<string>;
-  /** Whether progress may be drawn on stderr (a terminal, and not -q). */
+  /** Whether progress may be drawn on stderr (a terminal, and not -q). Looked up when asked: process.stderr is opened on first use. */
   readonly interactive: boolean;
 }
 
@@ -47,7 +47,7 @@ export function buildContext(options: GlobalOptions, env: NodeJS.ProcessEnv = pr
       hostname: hostname() || 'localhost',
       stdout: (text) => { process.stdout.write(text); },
       readStdin,
-      interactive: !quiet && process.stderr.isTTY === true,
+      get interactive() { return !quiet && process.stderr.isTTY === true; },
     },
   };
 }
