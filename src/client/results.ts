@@ -96,7 +96,7 @@ export function getIdValueJson(results: readonly Result[]): Shaped {
         continue;
       }
       try {
-        json.results[res.node] = losslessJson.parse(res.data.value);
+        json.results[res.node] = losslessJson().parse(res.data.value);
       } catch (err) {
         json.errors.push({ source: res.node, error: `JSON decode error: ${(err as Error).message}` });
       }
