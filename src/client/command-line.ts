@@ -114,7 +114,7 @@ export async function runClientCommand(opts: GlobalOptions, run: Run): Promise<n
     process.stderr.write('error: -q/--quiet and -v/--verbose cannot be used together\n');
     return 2;
   }
-  const ctx = buildContext(opts);
+  const ctx = await buildContext(opts);
   if (!ctx.ok) {
     if (!opts.quiet) process.stderr.write(`error: ${ctx.error}\n`);
     return 1;
@@ -148,6 +148,7 @@ export function optionKey(spec: OptionSpec): string {
  * commander to handle: help, subcommand options, `--`, usage errors.
  */
 export function plainClientCommand(argv: readonly string[]): (() => Promise<number>) | undefined {
+  const globals = GLOBAL_OPTIONS.map((spec) => ({ spec, ...flagsOf(spec) }));
   const opts: Record<string, unknown> = {};
   const set = (spec: OptionSpec, value: string | undefined): void => {
     const key = optionKey(spec);
@@ -155,30 +156,25 @@ export function plainClientCommand(argv: readonly string[]): (() => Promise<numb
     opts[key] = parse ? parse(value, opts[key]) : value ?? true;
   };
   let i = 0;
-  for (; i < argv.length; i++) {
+  for (; i < argv.length && isOption(argv[i] as string); i++) {
     const arg = argv[i] as string;
-    if (!isOption(arg)) break;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq < 0 ? arg : arg.slice(0, eq);
-    const spec = GLOBAL_OPTIONS.find((o) => { const f = flagsOf(o); return f.long === name || f.short === name; });
-    if (spec) {
-      if (!flagsOf(spec).takesValue) {
-        if (eq >= 0) return undefined;
-        set(spec, undefined);
-      } else if (eq >= 0) {
-        set(spec, arg.slice(eq + 1));
-      } else {
-        const value = argv[++i];
-        if (value === undefined) return undefined;
-        set(spec, value);
-      }
-      continue;
+    const option = globals.find((o) => o.long === name || o.short === name);
+    if (option && !option.takesValue) {
+      if (eq >= 0) return undefined;
+      set(option.spec, undefined);
+    } else if (option) {
+      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) return undefined;
+      set(option.spec, value);
+    } else {
+      // Combined short flags (-vvv, -qv); a short option that takes a value (-cFILE) is left to commander.
+      if (arg.startsWith('--')) return undefined;
+      const flags = [...arg.slice(1)].flatMap((ch) => globals.filter((o) => o.short === `-${ch}` && !o.takesValue));
+      if (flags.length !== arg.length - 1) return undefined;
+      for (const o of flags) set(o.spec, undefined);
     }
-    // Combined short flags (-vvv, -qv); a short option that takes a value (-cFILE) is left to commander.
-    if (arg.startsWith('--')) return undefined;
-    const combined = [...arg.slice(1)].map((ch) => GLOBAL_OPTIONS.find((o) => flagsOf(o).short === `-${ch}`));
-    if (combined.some((o) => o === undefined || flagsOf(o).takesValue)) return undefined;
-    for (const o of combined) set(o as OptionSpec, undefined);
   }
   const command = COMMANDS.find((c) => c.name === argv[i]);
   if (!command) return undefined;
