@@ -204,8 +204,8 @@ export function testTimeout(ctx: ClientContext, withState: boolean): Promise<num
   });
 }
 
-export function showSettings(ctx: ClientContext): number {
-  ctx.stdout(ctx.raw.render());
+export async function showSettings(ctx: ClientContext): Promise<number> {
+  ctx.stdout(await ctx.raw.render());
   return 0;
 }
 

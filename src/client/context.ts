@@ -27,8 +27,8 @@ export interface ClientContext {
   readonly interactive: boolean;
 }
 
-export function buildContext(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Outcome<ClientContext> {
-  const loaded = Settings.load({ configFile: options.configfile, env, set: options.set, controller: options.controller, verbose: options.verbose });
+export async function buildContext(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Outcome<ClientContext>> {
+  const loaded = await Settings.load({ configFile: options.configfile, env, set: options.set, controller: options.controller, verbose: options.verbose });
   const typed = clientSettings(loaded.settings);
   const quiet = options.quiet === true;
   const verbosity = typed instanceof Error ? 0 : typed.verbosity;
