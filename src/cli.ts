@@ -1,36 +1,17 @@
 #!/usr/bin/env node
 /**
- * The one executable. Each area registers its subcommands; their actions
- * load the implementation lazily, so a client command does not load the
- * controller or agent.
+ * The one executable. A client command in its plain form (global options,
+ * the command, its operands: what scripts run) starts at once, loading
+ * little beyond ws and the codec; everything else — the daemons, help,
+ * --version, subcommand options, usage errors — goes to the full
+ * commander program.
  */
-import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { registerControllerCommand } from './controller/cli.js';
-import { registerAgentCommand } from './agent/cli.js';
-import { registerLaunchCommands } from './launch/cli.js';
-import { registerClientCommands } from './client/cli.js';
+import { plainClientCommand } from './client/command-line.js';
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-const program = new Command('zeek-mgmt')
-  .description('Deploy, watch and operate a Zeek cluster: controller, agents, and a zeek-client compatible client.')
-  .version(packageVersion(), '--version', 'print the version and exit')
-  .showHelpAfterError('(run "zeek-mgmt --help" or "zeek-mgmt <command> --help" for usage)')
-  // Usage errors exit 2, as zeek-client's (argparse) do; help and version exit 0.
-  .exitOverride();
-
-registerControllerCommand(program);
-registerAgentCommand(program);
-registerLaunchCommands(program);
-registerClientCommands(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (!(err instanceof CommanderError)) throw err;
-  process.exitCode = err.exitCode === 0 ? 0 : 2;
+const plain = plainClientCommand(process.argv.slice(2));
+if (plain) {
+  process.exitCode = await plain();
+} else {
+  const { runProgram } = await import('./program.js');
+  await runProgram(process.argv);
 }

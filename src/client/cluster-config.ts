@@ -11,6 +11,7 @@ import type { Port } from '../protocol/index.js';
 import { CLUSTER_ROLES, type ClusterRole, type Configuration, type Instance, type Node } from '../management/types.js';
 import { effectiveEntries, escapeIniValue, parseIni, renderIni, type IniDocument, type IniEntry, type IniSection } from './ini.js';
 import { quoteIfSpaced, shlexSplit } from './shlex.js';
+import { instanceToJson } from './results.js';
 
 export interface ParseOptions {
   /** Shown in errors, e.g. the file name or `<stdin>`. */
@@ -204,11 +205,4 @@ export function configurationToJson(config: Configuration): unknown {
       metrics_port: n.metricsPort?.number ?? null,
     })),
   };
-}
-
-/** zeek-client shows host only when it is not the 0.0.0.0 placeholder, port only when set. */
-export function instanceToJson(i: Instance): Record<string, unknown> {
-  if (i.listenPort !== undefined) return { name: i.name, host: i.host, port: i.listenPort.number };
-  if (i.host !== '0.0.0.0') return { name: i.name, host: i.host };
-  return { name: i.name };
 }

@@ -2,22 +2,21 @@
  * The zeek-client commands. Each returns its exit status: 0 on success, 1
  * for failed results, no response before the timeout, an unreachable
  * controller or a configuration file that does not parse — as zeek-client.
+ * What only some commands use (the cluster configuration file, notifications,
+ * progress, the node table) is imported when they run, so that a one-shot
+ * command loads no more than it needs.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ControllerApi } from '../management/api.js';
 import { decodeConfiguration } from '../management/records.js';
 import type { Configuration } from '../management/types.js';
-import { configurationToJson, parseClusterConfig, renderClusterConfig } from './cluster-config.js';
 import type { ControllerConnection } from './connection.js';
 import { openConnection, type ClientContext } from './context.js';
 import { pythonJson } from './json-output.js';
-import { formatNotification } from './notifications.js';
-import { DeployProgress } from './progress.js';
 import {
   deployJson, getIdValueJson, getInstancesJson, getNodesJson, restartJson, stageJson, type Shaped,
 } from './results.js';
-import { renderNodeTable } from './table.js';
 
 const noResponse = (ctx: ClientContext, msg: string): number => { ctx.log.error(`no response received: ${msg}`); return 1; };
 
@@ -60,6 +59,7 @@ export async function loadClusterConfig(ctx: ClientContext, file: string): Promi
     ctx.log.error(`please provide a cluster configuration file: cannot read ${file}: ${why}`);
     return undefined;
   }
+  const { parseClusterConfig } = await import('./cluster-config.js');
   const parsed = parseClusterConfig(text, { source, hostname: ctx.hostname });
   if (!parsed.ok) {
     ctx.log.error(parsed.error);
@@ -87,7 +87,11 @@ export async function stageConfig(ctx: ClientContext, file: string): Promise<num
 }
 
 async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: string[] | undefined): Promise<number> {
-  const progress = ctx.interactive ? new DeployProgress(conn, nodes ?? await stagedNodeNames(conn), (line) => process.stderr.write(line)) : undefined;
+  let progress: import('./progress.js').DeployProgress | undefined;
+  if (ctx.interactive) {
+    const { DeployProgress } = await import('./progress.js');
+    progress = new DeployProgress(conn, nodes ?? await stagedNodeNames(conn), (line) => process.stderr.write(line));
+  }
   const reqid = randomUUID();
   try {
     const r = await conn.transact(ControllerApi.deployRequest.make(reqid), ControllerApi.deployResponse, reqid);
@@ -141,6 +145,7 @@ export function getConfig(ctx: ClientContext, options: GetConfigOptions): Promis
       ctx.log.error(`received configuration is invalid: ${(err as Error).message}`);
       return 1;
     }
+    const { configurationToJson, renderClusterConfig } = await import('./cluster-config.js');
     const text = options.asJson ? `${pythonJson(configurationToJson(config), ctx.settings.prettyJson)}\n` : renderClusterConfig(config);
     if (options.filename && options.filename !== '-') {
       try {
@@ -164,6 +169,7 @@ export function getNodes(ctx: ClientContext, options: { table?: boolean }): Prom
     const shaped = getNodesJson(r.value[1]);
     if (!options.table) return print(ctx, shaped);
     for (const w of shaped.warnings) ctx.log.warning(w);
+    const { renderNodeTable } = await import('./table.js');
     ctx.stdout(renderNodeTable(shaped.rows, shaped.json.errors));
     return shaped.exitCode;
   });
@@ -198,13 +204,14 @@ export function testTimeout(ctx: ClientContext, withState: boolean): Promise<num
   });
 }
 
-export function showSettings(ctx: ClientContext): number {
-  ctx.stdout(ctx.raw.render());
+export async function showSettings(ctx: ClientContext): Promise<number> {
+  ctx.stdout(await ctx.raw.render());
   return 0;
 }
 
 /** Prints the controller's notifications as they arrive, until the connection ends (exit 1) or Ctrl-C (exit 0). */
-export function monitor(ctx: ClientContext): Promise<number> {
+export async function monitor(ctx: ClientContext): Promise<number> {
+  const { formatNotification } = await import('./notifications.js');
   return withConnection(ctx, async (conn) => {
     conn.onEvent((event) => ctx.stdout(`${formatNotification(event)}\n`));
     const stop = new Promise<number>((resolve) => {

@@ -23,12 +23,12 @@ export interface ClientContext {
   readonly hostname: string;
   readonly stdout: (text: string) => void;
   readonly readStdin: () => Promise<string>;
-  /** Whether progress may be drawn on stderr (a terminal, and not -q). */
+  /** Whether progress may be drawn on stderr (a terminal, and not -q). Looked up when asked: process.stderr is opened on first use. */
   readonly interactive: boolean;
 }
 
-export function buildContext(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Outcome<ClientContext> {
-  const loaded = Settings.load({ configFile: options.configfile, env, set: options.set, controller: options.controller, verbose: options.verbose });
+export async function buildContext(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Outcome<ClientContext>> {
+  const loaded = await Settings.load({ configFile: options.configfile, env, set: options.set, controller: options.controller, verbose: options.verbose });
   const typed = clientSettings(loaded.settings);
   const quiet = options.quiet === true;
   const verbosity = typed instanceof Error ? 0 : typed.verbosity;
@@ -47,7 +47,7 @@ export function buildContext(options: GlobalOptions, env: NodeJS.ProcessEnv = pr
       hostname: hostname() || 'localhost',
       stdout: (text) => { process.stdout.write(text); },
       readStdin,
-      interactive: !quiet && process.stderr.isTTY === true,
+      get interactive() { return !quiet && process.stderr.isTTY === true; },
     },
   };
 }

@@ -3,9 +3,7 @@
  * `json.dumps(obj, sort_keys=True, indent=2 or None)`: sorted keys, `", "`
  * and `": "` separators when compact, non-ASCII escaped as \uXXXX.
  */
-import { losslessJson } from '../protocol/wire-json.js';
-
-const { isLosslessNumber } = losslessJson;
+import { isLosslessNumber } from '../protocol/wire-json.js';
 
 export function pythonJson(value: unknown, pretty: boolean): string {
   return write(value, pretty ? 0 : undefined);

@@ -3,7 +3,8 @@
  * (agents' node state changes, errors and output lines, cluster readiness),
  * for `monitor` and the deploy progress display.
  */
-import { portToString, type ZeekEvent } from '../protocol/index.js';
+import type { ZeekEvent } from '../protocol/event.js';
+import { portToString } from '../protocol/values.js';
 import { AgentApi, ControllerApi } from '../management/api.js';
 import type { Node, State } from '../management/types.js';
 import { valueToJson } from './results.js';

@@ -6,10 +6,16 @@
 import { losslessJson } from '../protocol/wire-json.js';
 import type { Value } from '../protocol/index.js';
 import { decodeInstance, decodeNodeOutputs, decodeNodeStatus, readList } from '../management/records.js';
-import type { Result } from '../management/types.js';
-import { instanceToJson } from './cluster-config.js';
+import type { Instance, Result } from '../management/types.js';
 
 export interface Shaped { json: unknown; exitCode: number; warnings: string[] }
+
+/** zeek-client shows host only when it is not the 0.0.0.0 placeholder, port only when set. */
+export function instanceToJson(i: Instance): Record<string, unknown> {
+  if (i.listenPort !== undefined) return { name: i.name, host: i.host, port: i.listenPort.number };
+  if (i.host !== '0.0.0.0') return { name: i.name, host: i.host };
+  return { name: i.name };
+}
 
 /** Plain JSON for an `any` value (zeek-client's to_py(); ports as their number text). */
 export function valueToJson(v: Value): unknown {
@@ -90,7 +96,7 @@ export function getIdValueJson(results: readonly Result[]): Shaped {
         continue;
       }
       try {
-        json.results[res.node] = losslessJson.parse(res.data.value);
+        json.results[res.node] = losslessJson().parse(res.data.value);
       } catch (err) {
         json.errors.push({ source: res.node, error: `JSON decode error: ${(err as Error).message}` });
       }

@@ -3,11 +3,10 @@
  * `controller` and `ssl` with the same keys and defaults, overridden in
  * order by the config file (`-c FILE`, else `ZEEK_CLIENT_CONFIG_FILE`),
  * `ZEEK_CLIENT_CONFIG_SETTINGS`, `--set section.key=value` and finally
- * `--controller host:port`.
+ * `--controller host:port`. The INI and shell-word parsers are loaded only
+ * when a file or ZEEK_CLIENT_CONFIG_SETTINGS needs them.
  */
 import { readFileSync } from 'node:fs';
-import { effectiveEntries, parseIni, renderIni } from './ini.js';
-import { shlexSplit } from './shlex.js';
 
 type Sections = Map<string, Map<string, string>>;
 
@@ -43,15 +42,15 @@ export class Settings {
   }
 
   /** Applies every source in zeek-client's order; errors are messages a person can act on. */
-  static load(sources: SettingsSources): { settings: Settings; errors: string[] } {
+  static async load(sources: SettingsSources): Promise<{ settings: Settings; errors: string[] }> {
     const settings = Settings.defaults();
     const errors: string[] = [];
     const file = sources.configFile ?? sources.env.ZEEK_CLIENT_CONFIG_FILE;
     if (file) {
-      const problem = settings.updateFromFile(file);
+      const problem = await settings.updateFromFile(file);
       if (problem) errors.push(problem);
     }
-    for (const item of splitEnvSettings(sources.env.ZEEK_CLIENT_CONFIG_SETTINGS ?? '', errors)) {
+    for (const item of await splitEnvSettings(sources.env.ZEEK_CLIENT_CONFIG_SETTINGS ?? '', errors)) {
       if (!settings.apply(item)) errors.push(`config item "${item}" in ZEEK_CLIENT_CONFIG_SETTINGS invalid. Please use <section.key>=<val>.`);
     }
     for (const item of sources.set ?? []) {
@@ -102,7 +101,7 @@ export class Settings {
     return undefined;
   }
 
-  private updateFromFile(file: string): string | undefined {
+  private async updateFromFile(file: string): Promise<string | undefined> {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -111,6 +110,7 @@ export class Settings {
       if (code === 'ENOENT') return undefined;
       return `cannot read config file ${file}: ${(err as Error).message}`;
     }
+    const { effectiveEntries, parseIni } = await import('./ini.js');
     const parsed = parseIni(text);
     if (!parsed.ok) return `${file}:${parsed.error.line}: ${parsed.error.message}`;
     for (const section of parsed.doc.sections) {
@@ -120,7 +120,8 @@ export class Settings {
   }
 
   /** What show-settings prints: configparser's write() of every section. */
-  render(): string {
+  async render(): Promise<string> {
+    const { renderIni } = await import('./ini.js');
     return renderIni([...this.sections].map(([name, kv]) => ({ name, entries: [...kv].map(([key, value]) => ({ key, value })) })));
   }
 
@@ -143,7 +144,9 @@ export class Settings {
   }
 }
 
-function splitEnvSettings(text: string, errors: string[]): string[] {
+async function splitEnvSettings(text: string, errors: string[]): Promise<string[]> {
+  if (text === '') return [];
+  const { shlexSplit } = await import('./shlex.js');
   const r = shlexSplit(text);
   if (r.ok) return r.words;
   errors.push(`ZEEK_CLIENT_CONFIG_SETTINGS cannot be split into words: ${r.error}`);

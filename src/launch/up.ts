@@ -141,7 +141,7 @@ function waitForSignal(): { promise: Promise<'stopped'>; dispose: () => void } {
 /** Stages and deploys through the client, exactly as `zeek-mgmt --controller HOST:PORT deploy-config FILE` would. */
 async function deploy(file: string, controller: string): Promise<number> {
   const [{ buildContext }, { deployConfig }] = await Promise.all([import('../client/context.js'), import('../client/commands.js')]);
-  const ctx = buildContext({ controller });
+  const ctx = await buildContext({ controller });
   if (!ctx.ok) { say(ctx.error); return 1; }
   say(`deploying ${file}`);
   return deployConfig(ctx.value, file);

@@ -3,7 +3,9 @@
  * decode its arguments, so handlers get typed values and malformed events
  * (wrong arity, wrong types) are rejected at the boundary with a path.
  */
-import { DecodeError, type Value, type ZeekEvent, bool, count, str } from '../protocol/index.js';
+import { DecodeError } from '../protocol/errors.js';
+import type { ZeekEvent } from '../protocol/event.js';
+import { bool, count, str, type Value } from '../protocol/values.js';
 
 export interface Codec<T> {
   readonly encode: (v: T) => Value;

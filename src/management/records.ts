@@ -4,10 +4,11 @@
  * `none`, and decoders tolerate trailing fields a newer peer may add.
  * Decoders throw DecodeError with the path of the offending field.
  */
+import { DecodeError, decodePart } from '../protocol/errors.js';
 import {
-  DecodeError, decodePart, type Port, type Value,
+  type Port, type Value,
   bool, enumValue, integer, none, optional, port, set, str, table, vector, address,
-} from '../protocol/index.js';
+} from '../protocol/values.js';
 import {
   CLUSTER_ROLES, MGMT_ROLES, STATES,
   type ClusterRole, type Configuration, type Instance, type MgmtRole, type Node, type NodeOption,

@@ -19,46 +19,47 @@ describe('settings precedence: file < ZEEK_CLIENT_CONFIG_SETTINGS < --set < --co
     assert.deepEqual([s.host, s.port, s.requestTimeoutMs, s.peeringAttempts, s.retryDelayMs, s.prettyJson, s.ssl], ['127.0.0.1', 2149, 20000, 10, 1000, true, false]);
   });
 
-  test('each later source wins', () => {
+  test('each later source wins', async () => {
     const env = { ZEEK_CLIENT_CONFIG_FILE: file, ZEEK_CLIENT_CONFIG_SETTINGS: 'controller.port=2222 client.request_timeout_secs=3' };
-    const base = Settings.load({ env });
+    const base = await Settings.load({ env });
     assert.deepEqual(base.errors, []);
     assert.equal(base.settings.get('controller', 'host'), '10.1.1.1');
     assert.equal(base.settings.get('controller', 'port'), '2222');
     assert.equal(base.settings.get('client', 'request_timeout_secs'), '3');
     assert.equal(base.settings.get('client', 'pretty_json'), 'false');
-    const set = Settings.load({ env, set: ['controller.port=3333'] });
+    const set = await Settings.load({ env, set: ['controller.port=3333'] });
     assert.equal(set.settings.get('controller', 'port'), '3333');
-    const ctl = Settings.load({ env, set: ['controller.port=3333'], controller: '[::1]:4444' });
+    const ctl = await Settings.load({ env, set: ['controller.port=3333'], controller: '[::1]:4444' });
     assert.equal(ctl.settings.get('controller', 'host'), '[::1]');
     assert.equal(ctl.settings.get('controller', 'port'), '4444');
     const typed = clientSettings(ctl.settings);
     assert.ok(!(typed instanceof Error) && typed.host === '::1' && typed.port === 4444);
   });
 
-  test('-c FILE wins over ZEEK_CLIENT_CONFIG_FILE', () => {
+  test('-c FILE wins over ZEEK_CLIENT_CONFIG_FILE', async () => {
     const other = join(dir, 'other.cfg');
     writeFileSync(other, '[controller]\nport = 5555\n');
-    assert.equal(Settings.load({ configFile: other, env: { ZEEK_CLIENT_CONFIG_FILE: file } }).settings.get('controller', 'port'), '5555');
+    assert.equal((await Settings.load({ configFile: other, env: { ZEEK_CLIENT_CONFIG_FILE: file } })).settings.get('controller', 'port'), '5555');
   });
 
-  test('--controller forms: host, :port, [v6], and unbracketed v6 is refused', () => {
-    const load = (c: string): Settings => Settings.load({ env: {}, controller: c }).settings;
-    assert.deepEqual([load('h1').get('controller', 'host'), load('h1').get('controller', 'port')], ['h1', '2149']);
-    assert.deepEqual([load(':99').get('controller', 'host'), load(':99').get('controller', 'port')], ['127.0.0.1', '99']);
-    assert.equal(load('[::1]').get('controller', 'host'), '[::1]');
-    assert.match(Settings.load({ env: {}, controller: '::1:80' }).errors[0]!, /IPv6 addresses must be surrounded by brackets/);
+  test('--controller forms: host, :port, [v6], and unbracketed v6 is refused', async () => {
+    const load = async (c: string): Promise<Settings> => (await Settings.load({ env: {}, controller: c })).settings;
+    const [h1, p99, v6] = [await load('h1'), await load(':99'), await load('[::1]')];
+    assert.deepEqual([h1.get('controller', 'host'), h1.get('controller', 'port')], ['h1', '2149']);
+    assert.deepEqual([p99.get('controller', 'host'), p99.get('controller', 'port')], ['127.0.0.1', '99']);
+    assert.equal(v6.get('controller', 'host'), '[::1]');
+    assert.match((await Settings.load({ env: {}, controller: '::1:80' })).errors[0]!, /IPv6 addresses must be surrounded by brackets/);
   });
 
-  test('malformed items and values are reported, not thrown', () => {
-    const r = Settings.load({ env: { ZEEK_CLIENT_CONFIG_SETTINGS: 'nodot=1' }, set: ['client.pretty_json'] });
+  test('malformed items and values are reported, not thrown', async () => {
+    const r = await Settings.load({ env: { ZEEK_CLIENT_CONFIG_SETTINGS: 'nodot=1' }, set: ['client.pretty_json'] });
     assert.deepEqual(r.errors, [
       'config item "nodot=1" in ZEEK_CLIENT_CONFIG_SETTINGS invalid. Please use <section.key>=<val>.',
       'config item "client.pretty_json" invalid. Please use <section.key>=<val>.',
     ]);
-    const bad = Settings.load({ env: {}, set: ['client.pretty_json=maybe'] });
+    const bad = await Settings.load({ env: {}, set: ['client.pretty_json=maybe'] });
     assert.match(String(clientSettings(bad.settings)), /client\.pretty_json = "maybe" is not a boolean/);
-    const port = Settings.load({ env: {}, set: ['controller.port=0'] });
+    const port = await Settings.load({ env: {}, set: ['controller.port=0'] });
     assert.match(String(clientSettings(port.settings)), /controller port number 0 outside valid range/);
   });
 });

@@ -4,7 +4,7 @@
  * test still leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,27 @@ export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv;
   clearTimeout(timer);
   live.delete(proc);
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
+}
+
+/**
+ * Runs a CLI command with an ES module hook that reports every file module
+ * it loads; `loaded` lists their URLs. CommonJS requires (ws, lossless-json
+ * through their loaders) are not seen.
+ */
+export async function runCliTracingLoads(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | string; stdout: string; stderr: string; loaded: string[] }> {
+  const hook = join(tempDir(), 'trace-loads.mjs');
+  const resolver = "export async function resolve(s, c, n) { const r = await n(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOAD ' + r.url + '\\n'); return r; }";
+  writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}));\n`);
+  const proc = spawnProc(process.execPath, ['--import', hook, CLI, ...args], options);
+  const code = await proc.exited();
+  live.delete(proc);
+  const lines = proc.stderr().split('\n');
+  return {
+    code,
+    stdout: proc.stdout(),
+    stderr: lines.filter((l) => !l.startsWith('LOAD ')).join('\n'),
+    loaded: [...new Set(lines.filter((l) => l.startsWith('LOAD ')).map((l) => l.slice(5)))],
+  };
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals): void {

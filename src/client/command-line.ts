@@ -1,0 +1,197 @@
+/**
+ * zeek-client's command line as data: the global options and the commands
+ * (operands, options, what each runs), and the one place that runs a
+ * command. client/cli.ts registers them with commander, which owns help,
+ * usage errors and every other form; plainClientCommand() recognises the
+ * plain form scripts use (global options, a command, its operands) without
+ * loading commander at all, which is a tenth of a one-shot command's time.
+ * Nothing here loads anything at start: the implementation is imported when
+ * a command runs.
+ */
+import type { ClientContext, GlobalOptions } from './context.js';
+
+type Commands = typeof import('./commands.js');
+
+/** What a command does once the context is built. */
+export type Run = (commands: Commands, ctx: ClientContext) => Promise<number> | number;
+
+/** commander's parseArg: the option's value (undefined for a flag) and its previous value give the new one. */
+type ParseArg = (value: never, previous: never) => unknown;
+
+export interface OptionSpec {
+  /** In commander's syntax: `-c, --configfile <FILE>`, `-q, --quiet`. */
+  flags: string;
+  description: string;
+  parse?: ParseArg;
+  default?: string;
+  /** The option this one cannot be used with (commander checks). */
+  conflicts?: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  description: string;
+  /** Operands in commander's syntax: `<FILE>` is required, `[NODES...]` optional and variadic. */
+  operands?: readonly (readonly [syntax: string, description: string])[];
+  options?: readonly OptionSpec[];
+  /** Called as commander calls an action: each operand (a variadic one as an array), then the options object. */
+  action: (...args: never[]) => Run;
+}
+
+export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  { flags: '-c, --configfile <FILE>', description: 'zeek-client config file (default: $ZEEK_CLIENT_CONFIG_FILE)' },
+  { flags: '--controller <HOST:PORT>', description: 'address and port of the controller, either may be omitted (default: 127.0.0.1:2149)' },
+  {
+    flags: '--set <SECTION.KEY=VAL>', description: 'adjust a client setting; repeatable; see show-settings',
+    parse: (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  },
+  { flags: '-q, --quiet', description: 'suppress informational output to stderr' },
+  {
+    flags: '-v, --verbose', description: 'increase informational output to stderr; repeat for more (-vvv)',
+    parse: (_v: undefined, prev: number | undefined) => (prev ?? 0) + 1,
+  },
+];
+
+const FILE_OPERAND = ['<FILE>', 'cluster configuration file, "-" for stdin'] as const;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  { name: 'deploy', description: 'deploy the staged cluster configuration', action: () => (c, ctx) => c.deploy(ctx) },
+  {
+    name: 'deploy-config', description: 'upload a cluster configuration and deploy it', operands: [FILE_OPERAND],
+    action: (file: string) => (c, ctx) => c.deployConfig(ctx, file),
+  },
+  {
+    name: 'get-config', description: 'retrieve the staged or deployed cluster configuration',
+    options: [
+      { flags: '-f, --filename <FILE>', description: 'output file for the configuration, default stdout', default: '-' },
+      { flags: '--as-json', description: 'report in JSON instead of INI-style config file' },
+      { flags: '--deployed', description: 'return the deployed configuration', conflicts: 'staged' },
+      { flags: '--staged', description: 'return the staged configuration (default)' },
+    ],
+    action: (o: { filename: string; asJson?: boolean; deployed?: boolean }) => (c, ctx) =>
+      c.getConfig(ctx, { asJson: o.asJson === true, deployed: o.deployed === true, filename: o.filename }),
+  },
+  {
+    name: 'get-id-value', description: 'show the value of a Zeek script identifier in cluster nodes',
+    operands: [['<IDENTIFIER>', 'name of the Zeek script identifier to retrieve'], ['[NODES...]', 'cluster nodes to query (default: all)']],
+    action: (id: string, nodes: string[]) => (c, ctx) => c.getIdValue(ctx, id, nodes),
+  },
+  { name: 'get-instances', description: 'show instances connected to the controller', action: () => (c, ctx) => c.getInstances(ctx) },
+  {
+    name: 'get-nodes', description: 'show active Zeek nodes at each instance',
+    options: [{ flags: '--table', description: 'a table for people instead of JSON' }],
+    action: (o: { table?: boolean }) => (c, ctx) => c.getNodes(ctx, { table: o.table === true }),
+  },
+  {
+    name: 'monitor', description: 'print the notifications the controller forwards (node state changes, errors, output) until Ctrl-C',
+    action: () => (c, ctx) => c.monitor(ctx),
+  },
+  {
+    name: 'restart', description: 'restart cluster nodes', operands: [['[NODES...]', 'cluster nodes to restart (default: all)']],
+    action: (nodes: string[]) => (c, ctx) => c.restart(ctx, nodes),
+  },
+  {
+    name: 'stage-config', description: 'upload a cluster configuration for later deployment', operands: [FILE_OPERAND],
+    action: (file: string) => (c, ctx) => c.stageConfig(ctx, file),
+  },
+  { name: 'show-settings', description: "show the client's own settings", action: () => (c, ctx) => c.showSettings(ctx) },
+  {
+    name: 'test-timeout', description: 'send a request the controller lets time out',
+    options: [{ flags: '--with-state', description: 'make the request stateful in the controller' }],
+    action: (o: { withState?: boolean }) => (c, ctx) => c.testTimeout(ctx, o.withState === true),
+  },
+];
+
+/** Calls a command's action with the arguments commander would pass. */
+export function actionRun(spec: CommandSpec, args: unknown[]): Run {
+  return (spec.action as (...a: unknown[]) => Run)(...args);
+}
+
+/** Builds the context from the global options and runs the command; returns the exit status. */
+export async function runClientCommand(opts: GlobalOptions, run: Run): Promise<number> {
+  const [{ buildContext }, commands] = await Promise.all([import('./context.js'), import('./commands.js')]);
+  if (opts.quiet && opts.verbose) {
+    process.stderr.write('error: -q/--quiet and -v/--verbose cannot be used together\n');
+    return 2;
+  }
+  const ctx = await buildContext(opts);
+  if (!ctx.ok) {
+    if (!opts.quiet) process.stderr.write(`error: ${ctx.error}\n`);
+    return 1;
+  }
+  return run(commands, ctx.value);
+}
+
+// ---- the plain form, without commander ----------------------------------
+
+interface Flags { short?: string; long: string; takesValue: boolean }
+
+function flagsOf(spec: OptionSpec): Flags {
+  const words = spec.flags.split(/[ ,]+/);
+  return {
+    short: words.find((w) => /^-[^-]$/.test(w)),
+    long: words.find((w) => w.startsWith('--')) ?? '',
+    takesValue: words.some((w) => w.startsWith('<')),
+  };
+}
+
+/** The key commander stores an option's value under: its long name in camelCase. */
+export function optionKey(spec: OptionSpec): string {
+  return flagsOf(spec).long.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * The command to run when argv is in the plain form — only global options
+ * (`--opt VALUE`, `--opt=VALUE`, `-c VALUE`, short flags like `-vvv`), a
+ * client command, and as many operands as it takes, none starting with `-`
+ * — giving it what commander would. Anything else is undefined, for
+ * commander to handle: help, subcommand options, `--`, usage errors.
+ */
+export function plainClientCommand(argv: readonly string[]): (() => Promise<number>) | undefined {
+  const globals = GLOBAL_OPTIONS.map((spec) => ({ spec, ...flagsOf(spec) }));
+  const opts: Record<string, unknown> = {};
+  const set = (spec: OptionSpec, value: string | undefined): void => {
+    const key = optionKey(spec);
+    const parse = spec.parse as ((v: string | undefined, prev: unknown) => unknown) | undefined;
+    opts[key] = parse ? parse(value, opts[key]) : value ?? true;
+  };
+  let i = 0;
+  for (; i < argv.length && isOption(argv[i] as string); i++) {
+    const arg = argv[i] as string;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    const option = globals.find((o) => o.long === name || o.short === name);
+    if (option && !option.takesValue) {
+      if (eq >= 0) return undefined;
+      set(option.spec, undefined);
+    } else if (option) {
+      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) return undefined;
+      set(option.spec, value);
+    } else {
+      // Combined short flags (-vvv, -qv); a short option that takes a value (-cFILE) is left to commander.
+      if (arg.startsWith('--')) return undefined;
+      const flags = [...arg.slice(1)].flatMap((ch) => globals.filter((o) => o.short === `-${ch}` && !o.takesValue));
+      if (flags.length !== arg.length - 1) return undefined;
+      for (const o of flags) set(o.spec, undefined);
+    }
+  }
+  const command = COMMANDS.find((c) => c.name === argv[i]);
+  if (!command) return undefined;
+  const operands = argv.slice(i + 1);
+  if (operands.some(isOption)) return undefined;
+  const declared = command.operands ?? [];
+  const variadic = declared.some(([syntax]) => syntax.endsWith('...]') || syntax.endsWith('...>'));
+  const required = declared.filter(([syntax]) => syntax.startsWith('<')).length;
+  if (operands.length < required || (!variadic && operands.length > declared.length)) return undefined;
+  const args: unknown[] = declared.map(([syntax], j) => (syntax.includes('...') ? operands.slice(j) : operands[j]));
+  const commandOpts: Record<string, unknown> = {};
+  for (const o of command.options ?? []) if (o.default !== undefined) commandOpts[optionKey(o)] = o.default;
+  const run = actionRun(command, [...args, commandOpts]);
+  return () => runClientCommand(opts, run);
+}
+
+/** As commander tells an option from an operand: `-` alone is an operand. */
+function isOption(arg: string): boolean {
+  return arg.length > 1 && arg.startsWith('-');
+}

@@ -1,0 +1,39 @@
+/**
+ * The full command line, with commander: every area registers its
+ * subcommands; their actions load the implementation lazily, so a client
+ * command does not load the controller or agent. Help, --version and usage
+ * errors are commander's.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerControllerCommand } from './controller/cli.js';
+import { registerAgentCommand } from './agent/cli.js';
+import { registerLaunchCommands } from './launch/cli.js';
+import { registerClientCommands } from './client/cli.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Parses process.argv-style arguments and runs the command; the exit status is left in process.exitCode. */
+export async function runProgram(argv: string[]): Promise<void> {
+  const program = new Command('zeek-mgmt')
+    .description('Deploy, watch and operate a Zeek cluster: controller, agents, and a zeek-client compatible client.')
+    .version(packageVersion(), '--version', 'print the version and exit')
+    .showHelpAfterError('(run "zeek-mgmt --help" or "zeek-mgmt <command> --help" for usage)')
+    // Usage errors exit 2, as zeek-client's (argparse) do; help and version exit 0.
+    .exitOverride();
+
+  registerControllerCommand(program);
+  registerAgentCommand(program);
+  registerLaunchCommands(program);
+  registerClientCommands(program);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  }
+}
