@@ -4,14 +4,15 @@
  * `<state dir>/management.log`.
  *
  * A daemon logs a line per event it receives and sends, so logging sits on
- * every request's path. A log call therefore only notes the line (its time
- * taken then); lines are formatted (by pino) and written in batches, at
- * most BATCH_MS later, with one write per destination. A warning or an
- * error is written at once, with everything before it; everything pending
+ * every request's path. A log call only notes the line and its time; lines
+ * are formatted (by pino) and written in batches, one write per
+ * destination, at most BATCH_MS after the first pending one or once
+ * BATCH_LINES are pending (so a burst is not held in memory). A warning or
+ * an error is written at once, with everything before it; what is pending
  * is written synchronously when the logger is closed and when the process
  * exits. Only a SIGKILL can lose the last few milliseconds of info lines.
- * Because formatting happens later, callers pass values, not objects they
- * go on to change.
+ * Because formatting comes later, callers pass values, not objects they go
+ * on to change.
  */
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,13 +34,8 @@ export interface LogOptions {
 
 /** How long a line may wait for others to share its write. */
 const BATCH_MS = 5;
-/**
- * Lines are formatted a slice at a time, the rest after the I/O that is
- * waiting, so a burst of lines never holds up a request for long. A slice
- * is at least SLICE_MIN lines and a quarter of the backlog, so a backlog
- * drains however fast lines arrive.
- */
-const SLICE_MIN = 16;
+/** How many lines may wait. */
+const BATCH_LINES = 32;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
@@ -50,10 +46,9 @@ interface Entry { level: Level; time: number; obj: object; msg: string | undefin
 type Destination = ReturnType<typeof pino.destination>;
 
 export class ManagementLogger implements Logger {
-  private queue: Entry[] = [];
+  private pending: Entry[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
-  /** The time of the entry being formatted. */
+  /** The time of the line being formatted. */
   private clock = 0;
   private stampMs = -1;
   private stamp = '';
@@ -63,7 +58,7 @@ export class ManagementLogger implements Logger {
   /** @internal use createLogger */
   constructor(options: LogOptions, private readonly min: number, private readonly outs: Destination[], private readonly owned: Destination[]) {
     this.format = pino({
-      level: 'debug',
+      level: 'trace',
       base: { name: options.name, role: options.role },
       timestamp: () => this.isoTime(),
       formatters: { level: (label) => ({ level: label }) },
@@ -77,7 +72,18 @@ export class ManagementLogger implements Logger {
 
   /** Formats and writes every pending line now. */
   flush(): void {
-    this.write(this.queue.length);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const pending = this.pending;
+    this.pending = [];
+    for (const e of pending) {
+      this.clock = e.time;
+      this.format[e.level](e.obj, e.msg);
+    }
+    const text = this.lines.join('');
+    this.lines.length = 0;
+    for (const out of this.outs) out.write(text);
   }
 
   /** Writes what is pending and closes the files this logger opened (stderr stays open). */
@@ -89,34 +95,15 @@ export class ManagementLogger implements Logger {
   }
 
   private add(level: Level, obj: object, msg: string | undefined): void {
-    if (RANK[level]! < this.min) return;
-    this.queue.push({ level, time: Date.now(), obj, msg });
-    // A warning or an error goes out at once (with what came before it): it may be the last word before a crash.
-    if (RANK[level]! >= RANK.warn!) this.flush();
-    else if (!this.timer && !this.immediate) {
-      this.timer = setTimeout(() => this.write(), BATCH_MS);
+    const rank = RANK[level]!;
+    if (rank < this.min) return;
+    this.pending.push({ level, time: Date.now(), obj, msg });
+    // A warning or an error goes out at once: it may be the last word before a crash.
+    if (rank >= RANK.warn! || this.pending.length >= BATCH_LINES) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), BATCH_MS);
       this.timer.unref();
     }
-  }
-
-
-  /** Formats and writes the `n` oldest pending lines (a slice by default); schedules the rest. */
-  private write(n = Math.max(SLICE_MIN, Math.ceil(this.queue.length / 4))): void {
-    clearTimeout(this.timer);
-    clearImmediate(this.immediate);
-    this.timer = undefined;
-    this.immediate = undefined;
-    if (this.queue.length === 0) return;
-    const batch = this.queue.splice(0, n);
-    for (const e of batch) {
-      this.clock = e.time;
-      this.format[e.level](e.obj, e.msg);
-    }
-    const text = this.lines.join('');
-    this.lines.length = 0;
-    for (const out of this.outs) out.write(text);
-    // The rest right after the I/O that is waiting (a timer would wait a millisecond).
-    if (this.queue.length > 0) this.immediate = setImmediate(() => this.write()).unref();
   }
 
   /** ISO time, formatted once per millisecond rather than once per line. */
