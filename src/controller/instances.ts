@@ -104,6 +104,8 @@ export class InstanceRegistry {
           subscriptions: [TOPIC_AGENT_PREFIX],
           remoteTopics: [agentTopic(inst.name)],
           retry: { initialMs: 200, maxMs: this.retryMaxMs },
+          // What an agent says is for the controller alone (notifications are re-published to clients explicitly).
+          relay: false,
         }));
       }
     }

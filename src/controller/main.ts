@@ -94,7 +94,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.on('peer-up', (peer) => this.log.debug({ peer: peer.id, remote: `${peer.remoteAddress}:${peer.remotePort}`, direction: peer.direction }, 'peer added'));
     const { clientHost, agentHost } = this.options;
     this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS })).port;
-    this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX] })).port;
+    this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], relay: false })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
     const deployed = this.states.deployed;

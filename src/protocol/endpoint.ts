@@ -42,6 +42,19 @@ export interface EndpointOptions {
   logger?: Logger;
 }
 
+/** Per listener or link: how the sessions it establishes are treated. */
+export interface SessionOptions {
+  /** Ping interval (default: the endpoint's). */
+  pingIntervalMs?: number;
+  /**
+   * Whether the peers' messages also go on to other subscribed peers
+   * (default: the endpoint's `relay`). Off where peers only talk to this
+   * endpoint: agents whose names prefix each other's (agent-1, agent-10)
+   * would otherwise get each other's answers through the controller.
+   */
+  relay?: boolean;
+}
+
 export interface Delivery {
   readonly topic: string;
   readonly value: Value;
@@ -169,8 +182,8 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   }
 
   /** Called by a listener or link once a session's handshake is complete. @internal */
-  attach(info: PeerInfo, socket: WebSocket, pingIntervalMs = this.pingIntervalMs): Peer {
-    const peer = new Peer(info, socket, pingIntervalMs);
+  attach(info: PeerInfo, socket: WebSocket, options: SessionOptions = {}): Peer {
+    const peer = new Peer(info, socket, options.pingIntervalMs ?? this.pingIntervalMs, options.relay ?? this.relay);
     this.peers.set(info.id, peer);
     this.routes.clear();
     socket.on('message', (data, isBinary) => this.receive(peer, data, isBinary));
@@ -216,7 +229,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
           return;
         }
         this.deliver(peer.info, msg.topic, msg.value);
-        if (this.relay) this.forward(msg.topic, text, peer, undefined);
+        if (peer.relays) this.forward(msg.topic, text, peer, undefined);
         return;
       case 'error':
         this.log.warn({ peer: peer.info.id, code: msg.code, context: msg.context }, 'peer reported an error');

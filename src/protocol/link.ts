@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { WebSocket } from './ws.js';
-import type { Endpoint } from './endpoint.js';
+import type { Endpoint, SessionOptions } from './endpoint.js';
 import { decodeMessage, WS_PATH } from './envelope.js';
 import type { PeerInfo } from './peer.js';
 
@@ -14,7 +14,7 @@ export interface RetryOptions {
   maxMs: number;
 }
 
-export interface LinkOptions {
+export interface LinkOptions extends SessionOptions {
   host: string;
   port: number;
   /** Prefixes to subscribe to in the handshake; the endpoint's local topics by default. */
@@ -106,7 +106,7 @@ export class Link extends EventEmitter<LinkEvents> {
       };
       this.delay = this.retry ? this.retry.initialMs : 0;
       this.redial = false;
-      this.endpoint.attach(this.peer, ws);
+      this.endpoint.attach(this.peer, ws, this.options);
       this.emit('up', this.peer);
     });
     ws.once('close', () => {

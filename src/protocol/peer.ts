@@ -34,7 +34,8 @@ export class Peer {
   private missed = 0;
   private readonly heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(readonly info: PeerInfo, private readonly socket: WebSocket, pingIntervalMs: number) {
+  /** `relays`: whether this peer's messages go on to other subscribed peers. */
+  constructor(readonly info: PeerInfo, private readonly socket: WebSocket, pingIntervalMs: number, readonly relays: boolean) {
     socket.on('pong', () => { this.missed = 0; });
     socket.on('message', () => { this.missed = 0; });
     if (pingIntervalMs > 0) {

@@ -6,11 +6,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from './ws.js';
-import type { Endpoint } from './endpoint.js';
+import type { Endpoint, SessionOptions } from './endpoint.js';
 import { decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
 import { DecodeError } from './errors.js';
 
-export interface ListenOptions {
+export interface ListenOptions extends SessionOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -22,12 +22,6 @@ export interface ListenOptions {
    * speaking for agents on a shared endpoint.
    */
   publishTopics?: string[];
-  /**
-   * Ping interval for peers accepted here (default: the endpoint's). Some
-   * clients restart their read timeout on every ping (zeek-client does), so
-   * a listener for such clients pings less often than their timeout.
-   */
-  pingIntervalMs?: number;
 }
 
 export class Listener {
@@ -105,7 +99,7 @@ export class Listener {
       const id = this.endpoint.nextInboundId();
       ws.send(encodeAck(id, this.endpoint.version));
       const mayPublish = this.options.publishTopics ? { mayPublish: this.options.publishTopics } : {};
-      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, ...mayPublish }, ws, this.options.pingIntervalMs);
+      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, ...mayPublish }, ws, this.options);
     });
   }
 }

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControllerApi, decodeConfiguration, decodeInstance, failure, type Configuration, type Node, type Result } from '../../src/management/index.js';
 import type { Value } from '../../src/protocol/index.js';
-import { removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
+import { eventually, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
 import { startControllerProc, TestAgent, TestClient } from './harness.js';
 
 const tcp = (number: number) => ({ number, protocol: 'tcp' as const });
@@ -53,6 +53,21 @@ describe('controller requests', () => {
     assert.deepEqual(instances.data, { type: 'vector', value: [] });
     const t = await client.request((r) => ControllerApi.testTimeoutRequest.make(r, true), ControllerApi.testTimeoutResponse, 5000);
     assert.equal(t.error, 'request timed out');
+  });
+
+  test('agents whose names prefix each other\'s never get each other\'s messages through the controller', async () => {
+    const { ctl, client } = await setup();
+    const [one, ten] = [await agent('agent-1', ctl.agentPort), await agent('agent-10', ctl.agentPort)];
+    await eventually(async () => {
+      const got = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+      return items(got.data).length === 2;
+    });
+    const results = await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse);
+    assert.deepEqual(results.map((r) => r.instance).sort(), ['agent-1', 'agent-10']);
+    // Both answered; agent-1 subscribes to the prefix of agent-10's topic, but what agent-10 says is for the controller.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(one.received.map((e) => e.name), ['Management::Agent::API::get_nodes_request']);
+    assert.deepEqual(ten.received.map((e) => e.name), ['Management::Agent::API::get_nodes_request']);
   });
 
   test('stage, get and deploy round trip: ports assigned, one Result per node, relayed requests', async () => {
