@@ -5,9 +5,9 @@
  *
  * A daemon logs a line per event it receives and sends, so logging sits on
  * every request's path. A log call only notes the line and its time; lines
- * are formatted (by pino) and written in batches, one write per
- * destination, at most BATCH_MS after the first pending one or once
- * BATCH_LINES are pending (so a burst is not held in memory). A warning or
+ * are formatted (by pino) a few dozen at a time and written in batches, one
+ * write per destination, at most BATCH_MS after the first pending one or
+ * once BATCH_BYTES of text wait (so a burst is not held in memory). A warning or
  * an error is written at once, with everything before it; what is pending
  * is written synchronously when the logger is closed and when the process
  * exits. Only a SIGKILL can lose the last few milliseconds of info lines.
@@ -34,8 +34,10 @@ export interface LogOptions {
 
 /** How long a line may wait for others to share its write. */
 const BATCH_MS = 5;
-/** How many lines may wait. */
+/** How many lines may wait to be formatted (formatting a few dozen never holds up a request for long). */
 const BATCH_LINES = 32;
+/** How much formatted text may wait to be written. */
+const BATCH_BYTES = 64 * 1024;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
@@ -53,6 +55,7 @@ export class ManagementLogger implements Logger {
   private stampMs = -1;
   private stamp = '';
   private readonly lines: string[] = [];
+  private lineBytes = 0;
   private readonly format: pino.Logger;
 
   /** @internal use createLogger */
@@ -62,7 +65,12 @@ export class ManagementLogger implements Logger {
       base: { name: options.name, role: options.role },
       timestamp: () => this.isoTime(),
       formatters: { level: (label) => ({ level: label }) },
-    }, { write: (line: string) => { this.lines.push(line); } });
+    }, {
+      write: (line: string) => {
+        this.lines.push(line);
+        this.lineBytes += line.length;
+      },
+    });
   }
 
   debug(obj: object, msg?: string): void { this.add('debug', obj, msg); }
@@ -74,15 +82,11 @@ export class ManagementLogger implements Logger {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
-    const pending = this.pending;
-    this.pending = [];
-    for (const e of pending) {
-      this.clock = e.time;
-      this.format[e.level](e.obj, e.msg);
-    }
+    this.formatPending();
+    if (this.lines.length === 0) return;
     const text = this.lines.join('');
     this.lines.length = 0;
+    this.lineBytes = 0;
     for (const out of this.outs) out.write(text);
   }
 
@@ -99,10 +103,23 @@ export class ManagementLogger implements Logger {
     if (rank < this.min) return;
     this.pending.push({ level, time: Date.now(), obj, msg });
     // A warning or an error goes out at once: it may be the last word before a crash.
-    if (rank >= RANK.warn! || this.pending.length >= BATCH_LINES) this.flush();
-    else if (!this.timer) {
+    if (rank >= RANK.warn!) this.flush();
+    else if (this.pending.length >= BATCH_LINES) {
+      this.formatPending();
+      if (this.lineBytes >= BATCH_BYTES) this.flush();
+    }
+    if (!this.timer && this.pending.length + this.lines.length > 0) {
       this.timer = setTimeout(() => this.flush(), BATCH_MS);
       this.timer.unref();
+    }
+  }
+
+  private formatPending(): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const e of pending) {
+      this.clock = e.time;
+      this.format[e.level](e.obj, e.msg);
     }
   }
 

@@ -29,11 +29,14 @@ export class RequestTracker {
   private readonly entries = new Map<string, Entry>();
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
+  /** Ids are this tracker's random prefix and a count: unique, and cheaper than a UUID per request. */
+  private readonly idPrefix = randomUUID();
+  private count = 0;
 
   constructor(private readonly defaultTimeoutMs: number, private readonly now: () => number = Date.now) {}
 
   create<S>(options: CreateOptions<S>): Request<S> {
-    const id = options.id ?? randomUUID();
+    const id = options.id ?? `${this.idPrefix}-${++this.count}`;
     const req: Request<S> = {
       id,
       deadline: this.now() + (options.timeoutMs ?? this.defaultTimeoutMs),
