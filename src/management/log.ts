@@ -5,7 +5,8 @@
  *
  * A daemon logs a line per event it receives and sends, so logging sits on
  * every request's path. A log call only notes the line and its time; lines
- * are formatted (by pino) a few dozen at a time and written in batches, one
+ * are formatted (by pino) once the event at hand is handled, or a few dozen
+ * at a time in a burst, and written in batches, one
  * write per destination, at most BATCH_MS after the first pending one or
  * once BATCH_BYTES of text wait (so a burst is not held in memory). A warning or
  * an error is written at once, with everything before it; what is pending
@@ -50,6 +51,7 @@ type Destination = ReturnType<typeof pino.destination>;
 export class ManagementLogger implements Logger {
   private pending: Entry[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private formatSoon: NodeJS.Immediate | undefined;
   /** The time of the line being formatted. */
   private clock = 0;
   private stampMs = -1;
@@ -107,6 +109,10 @@ export class ManagementLogger implements Logger {
     else if (this.pending.length >= BATCH_LINES) {
       this.formatPending();
       if (this.lineBytes >= BATCH_BYTES) this.flush();
+    } else if (!this.formatSoon) {
+      // Formatted once the event at hand is done (a response already on its way), not in its path.
+      this.formatSoon = setImmediate(() => this.formatPending());
+      this.formatSoon.unref();
     }
     if (!this.timer && this.pending.length + this.lines.length > 0) {
       this.timer = setTimeout(() => this.flush(), BATCH_MS);
@@ -115,6 +121,8 @@ export class ManagementLogger implements Logger {
   }
 
   private formatPending(): void {
+    clearImmediate(this.formatSoon);
+    this.formatSoon = undefined;
     const pending = this.pending;
     this.pending = [];
     for (const e of pending) {
