@@ -12,7 +12,7 @@ import {
   API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, failure, success,
   type InvalidEvent, type NodeStatus,
 } from '../management/index.js';
-import { closeLogger, createLogger, type ManagementLogger } from '../management/log.js';
+import { createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { Archiver } from './archiver.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
@@ -79,7 +79,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   let agent: AgentRuntime | undefined;
   try {
     agent = new AgentRuntime(options, stateDir, log, lock);
-    if (!options.logger) agent.onClosed = () => closeLogger(log);
+    if (!options.logger) agent.onClosed = () => log.close();
     await agent.start();
     return agent;
   } catch (err) {
@@ -192,7 +192,7 @@ class AgentRuntime implements Agent {
     await this.endpoint.close();
     this.lock.release();
     this.log.info({ stopNodes }, stopNodes ? 'agent stopped with its nodes' : 'agent stopped; nodes keep running');
-    this.log.flush?.();
+    this.log.flush();
     this.onClosed?.();
     this.onClosed = undefined;
   }

@@ -11,7 +11,7 @@ import {
   agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
   type Request, type Result,
 } from '../management/index.js';
-import { closeLogger, createLogger, type ManagementLogger } from '../management/log.js';
+import { createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
@@ -49,7 +49,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   let runtime: ControllerRuntime | undefined;
   try {
     runtime = new ControllerRuntime(options, store, log);
-    if (!options.logger) runtime.onClosed = () => closeLogger(log);
+    if (!options.logger) runtime.onClosed = () => log.close();
     await runtime.start();
     return runtime;
   } catch (err) {

@@ -145,11 +145,6 @@ export class ManagementLogger implements Logger {
 const live = new Set<ManagementLogger>();
 process.once('exit', () => { for (const log of live) log.flush(); });
 
-/** Writes out what a logger still holds and closes its file. */
-export function closeLogger(logger: ManagementLogger): void {
-  logger.close();
-}
-
 export function createLogger(options: LogOptions): ManagementLogger {
   const level = options.level ?? process.env.ZEEK_MGMT_LOG_LEVEL ?? 'info';
   const min = RANK[level];

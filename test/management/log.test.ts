@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closeLogger, createLogger } from '../../src/management/log.js';
+import { createLogger } from '../../src/management/log.js';
 import { eventually, removeTempDirs, spawnProc, stopAll, tempDir } from '../helpers/process.js';
 
 after(async () => {
@@ -32,7 +32,7 @@ test('lines keep their order and the time of the call, a burst is written as it 
   assert.ok(lines(dir).length >= 1500, `a burst of 2000 lines is mostly written already (${lines(dir).length})`);
   await new Promise((r) => setTimeout(r, 30));
   log.warn({ late: true }, 'later');
-  closeLogger(log);
+  log.close();
   const got = lines(dir);
   assert.equal(got.length, 2001);
   got.slice(0, 2000).forEach((l, i) => {
@@ -57,7 +57,7 @@ test('info lines reach the file on their own; a warning or an error is written a
     log.error({ code: 7 }, 'wanted');
     assert.deepEqual(lines(dir).map((l) => [l.level, l.msg]), [['info', 'first'], ['info', 'second'], ['error', 'wanted']]);
   } finally {
-    closeLogger(log);
+    log.close();
   }
 });
 
@@ -67,7 +67,7 @@ test('levels below the threshold are dropped', () => {
   log.info({}, 'not wanted');
   log.debug({}, 'not wanted either');
   log.warn({}, 'wanted');
-  closeLogger(log);
+  log.close();
   assert.deepEqual(lines(dir).map((l) => l.msg), ['wanted']);
 });
 
