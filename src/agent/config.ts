@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { DEFAULTS, type AgentOptions } from './main.js';
-import { findExecutable, type RuntimeKind } from './runtimes/index.js';
+import { findExecutable, probeZeek, type RuntimeKind, type ZeekVersion } from './runtimes/index.js';
 
 export interface AgentFlags {
   name?: string;
@@ -100,13 +100,26 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
 
   const zeekPath = flags.zeekPath ?? 'zeek';
   let runtime: RuntimeKind;
+  let zeekVersion: ZeekVersion | undefined;
   const zeekFound = findExecutable(zeekPath, env.PATH ?? '');
   if (flags.runtime === undefined || flags.runtime === 'auto') {
-    runtime = zeekFound ? 'zeek' : 'sim';
-    if (!zeekFound) notes.push(`no zeek binary found (${zeekPath} on PATH); running simulated nodes (--runtime sim). Pass --runtime zeek --zeek-path PATH to require real Zeek`);
+    const probe = zeekFound ? probeZeek(zeekFound) : undefined;
+    if (probe?.ok) {
+      runtime = 'zeek';
+      zeekVersion = probe.version;
+    } else {
+      runtime = 'sim';
+      const why = probe && !probe.ok ? probe.error : `no zeek binary found (${zeekPath}${zeekPath.includes('/') ? '' : ' on PATH'})`;
+      notes.push(`runtime auto: ${why}; running simulated nodes. Pass --runtime zeek --zeek-path PATH to require real Zeek`);
+    }
   } else if (flags.runtime === 'sim' || flags.runtime === 'zeek') {
     runtime = flags.runtime;
-    if (runtime === 'zeek' && !zeekFound) return `--runtime zeek: no executable zeek at ${JSON.stringify(zeekPath)} (set --zeek-path)`;
+    if (runtime === 'zeek') {
+      if (!zeekFound) return `--runtime zeek: no executable zeek at ${JSON.stringify(zeekPath)}${zeekPath.includes('/') ? '' : ' on PATH'} (set --zeek-path)`;
+      const probe = probeZeek(zeekFound);
+      if (!probe.ok) return `--runtime zeek: ${probe.error}`;
+      zeekVersion = probe.version;
+    }
   } else return `--runtime must be sim, zeek or auto, got ${JSON.stringify(flags.runtime)}`;
 
   const nodeTimeoutMs = parseSeconds(flags.nodeTimeout, '--node-timeout', 0.1);
@@ -123,6 +136,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     name, listen, listenHost, listenPort, connect, controllerHost, controllerPort, stateDir, runtime, zeekPath: zeekFound ?? zeekPath,
   };
   if (spoolDir !== undefined) options.spoolDir = spoolDir;
+  if (zeekVersion) options.zeekVersion = zeekVersion;
   if (typeof nodeTimeoutMs === 'number') options.nodeTimeoutMs = nodeTimeoutMs;
   if (typeof stopGraceMs === 'number') options.stopGraceMs = stopGraceMs;
   if (typeof maxRestartBackoffMs === 'number') options.maxRestartBackoffMs = maxRestartBackoffMs;

@@ -16,7 +16,7 @@ import { createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { Archiver } from './archiver.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { createRuntime, findExecutable, type RuntimeKind } from './runtimes/index.js';
+import { createRuntime, findExecutable, type RuntimeKind, type ZeekVersion } from './runtimes/index.js';
 import { StateLock } from './state-lock.js';
 import { Supervisor } from './supervisor.js';
 
@@ -36,6 +36,8 @@ export interface AgentOptions {
   spoolDir?: string;
   runtime: RuntimeKind;
   zeekPath?: string;
+  /** The zeek's version, read once (`zeek --version`) when the options were resolved; probed at start when absent. */
+  zeekVersion?: ZeekVersion;
   nodeTimeoutMs?: number;
   stopGraceMs?: number;
   initialRestartBackoffMs?: number;
@@ -106,6 +108,7 @@ class AgentRuntime implements Agent {
   private controllerPeer: string | undefined;
   private closed = false;
   private readonly spoolDir: string;
+  private readonly runtimeDescription: string;
 
   constructor(private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock) {
     this.name = options.name;
@@ -114,11 +117,13 @@ class AgentRuntime implements Agent {
     this.endpointId = this.endpoint.id;
     this.spoolDir = resolve(options.spoolDir ?? join(stateDir, 'spool'));
     mkdirSync(this.spoolDir, { recursive: true });
+    const runtime = createRuntime(options.runtime, options.zeekPath ?? 'zeek', options.zeekVersion);
+    this.runtimeDescription = runtime.describe;
     this.supervisor = new Supervisor({
       name: options.name,
       stateDir,
       spoolDir: this.spoolDir,
-      runtime: createRuntime(options.runtime, options.zeekPath ?? 'zeek'),
+      runtime,
       log,
       nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
       stopGraceMs: options.stopGraceMs ?? DEFAULTS.stopGraceMs,
@@ -181,7 +186,7 @@ class AgentRuntime implements Agent {
       }, this.log);
     }
     for (const note of o.notes ?? []) this.log.warn({ runtime: o.runtime }, note);
-    this.log.info({ endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, zeekPath: o.runtime === 'zeek' ? o.zeekPath : undefined, config: this.supervisor.configId || null }, 'agent is live');
+    this.log.info({ endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, nodes: this.runtimeDescription, config: this.supervisor.configId || null }, 'agent is live');
   }
 
   async close({ stopNodes }: { stopNodes: boolean }): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { Endpoint, type Link, type Logger, type PeerInfo } from '../protocol/index.js';
 import {
-  EventDispatcher, NodeApi, REQUEST_TIMED_OUT, RequestTracker, TOPIC_NODE, failure, type Result,
+  EventDispatcher, NodeApi, REQUEST_TIMED_OUT, RequestTracker, TOPIC_NODE, failure, nodeTopic, type Result,
 } from '../management/index.js';
 
 export interface NodeSession {
@@ -40,10 +40,15 @@ export class NodeChannel {
     this.endpoint.subscribe(TOPIC_NODE, dispatcher.handle);
   }
 
-  /** Dials a node's management port until closed; `onHello` gets every name the node checks in with. */
-  connect(port: number, host: string, onHello: (name: string) => void): NodeSession {
+  /**
+   * Dials a node's management port until closed, on the node's own topic
+   * plus `relayTopics` (nodes reached through this session over the
+   * cluster); `onHello` gets every name the node checks in with.
+   */
+  connect(node: string, port: number, host: string, relayTopics: readonly string[], onHello: (name: string) => void): NodeSession {
+    const topics = [nodeTopic(node), ...relayTopics.filter((t) => t !== nodeTopic(node))];
     const link: Link = this.endpoint.connect({
-      host, port, subscriptions: [TOPIC_NODE], remoteTopics: [TOPIC_NODE], retry: { initialMs: 50, maxMs: 250 }, connectTimeoutMs: 2000,
+      host, port, subscriptions: topics, remoteTopics: topics, retry: { initialMs: 50, maxMs: 250 }, connectTimeoutMs: 2000,
     });
     link.on('up', (peer) => this.hellos.set(peer.id, onHello));
     link.on('down', (peer) => { if (peer) this.hellos.delete(peer.id); });
@@ -66,7 +71,7 @@ export class NodeChannel {
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         onTimeout: (r) => resolve(failure(r.id, REQUEST_TIMED_OUT, { node })),
       });
-      this.endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatchRequest.make(req.id, [...action], [node]), { to: peerId });
+      this.endpoint.publishEvent(nodeTopic(node), NodeApi.nodeDispatchRequest.make(req.id, [...action], [node]), { to: peerId });
     });
   }
 

@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
 import {
-  REQUEST_TIMED_OUT, encodeNodeOutputs, failure, success,
+  REQUEST_TIMED_OUT, encodeNodeOutputs, failure, nodeTopic, success,
   type Configuration, type Node, type NodeStatus, type Result, type State,
 } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
@@ -77,6 +77,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       taskset: options.taskset,
       allocatePort: () => this.ports.allocate(),
       releasePort: (p) => this.ports.release(p),
+      relayTopics: () => [...this.nodes.values()].filter((n) => n.managementPath === 'cluster').map((n) => nodeTopic(n.name)),
     };
   }
 
@@ -173,8 +174,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async dispatch(reqid: string, action: readonly string[], names: readonly string[]): Promise<Result[]> {
     const { targets, results } = this.select(reqid, names);
     const answers = await Promise.all(targets.map(async (node): Promise<Result> => {
-      const peer = node.sessionPeer();
-      if (!peer) return failure(reqid, `cluster node ${node.name} not in running state`, { instance: this.options.name, node: node.name });
+      const instance = this.options.name;
+      if (node.state !== 'RUNNING') return failure(reqid, `cluster node ${node.name} not in running state`, { instance, node: node.name });
+      const peer = node.managementPath === 'listener' ? node.sessionPeer() : this.relayPeer();
+      if (!peer) {
+        const why = node.managementPath === 'listener' ? 'its management session is down' : 'it is reached through another node of this instance, and none is running';
+        return failure(reqid, `cluster node ${node.name} is not reachable: ${why}`, { instance, node: node.name });
+      }
       const r = await this.channel.dispatch(peer, node.name, action, this.options.nodeTimeoutMs);
       return { ...r, reqid, instance: this.options.name, node: node.name };
     }));
@@ -285,6 +291,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       else if (!inConfig.has(name)) results.push(failure(reqid, `unknown cluster node ${name}`, { instance: this.options.name, node: name }));
     }
     return { targets, results };
+  }
+
+  /** A RUNNING node's session through which `cluster`-path nodes are reached (the manager's when it has one). */
+  private relayPeer(): string | undefined {
+    const candidates = [...this.nodes.values()].filter((n) => n.managementPath === 'listener' && n.sessionPeer() !== undefined);
+    candidates.sort((a, b) => Number(b.node.role === 'MANAGER') - Number(a.node.role === 'MANAGER'));
+    return candidates[0]?.sessionPeer();
   }
 
   private myNodes(): Node[] {

@@ -34,6 +34,8 @@ export interface SimOptions {
   startDelayMs: number;
   hang: boolean;
   mute: boolean;
+  /** `--parse-only` (zeek's `-a`): check the layout and scripts, start nothing. */
+  parseOnly: boolean;
   ignoreTerm: boolean;
   spoolDir: string;
 }
@@ -52,9 +54,15 @@ export function parseSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOpti
   const scripts: string[] = [];
   let iface: string | undefined;
   let layoutFile = 'cluster-layout.json';
+  let parseOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '-i' || arg === '--iface') {
+    if (arg === '--') {
+      scripts.push(...argv.slice(i + 1));
+      break;
+    } else if (arg === '--parse-only' || arg === '-a') {
+      parseOnly = true;
+    } else if (arg === '-i' || arg === '--iface') {
       iface = argv[++i];
       if (iface === undefined) return `${arg} needs an interface name`;
     } else if (arg === '--layout') {
@@ -81,6 +89,7 @@ export function parseSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOpti
     hang: flag(env[SIM_ENV.hang]),
     mute: flag(env[SIM_ENV.mute]),
     ignoreTerm: flag(env[SIM_ENV.ignoreTerm]),
+    parseOnly,
     spoolDir: env.ZEEK_MANAGEMENT_SPOOL_DIR || '.',
   };
   if (iface !== undefined) options.interface = iface;

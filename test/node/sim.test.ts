@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Endpoint, decodeEvent, type ZeekEvent } from '../../src/protocol/index.js';
-import { NodeApi, TOPIC_NODE, type Result } from '../../src/management/index.js';
+import { NodeApi, TOPIC_NODE, nodeTopic, type Result } from '../../src/management/index.js';
 import type { ClusterLayout } from '../../src/management/cluster-layout.js';
 import { SIM_SCRIPT } from '../../src/agent/runtimes/sim.js';
 import { eventually, freePort, removeTempDirs, spawnProc, stopAll, tempDir, type Proc } from '../helpers/process.js';
@@ -24,6 +24,7 @@ async function layoutFile(brokerPort: number, metricsPort = 9000): Promise<{ dir
   const dir = tempDir('zeek-mgmt-sim-');
   const layout: ClusterLayout = {
     configId: 'cfg',
+    backend: 'broker',
     nodes: [
       { name: 'logger', role: 'LOGGER', ip: '127.0.0.1', port: { number: await freePort(), protocol: 'tcp' }, manager: 'manager' },
       { name: 'manager', role: 'MANAGER', ip: '127.0.0.1', port: { number: brokerPort, protocol: 'tcp' }, metricsPort: { number: metricsPort, protocol: 'tcp' } },
@@ -44,18 +45,21 @@ async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?:
 }
 
 /** Connects like the agent does and collects what the node sends. */
-async function agentSide(port: number): Promise<{ ep: Endpoint; peerId: string; got: ZeekEvent[] }> {
+interface AgentSide { ep: Endpoint; peerId: string; got: ZeekEvent[]; topic: string }
+
+async function agentSide(port: number, node = 'manager'): Promise<AgentSide> {
   const ep = new Endpoint();
   endpoints.push(ep);
   const got: ZeekEvent[] = [];
   ep.subscribe(TOPIC_NODE, (d) => got.push(decodeEvent(d.value)));
-  const link = ep.connect({ host: '127.0.0.1', port, subscriptions: [TOPIC_NODE], remoteTopics: [TOPIC_NODE], retry: { initialMs: 50, maxMs: 200 } });
+  const topic = nodeTopic(node);
+  const link = ep.connect({ host: '127.0.0.1', port, subscriptions: [topic], remoteTopics: [topic], retry: { initialMs: 50, maxMs: 200 } });
   const peer = await link.ready();
-  return { ep, peerId: peer.id, got };
+  return { ep, peerId: peer.id, got, topic };
 }
 
-async function getIdValue(side: { ep: Endpoint; peerId: string; got: ZeekEvent[] }, id: string, reqid = `r-${id}`): Promise<Result> {
-  side.ep.publishEvent(TOPIC_NODE, NodeApi.nodeDispatchRequest.make(reqid, ['get_id_value', id], []), { to: side.peerId });
+async function getIdValue(side: AgentSide, id: string, reqid = `r-${id}`): Promise<Result> {
+  side.ep.publishEvent(side.topic, NodeApi.nodeDispatchRequest.make(reqid, ['get_id_value', id], []), { to: side.peerId });
   const ev = await eventually(() => side.got.find((e) => e.name === NodeApi.nodeDispatchResponse.name && NodeApi.nodeDispatchResponse.decode(e)[0] === reqid), 5000);
   return NodeApi.nodeDispatchResponse.decode(ev)[1];
 }
@@ -90,7 +94,7 @@ describe('simulated node', () => {
     assert.deepEqual([unknown.success, unknown.error, unknown.node], [false, 'unknown id', 'manager']);
 
     // A dispatch for other nodes is not answered.
-    side.ep.publishEvent(TOPIC_NODE, NodeApi.nodeDispatchRequest.make('not-me', ['get_id_value', 'Cluster::node'], ['logger']), { to: side.peerId });
+    side.ep.publishEvent(side.topic, NodeApi.nodeDispatchRequest.make('not-me', ['get_id_value', 'Cluster::node'], ['logger']), { to: side.peerId });
     await getIdValue(side, 'Cluster::node', 'after');
     assert.equal(side.got.some((e) => NodeApi.nodeDispatchResponse.name === e.name && NodeApi.nodeDispatchResponse.decode(e)[0] === 'not-me'), false);
 

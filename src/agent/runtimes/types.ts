@@ -6,6 +6,20 @@
 import type { ClusterLayout } from '../../management/cluster-layout.js';
 import type { Node } from '../../management/index.js';
 
+/**
+ * How the agent learns a node is up and reaches it:
+ * - `listener`: the node listens for the agent's WebSocket session and says
+ *   `notify_node_hello` on it;
+ * - `cluster`: the node cannot host a listener (a ZeroMQ log sink: every
+ *   WebSocket client would bind its log port a second time); it prints
+ *   READY_LINE on stdout once up, and the agent reaches it through another
+ *   node's session, over the cluster's pub/sub.
+ */
+export type ManagementPath = 'listener' | 'cluster';
+
+/** What a `cluster` node prints on stdout once up (the rest of the line says why). */
+export const READY_LINE = 'zeek-mgmt: node ready';
+
 export type RuntimeKind = 'sim' | 'zeek';
 
 export interface NodeLaunch {
@@ -38,4 +52,8 @@ export interface NodeRuntime {
   /** What is launched, for logs (binary path). */
   readonly describe: string;
   plan(launch: NodeLaunch): LaunchPlan;
+  /** The same node, parsed only (`zeek -a`): what `check` and every deploy run first. */
+  checkPlan(launch: NodeLaunch): LaunchPlan;
+  /** How the agent checks the node in and reaches it. */
+  managementPath(node: Node, layout: ClusterLayout): ManagementPath;
 }
