@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterLayout } from '../management/cluster-layout.js';
+import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
 import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -106,6 +106,8 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     if (this.proc) s.pid = this.proc.id.pid;
     if (this.node.port && this.node.port.number !== 0) s.port = this.node.port;
     if (this.node.metricsPort) s.metricsPort = this.node.metricsPort;
+    const backend = Object.entries(backendPortsOf(this.layout, this.node.role));
+    if (backend.length > 0) s.backendPorts = Object.fromEntries(backend.map(([k, p]) => [k, { number: p, protocol: 'tcp' as const }]));
     return s;
   }
 

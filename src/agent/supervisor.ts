@@ -310,6 +310,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (n.port) ports.push(n.port.number);
       if (n.metricsPort) ports.push(n.metricsPort.number);
     }
+    for (const p of [config.cluster?.xpubPort, config.cluster?.xsubPort]) if (p) ports.push(p.number);
     this.ports.reserve(ports);
   }
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  API_VERSION, AgentApi, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
+  API_VERSION, backendOf, AgentApi, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
   agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
   type Request, type Result,
 } from '../management/index.js';
@@ -19,7 +19,7 @@ import { Deployer } from './deploy.js';
 import { Gatherer, type Gather, type Outcome } from './gather.js';
 import { InstanceRegistry } from './instances.js';
 import { responseToInvalid } from './invalid.js';
-import { assignBrokerPorts, assignMetricsPorts } from './ports.js';
+import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { alreadyPending, getNodes, relayToNodes } from './relay.js';
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
@@ -222,6 +222,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     };
     const reserved = [this.clientPort, this.agentPort];
     if (this.options.autoAssignPorts) ready = assignBrokerPorts(ready, this.options.portStart, reserved);
+    ready = this.options.autoAssignPorts ? assignBackendPorts(ready, this.options.portStart, reserved) : { ...ready, cluster: { ...ready.cluster, backend: backendOf(ready) } };
     if (this.options.autoAssignMetricsPorts) ready = assignMetricsPorts(ready, this.options.metricsPortStart, reserved);
     return ready;
   }
