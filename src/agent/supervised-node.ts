@@ -18,6 +18,7 @@ import type { NodeChannel, NodeSession } from './node-channel.js';
 import { readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
 import { removePidFile, writePidFile, type PidRecord } from './pid-file.js';
 import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, isRunning, terminate, type ProcessIdentity } from './process-handle.js';
+import { nodeEnvironment } from './node-env.js';
 import { readStat } from './procfs.js';
 import { READY_LINE, type ManagementPath, type NodeRuntime } from './runtimes/index.js';
 
@@ -135,10 +136,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     for (const file of plan.files) writeFileSync(join(this.dir, file.name), file.content);
     const token = randomUUID();
     const env: NodeJS.ProcessEnv = {
-      ...process.env, ...this.node.env, ...plan.env,
-      CLUSTER_NODE: this.name,
-      ZEEK_MANAGEMENT_STATE_DIR: this.dir,
-      ZEEK_MANAGEMENT_SPOOL_DIR: this.host.spoolDir,
+      ...nodeEnvironment(this.node, plan.env, this.dir, this.host.spoolDir),
       [NODE_DIR_ENV]: this.dir,
       [LAUNCH_TOKEN_ENV]: token,
     };

@@ -8,10 +8,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { buildClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
 import {
-  REQUEST_TIMED_OUT, encodeNodeOutputs, failure, nodeTopic, success,
+  REQUEST_TIMED_OUT, backendOf, encodeNodeOutputs, failure, nodeTopic, success,
   type Configuration, type Node, type NodeStatus, type Result, type State,
 } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
@@ -26,11 +27,14 @@ import { findByEnv, readStat } from './procfs.js';
 import type { NodeRuntime } from './runtimes/index.js';
 import { loadConfiguration, saveConfiguration } from './state-store.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
+import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
 
 /** How many nodes are prepared and spawned at once. */
 const SPAWN_CONCURRENCY = 8;
 const STAGE_ORDER: readonly string[] = ['LOGGER', 'MANAGER', 'PROXY'];
+/** The least time a script check (zeek -a) gets, whatever the node timeout. */
+const CHECK_TIMEOUT_MS = 30_000;
 
 export interface SupervisorOptions {
   name: string;
@@ -208,6 +212,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
     }
+    // The check protects running nodes from a script error; with none running, each node's own start parses the same scripts and fails as fast.
+    const checked = this.nodes.size > 0 ? await this.checkScripts(reqid, config) : [];
+    if (checked.some((r) => !r.success)) {
+      const failed = checked.filter((r) => r.data !== undefined).map((r) => r.node).join(', ');
+      this.options.log.warn({ config: config.id, failed }, 'script check failed; the running nodes are left as they are');
+      return checked.map((r) => (r.success ? failure(reqid, `node ${r.node} not deployed: the script check failed for ${failed}`, { instance, node: r.node! }) : r));
+    }
     await this.stopAll();
     this.config = config;
     saveConfiguration(this.options.stateDir, config);
@@ -216,15 +227,50 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (mine.length === 0) return [success(reqid, { instance })];
     const layout = buildClusterLayout(config);
     const tracked = mine.map((n) => this.track(n, layout));
-    // Spawned in zeekctl's order (loggers, manager, proxies); workers wait until those checked in.
+    // Spawned in zeekctl's order (loggers, manager, proxies, workers). With Broker, workers wait until the others
+    // checked in, so that they can peer; ZeroMQ nodes connect to the manager's proxy whenever it comes up.
     const first = tracked.filter((n) => n.node.role !== 'WORKER').sort((a, b) => STAGE_ORDER.indexOf(a.node.role) - STAGE_ORDER.indexOf(b.node.role));
     const workers = tracked.filter((n) => n.node.role === 'WORKER');
+    const stages = backendOf(config) === 'broker' ? [first, workers] : [[...first, ...workers]];
     const deadline = Date.now() + this.options.nodeTimeoutMs;
     const outcomes = new Map<string, CheckIn | string>();
-    for (const stage of [first, workers]) {
+    for (const stage of stages) {
       for (const [name, outcome] of await this.startStage(stage, deadline)) outcomes.set(name, outcome);
     }
     return this.results(reqid, tracked, outcomes);
+  }
+
+  /**
+   * Parses the scripts of every node of this instance in `config` without
+   * starting anything (zeekctl's check): one Result per node, failures with
+   * the parser's output.
+   */
+  async checkScripts(reqid: string, config: Configuration): Promise<Result[]> {
+    const instance = this.options.name;
+    const mine = config.nodes.filter((n) => n.instance === instance);
+    const ctx = {
+      runtime: this.options.runtime,
+      layout: buildClusterLayout(config),
+      checkRoot: join(this.options.stateDir, 'check'),
+      spoolDir: this.options.spoolDir,
+      timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),
+    };
+    // Nodes that differ only by name parse alike: one check per role, scripts and env (a worker fleet costs one zeek -a).
+    const groups = new Map<string, Node[]>();
+    for (const n of mine) {
+      const key = JSON.stringify([n.role, n.scripts ?? [], Object.entries(n.env).sort(), n.interface === undefined]);
+      groups.set(key, [...(groups.get(key) ?? []), n]);
+    }
+    const representatives = [...groups.values()].map((g) => g[0]!);
+    const verdicts = await mapLimit(representatives, availableParallelism(), (n) => checkNode(ctx, n));
+    const outcomeOf = new Map<string, CheckOutcome>();
+    [...groups.values()].forEach((g, i) => { for (const n of g) outcomeOf.set(n.name, verdicts[i]!); });
+    return mine.map((n) => {
+      const o = outcomeOf.get(n.name)!;
+      return o.ok
+        ? success(reqid, { instance, node: n.name })
+        : failure(reqid, `node ${n.name} failed the script check: ${o.error}`, { instance, node: n.name, data: encodeNodeOutputs(o.outputs) });
+    });
   }
 
   private async doRestart(reqid: string, names: readonly string[]): Promise<Result[]> {

@@ -13,6 +13,7 @@ import { Endpoint } from '../protocol/endpoint.js';
 import { NodeApi, nodeTopic } from '../management/api.js';
 import { EventDispatcher } from '../management/dispatch.js';
 import { backendPortsOf, parseClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
+import { missingScript } from '../management/script-paths.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
 import { answerDispatch } from './dispatch.js';
 import { SIM_ZEEK_VERSION } from './globals.js';
@@ -21,12 +22,6 @@ import { serveMetrics } from './metrics.js';
 function fatal(message: string): never {
   process.stderr.write(`fatal error: ${message}\n`);
   process.exit(1);
-}
-
-/** What `zeek -a` says of a script path it cannot find; package names (no .zeek, no leading ./ or /) are taken as loadable. */
-function missingScript(script: string): string | undefined {
-  const isPath = script.endsWith('.zeek') || script.startsWith('./') || script.startsWith('/') || script.startsWith('../');
-  return isPath && !existsSync(script) ? `can't find ${script}` : undefined;
 }
 
 /** libpcap's notion of an interface: `af_packet::eth0` and the like name eth0. */
@@ -61,8 +56,8 @@ async function main(): Promise<void> {
   const self = layout.nodes.find((n) => n.name === opts.node);
   if (!self) fatal(`'${opts.node}' is not a valid node in the Cluster::nodes configuration`);
   for (const script of opts.scripts) {
-    const problem = missingScript(script);
-    if (problem) fatal(problem);
+    const problem = missingScript(script, process.cwd());
+    if (problem) fatal(problem.replace(/^fatal error: /, ''));
   }
   if (opts.parseOnly) process.exit(0);
 

@@ -3,7 +3,8 @@
  * by this same Node.js binary, with the cluster layout as JSON.
  */
 import { fileURLToPath } from 'node:url';
-import type { LaunchPlan, NodeLaunch, NodeRuntime } from './types.js';
+import { missingScript } from '../../management/script-paths.js';
+import type { CheckVerdict, LaunchPlan, NodeLaunch, NodeRuntime } from './types.js';
 
 export const SIM_SCRIPT = fileURLToPath(new URL('../../node/sim.js', import.meta.url));
 export const SIM_LAYOUT_FILE = 'cluster-layout.json';
@@ -12,14 +13,22 @@ export function simRuntime(nodeBinary = process.execPath): NodeRuntime {
   return {
     kind: 'sim',
     describe: `${nodeBinary} ${SIM_SCRIPT}`,
-    plan: (launch) => plan(launch, false),
-    checkPlan: (launch) => plan(launch, true),
+    plan,
+    check: (launch) => check(launch),
     managementPath: () => 'listener',
   };
 
-  function plan(launch: NodeLaunch, parseOnly: boolean): LaunchPlan {
+  /** What the simulated node's `--parse-only` checks, without a process: its script paths exist (relative to its directory). */
+  function check(launch: NodeLaunch): CheckVerdict {
+    for (const script of launch.node.scripts ?? []) {
+      const problem = missingScript(script, launch.nodeDir);
+      if (problem) return { ok: false, error: problem };
+    }
+    return { ok: true };
+  }
+
+  function plan(launch: NodeLaunch): LaunchPlan {
     const args = [SIM_SCRIPT, '--layout', SIM_LAYOUT_FILE];
-    if (parseOnly) args.push('--parse-only');
     if (launch.node.interface !== undefined) args.push('-i', launch.node.interface);
     args.push(...(launch.node.scripts ?? []));
     return {

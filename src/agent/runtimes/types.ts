@@ -33,6 +33,8 @@ export interface NodeLaunch {
   mgmtPort: number;
 }
 
+export type CheckVerdict = { ok: true } | { ok: false; error: string };
+
 export interface GeneratedFile {
   /** File name inside the node directory. */
   name: string;
@@ -52,8 +54,13 @@ export interface NodeRuntime {
   /** What is launched, for logs (binary path). */
   readonly describe: string;
   plan(launch: NodeLaunch): LaunchPlan;
-  /** The same node, parsed only (`zeek -a`): what `check` and every deploy run first. */
-  checkPlan(launch: NodeLaunch): LaunchPlan;
+  /**
+   * Checks the node's scripts without starting it (zeekctl's `check`), as
+   * `check` and every deploy do first: a process to run (`zeek -a`, the
+   * node's own command line and files), or the verdict itself when the
+   * runtime can tell without one.
+   */
+  check(launch: NodeLaunch): { run: LaunchPlan } | CheckVerdict;
   /** How the agent checks the node in and reaches it. */
   managementPath(node: Node, layout: ClusterLayout): ManagementPath;
 }

@@ -89,7 +89,7 @@ export function zeekRuntime(zeekPath: string, version: ZeekVersion): NodeRuntime
     kind: 'zeek',
     describe: `${zeekPath} (Zeek ${version.text})`,
     plan: (launch) => plan(launch, false),
-    checkPlan: (launch) => plan(launch, true),
+    check: (launch) => ({ run: plan(launch, true) }),
     managementPath: zeekManagementPath,
   };
 }
