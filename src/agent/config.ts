@@ -22,6 +22,7 @@ export interface AgentFlags {
   nodeTimeout?: string;
   stopGrace?: string;
   maxRestartBackoff?: string;
+  archive?: boolean;
   archiveCmd?: string;
   archiveInterval?: string;
   archiveDir?: string;
@@ -128,8 +129,8 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
   const archiveIntervalMs = parseSeconds(flags.archiveInterval, '--archive-interval', 1);
   for (const v of [nodeTimeoutMs, stopGraceMs, maxRestartBackoffMs, archiveIntervalMs]) if (typeof v === 'string') return v;
   if (flags.logLevel !== undefined && !LEVELS.includes(flags.logLevel)) return `--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}`;
-  if (flags.archiveCmd === undefined && (flags.archiveInterval ?? flags.archiveDir ?? flags.logQueueDir) !== undefined) {
-    return '--archive-interval, --archive-dir and --log-queue-dir need --archive-cmd';
+  if (flags.archive === false && (flags.archiveCmd ?? flags.archiveInterval ?? flags.archiveDir) !== undefined) {
+    return '--no-archive turns archival off: drop --archive-cmd, --archive-interval and --archive-dir, or --no-archive';
   }
 
   const options: AgentOptions = {
@@ -141,10 +142,12 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
   if (typeof stopGraceMs === 'number') options.stopGraceMs = stopGraceMs;
   if (typeof maxRestartBackoffMs === 'number') options.maxRestartBackoffMs = maxRestartBackoffMs;
   if (flags.logLevel !== undefined) options.logLevel = flags.logLevel;
-  if (flags.archiveCmd !== undefined) {
-    options.archive = { command: flags.archiveCmd, intervalMs: typeof archiveIntervalMs === 'number' ? archiveIntervalMs : DEFAULTS.archiveIntervalMs };
+  if (flags.logQueueDir !== undefined) options.logQueueDir = flags.logQueueDir;
+  if (flags.archive === false) options.archive = false;
+  else {
+    options.archive = { intervalMs: typeof archiveIntervalMs === 'number' ? archiveIntervalMs : DEFAULTS.archiveIntervalMs };
+    if (flags.archiveCmd !== undefined) options.archive.command = flags.archiveCmd;
     if (flags.archiveDir !== undefined) options.archive.archiveDir = flags.archiveDir;
-    if (flags.logQueueDir !== undefined) options.archive.logQueueDir = flags.logQueueDir;
   }
   return { options, notes };
 }

@@ -43,7 +43,10 @@ export interface AgentOptions {
   initialRestartBackoffMs?: number;
   maxRestartBackoffMs?: number;
   restartBackoffResetMs?: number;
-  archive?: { command: string; intervalMs: number; logQueueDir?: string; archiveDir?: string };
+  /** Where nodes rotate their logs to (default `<spool dir>/log-queue`). */
+  logQueueDir?: string;
+  /** Log archival: on (built in) unless false; `command` runs an external archiver instead. */
+  archive?: { command?: string; intervalMs?: number; archiveDir?: string } | false;
   logger?: ManagementLogger;
   logLevel?: string;
   /** Lines worth logging at start (e.g. why this runtime was chosen). */
@@ -69,7 +72,7 @@ export const DEFAULTS = {
   nodeTimeoutMs: 5000,
   stopGraceMs: 5000,
   maxRestartBackoffMs: 60_000,
-  archiveIntervalMs: 3_600_000,
+  archiveIntervalMs: 300_000,
 } as const;
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -108,6 +111,7 @@ class AgentRuntime implements Agent {
   private controllerPeer: string | undefined;
   private closed = false;
   private readonly spoolDir: string;
+  private readonly logQueueDir: string;
   private readonly runtimeDescription: string;
 
   constructor(private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock) {
@@ -117,12 +121,14 @@ class AgentRuntime implements Agent {
     this.endpointId = this.endpoint.id;
     this.spoolDir = resolve(options.spoolDir ?? join(stateDir, 'spool'));
     mkdirSync(this.spoolDir, { recursive: true });
+    this.logQueueDir = resolve(options.logQueueDir ?? join(this.spoolDir, 'log-queue'));
     const runtime = createRuntime(options.runtime, options.zeekPath ?? 'zeek', options.zeekVersion);
     this.runtimeDescription = runtime.describe;
     this.supervisor = new Supervisor({
       name: options.name,
       stateDir,
       spoolDir: this.spoolDir,
+      logQueueDir: this.logQueueDir,
       runtime,
       log,
       nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
@@ -176,13 +182,12 @@ class AgentRuntime implements Agent {
         reported = true;
       });
     }
-    if (o.archive) {
-      const spool = this.spoolDir;
+    if (o.archive !== false) {
       this.archiver = new Archiver({
-        command: o.archive.command,
-        intervalMs: o.archive.intervalMs,
-        logQueueDir: o.archive.logQueueDir ?? join(spool, 'log-queue'),
-        archiveDir: o.archive.archiveDir ?? join(spool, 'logs'),
+        ...(o.archive?.command === undefined ? {} : { command: o.archive.command }),
+        intervalMs: o.archive?.intervalMs ?? DEFAULTS.archiveIntervalMs,
+        logQueueDir: this.logQueueDir,
+        archiveDir: resolve(o.archive?.archiveDir ?? join(this.spoolDir, 'logs')),
       }, this.log);
     }
     for (const note of o.notes ?? []) this.log.warn({ runtime: o.runtime }, note);

@@ -21,6 +21,7 @@ export interface CheckContext {
   /** Scratch directories are made under it, one per node, and removed afterwards. */
   checkRoot: string;
   spoolDir: string;
+  logQueueDir: string;
   timeoutMs: number;
 }
 
@@ -39,7 +40,7 @@ export async function checkNode(ctx: CheckContext, node: Node): Promise<CheckOut
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   try {
-    const launch = { node, layout: ctx.layout, nodeDir: dir, spoolDir: ctx.spoolDir, mgmtHost: '127.0.0.1', mgmtPort: 1 };
+    const launch = { node, layout: ctx.layout, nodeDir: dir, spoolDir: ctx.spoolDir, logQueueDir: ctx.logQueueDir, mgmtHost: '127.0.0.1', mgmtPort: 1 };
     const verdict = ctx.runtime.check(launch);
     if (!('run' in verdict)) return verdict.ok ? verdict : { ...verdict, outputs: { stdout: '', stderr: verdict.error } };
     const plan = verdict.run;

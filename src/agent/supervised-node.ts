@@ -29,6 +29,7 @@ export interface NodeHost {
   readonly channel: NodeChannel;
   readonly log: Logger;
   readonly spoolDir: string;
+  readonly logQueueDir: string;
   readonly stopGraceMs: number;
   readonly backoff: BackoffOptions;
   /** Path of `taskset`, when CPU affinity can be applied. */
@@ -132,7 +133,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
       this.host.releasePort(mgmtPort);
       return;
     }
-    const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, mgmtHost: MGMT_HOST, mgmtPort });
+    const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, logQueueDir: this.host.logQueueDir, mgmtHost: MGMT_HOST, mgmtPort });
     for (const file of plan.files) writeFileSync(join(this.dir, file.name), file.content);
     const token = randomUUID();
     const env: NodeJS.ProcessEnv = {

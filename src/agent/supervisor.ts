@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   name: string;
   stateDir: string;
   spoolDir: string;
+  /** Where the nodes rotate their logs to, for the archiver. */
+  logQueueDir: string;
   runtime: NodeRuntime;
   log: Logger;
   nodeTimeoutMs: number;
@@ -76,6 +78,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       channel: this.channel,
       log: options.log,
       spoolDir: options.spoolDir,
+      logQueueDir: options.logQueueDir,
       stopGraceMs: options.stopGraceMs,
       backoff: options.backoff,
       taskset: options.taskset,
@@ -253,6 +256,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       layout: buildClusterLayout(config),
       checkRoot: join(this.options.stateDir, 'check'),
       spoolDir: this.options.spoolDir,
+      logQueueDir: this.options.logQueueDir,
       timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),
     };
     // Nodes that differ only by name parse alike: one check per role, scripts and env (a worker fleet costs one zeek -a).

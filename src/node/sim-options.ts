@@ -21,6 +21,8 @@ export const SIM_ENV = {
   mgmtPort: 'ZEEK_MGMT_NODE_PORT',
   /** Management WebSocket address (default 127.0.0.1). */
   mgmtAddr: 'ZEEK_MGMT_NODE_ADDR',
+  /** The agent's log queue (set by the agent). */
+  logQueueDir: 'ZEEK_MGMT_LOG_QUEUE_DIR',
 } as const;
 
 export interface SimOptions {
@@ -37,7 +39,8 @@ export interface SimOptions {
   /** `--parse-only` (zeek's `-a`): check the layout and scripts, start nothing. */
   parseOnly: boolean;
   ignoreTerm: boolean;
-  spoolDir: string;
+  /** Where rotated logs would go (`Log::default_rotation_dir`). */
+  logQueueDir: string;
 }
 
 function seconds(env: NodeJS.ProcessEnv, key: string): number | undefined | string {
@@ -90,7 +93,7 @@ export function parseSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOpti
     mute: flag(env[SIM_ENV.mute]),
     ignoreTerm: flag(env[SIM_ENV.ignoreTerm]),
     parseOnly,
-    spoolDir: env.ZEEK_MANAGEMENT_SPOOL_DIR || '.',
+    logQueueDir: env[SIM_ENV.logQueueDir] || `${(env.ZEEK_MANAGEMENT_SPOOL_DIR || '.').replace(/\/$/, '')}/log-queue`,
   };
   if (iface !== undefined) options.interface = iface;
   if (crashAfterMs !== undefined) options.crashAfterMs = crashAfterMs;

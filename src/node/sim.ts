@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const dispatcher = new EventDispatcher((problem) => {
     process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
   });
-  const context = { node: opts.node, layout, scripts: opts.scripts, spoolDir: opts.spoolDir };
+  const context = { node: opts.node, layout, scripts: opts.scripts, logQueueDir: opts.logQueueDir };
   const topic = nodeTopic(opts.node);
   dispatcher.on(NodeApi.nodeDispatchRequest, ([reqid, action, nodes], from) => {
     if (opts.mute || (nodes.length > 0 && !nodes.includes(opts.node))) return;

@@ -34,7 +34,7 @@ export function simRuntime(nodeBinary = process.execPath): NodeRuntime {
     return {
       command: nodeBinary,
       args,
-      env: { ZEEK_MGMT_NODE_PORT: String(launch.mgmtPort), ZEEK_MGMT_NODE_ADDR: launch.mgmtHost },
+      env: { ZEEK_MGMT_NODE_PORT: String(launch.mgmtPort), ZEEK_MGMT_NODE_ADDR: launch.mgmtHost, ZEEK_MGMT_LOG_QUEUE_DIR: launch.logQueueDir },
       files: [{ name: SIM_LAYOUT_FILE, content: `${JSON.stringify(launch.layout, null, 2)}\n` }],
     };
   }

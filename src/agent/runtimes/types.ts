@@ -28,6 +28,8 @@ export interface NodeLaunch {
   /** The node's working directory, `<state dir>/nodes/<name>`. */
   nodeDir: string;
   spoolDir: string;
+  /** Where the node rotates its logs to (the archiver's queue). */
+  logQueueDir: string;
   /** Where the node's management WebSocket listener must bind. */
   mgmtHost: string;
   mgmtPort: number;

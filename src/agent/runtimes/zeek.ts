@@ -9,7 +9,6 @@
  * launch (validate.ts).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ClusterLayout, LayoutNode } from '../../management/cluster-layout.js';
 import type { Node } from '../../management/index.js';
 import { BACKEND_SCRIPT, LAYOUT_SCRIPT, NODE_SCRIPT, renderBackendScript, renderClusterLayout, renderNodeScript } from './zeek-files.js';
@@ -78,7 +77,7 @@ export function zeekRuntime(zeekPath: string, version: ZeekVersion): NodeRuntime
         {
           name: NODE_SCRIPT,
           content: renderNodeScript({
-            node: node.name, mgmtHost: launch.mgmtHost, mgmtPort: launch.mgmtPort, logQueueDir: join(launch.spoolDir, 'log-queue'),
+            node: node.name, mgmtHost: launch.mgmtHost, mgmtPort: launch.mgmtPort, logQueueDir: launch.logQueueDir,
             path: zeekManagementPath(node, layout),
           }),
         },
