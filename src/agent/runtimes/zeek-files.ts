@@ -50,17 +50,20 @@ export function renderClusterLayout(layout: ClusterLayout): string {
 
 /** `cluster-backend.zeek`, loaded right after the backend's own package. */
 export function renderBackendScript(layout: ClusterLayout, self: LayoutNode): string {
+  // Prometheus metrics on the instance address, not every interface (Zeek's default).
+  const metrics = `redef Telemetry::metrics_address = ${zeekString(self.ip)};`;
   if (layout.backend === 'broker') {
     return [
       HEADER,
       '# Cluster backend: Broker. Listen on the instance address the other nodes dial.',
       `redef Broker::default_listen_address = ${zeekString(self.ip)};`,
+      metrics,
       '',
     ].join('\n');
   }
   const manager = layout.nodes.find((n) => n.role === 'MANAGER');
   const ports = backendPortsOf(layout, 'MANAGER');
-  const lines = [HEADER, '# Cluster backend: ZeroMQ. The manager runs the XPUB/XSUB proxy every node connects to.'];
+  const lines = [HEADER, metrics, '# Cluster backend: ZeroMQ. The manager runs the XPUB/XSUB proxy every node connects to.'];
   if (manager && ports.xpub !== undefined && ports.xsub !== undefined) {
     const at = (port: number): string => zeekString(`tcp://${uriHost(manager.ip)}:${port}`);
     lines.push(
