@@ -8,10 +8,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
+import { nowMs } from './stats.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+/** The executable as installed (dist/src/bin.cjs; run as a file, its #! line applies). */
+export const CLI = fileURLToPath(new URL('../src/bin.cjs', import.meta.url));
 export const benchScript = (name: string): string => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 
 /** Spawn concurrency of the agent's supervisor (SPAWN_CONCURRENCY in src/agent/supervisor.ts). */
@@ -206,4 +208,23 @@ export async function startControllerProc(procs: Procs, extra: string[] = []): P
     '--state-dir', procs.tempDir('controller'), '--name', 'bench-controller', ...extra]);
   const m = await proc.waitFor(/clients on [^,]*:(\d+), agents on [^"]*:(\d+)/);
   return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]) };
+}
+
+/**
+ * Wall time of one whole process, from spawn to exit, with what it printed;
+ * throws when it fails. Output is piped, as a script reading it would.
+ */
+export async function timeProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; stdout: string }> {
+  const t0 = nowMs();
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const ms = nowMs() - t0;
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.slice(-500)}`);
+  return { ms, stdout };
 }

@@ -12,6 +12,7 @@ import { controllerRoundTrip } from './controller-rtt.js';
 import { getNodesFanOut } from './get-nodes.js';
 import { deployToRunning } from './deploy.js';
 import { cliOneShot } from './cli-oneshot.js';
+import { zeekClientOneShot } from './zeek-client-oneshot.js';
 import { stageLarge } from './stage.js';
 import { nodeStartCpu } from './node-start-cpu.js';
 import { runPinned } from './procs.js';
@@ -25,6 +26,7 @@ export const BENCHMARKS: [string, Benchmark][] = [
   ['get_nodes fan-out', getNodesFanOut],
   ['deploy', deployToRunning],
   ['one-shot CLI', cliOneShot],
+  ['one-shot vs zeek-client', zeekClientOneShot],
   ['stage', stageLarge],
   ['node start CPU', nodeStartCpu],
 ];

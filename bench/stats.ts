@@ -7,6 +7,8 @@ export interface Row {
   /** What the ratio product/floor should stay under (or the absolute target). */
   target: string;
   note?: string;
+  /** Why it was not measured here (a tool that is not installed); shown in place of the figures. */
+  skipped?: string;
 }
 
 export function percentile(samples: number[], p: number): number {
@@ -80,6 +82,7 @@ export function formatTable(rows: Row[], judge = true): string {
   const head = ['benchmark', 'product', 'floor (same run)', 'ratio', 'target', 'met'];
   const body = rows.map((r) => {
     const q = ratio(r);
+    if (r.skipped) return [r.benchmark, 'skipped', '—', '—', r.target, `— (${r.skipped})`];
     return [
       r.benchmark,
       `${fmt(r.product)} ${r.unit}`,

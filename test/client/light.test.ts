@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControllerApi } from '../../src/management/index.js';
 import { vector } from '../../src/protocol/index.js';
-import { removeTempDirs, runCliTracingLoads, stopAll } from '../helpers/process.js';
+import { MODULE_CLI, removeTempDirs, runCliTracingLoads, stopAll } from '../helpers/process.js';
 import { FakeController, ok } from './fake-controller.js';
 
 const fake = new FakeController();
@@ -11,9 +11,9 @@ after(async () => { await stopAll(); await fake.close(); removeTempDirs(); });
 
 const env = { ZEEK_CLIENT_CONFIG_FILE: '', ZEEK_CLIENT_CONFIG_SETTINGS: '' };
 
-test('a one-shot client command loads the client, ws and the codec: not commander, pino, SQLite, the endpoint or controller/agent code', async () => {
+test('over the ES modules (dist/src/cli.js), a one-shot client command loads the client, ws and the codec: not commander, pino, SQLite, the endpoint or controller/agent code', async () => {
   fake.on(ControllerApi.getInstancesRequest, ControllerApi.getInstancesResponse, (reqid) => [reqid, ok(reqid, { data: vector([]) })]);
-  const r = await runCliTracingLoads(['--controller', `127.0.0.1:${fake.port}`, 'get-instances'], { env });
+  const r = await runCliTracingLoads(['--controller', `127.0.0.1:${fake.port}`, 'get-instances'], { env, entry: MODULE_CLI });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '{}\n');
   // ws itself is required (CommonJS) by src/protocol/ws.ts, which this ES module hook does not see.

@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Absolute path of the compiled CLI (dist/src/cli.js). */
-export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+/** Absolute path of the executable as installed (dist/src/bin.cjs: the client bundle for plain client commands). */
+export const CLI = fileURLToPath(new URL('../../src/bin.cjs', import.meta.url));
+/** The same dispatch over the ES modules, without the bundle (dist/src/cli.js). */
+export const MODULE_CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -79,13 +81,13 @@ export function spawnProc(command: string, args: string[], options: { env?: Node
   return proc;
 }
 
-/** Runs `zeek-mgmt ARGS` from the compiled build. */
-export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Proc {
-  return spawnProc(process.execPath, [CLI, ...args], options);
+/** Runs `zeek-mgmt ARGS` from the compiled build (`entry`: another entry file than the executable's). */
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; entry?: string } = {}): Proc {
+  return spawnProc(process.execPath, [options.entry ?? CLI, ...args], options);
 }
 
 /** Runs a CLI command to completion. */
-export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
+export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number; entry?: string } = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const proc = spawnCli(args, options);
   const timer = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), options.timeoutMs ?? 30000);
   const code = await proc.exited();
@@ -99,11 +101,11 @@ export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv;
  * it loads; `loaded` lists their URLs. CommonJS requires (ws, lossless-json
  * through their loaders) are not seen.
  */
-export async function runCliTracingLoads(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | string; stdout: string; stderr: string; loaded: string[] }> {
+export async function runCliTracingLoads(args: string[], options: { env?: NodeJS.ProcessEnv; entry?: string } = {}): Promise<{ code: number | string; stdout: string; stderr: string; loaded: string[] }> {
   const hook = join(tempDir(), 'trace-loads.mjs');
   const resolver = "export async function resolve(s, c, n) { const r = await n(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOAD ' + r.url + '\\n'); return r; }";
   writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}));\n`);
-  const proc = spawnProc(process.execPath, ['--import', hook, CLI, ...args], options);
+  const proc = spawnProc(process.execPath, ['--import', hook, options.entry ?? CLI, ...args], options);
   const code = await proc.exited();
   live.delete(proc);
   const lines = proc.stderr().split('\n');
