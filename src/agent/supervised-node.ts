@@ -103,6 +103,16 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     return this.proc?.id.pid;
   }
 
+  /** When the current process was started (ms since the epoch), while there is one. */
+  get startedAt(): number | undefined {
+    return this.proc?.startedAt;
+  }
+
+  /** The layout the node was started with. */
+  get clusterLayout(): ClusterLayout {
+    return this.layout;
+  }
+
   status(): NodeStatus {
     const s: NodeStatus = { node: this.name, state: this.state, mgmtRole: 'NONE', clusterRole: this.node.role };
     if (this.proc) s.pid = this.proc.id.pid;

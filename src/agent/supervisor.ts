@@ -27,6 +27,7 @@ import { findByEnv, readStat } from './procfs.js';
 import type { NodeRuntime } from './runtimes/index.js';
 import { loadConfiguration, saveConfiguration } from './state-store.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
+import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
 
@@ -259,14 +260,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       logQueueDir: this.options.logQueueDir,
       timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),
     };
-    // Nodes that differ only by name parse alike: one check per role, scripts and env (a worker fleet costs one zeek -a).
+    // Nodes that differ only by name parse alike: one check per kind (a worker fleet costs one zeek -a).
     const groups = new Map<string, Node[]>();
     for (const n of mine) {
-      const key = JSON.stringify([n.role, n.scripts ?? [], Object.entries(n.env).sort(), n.interface === undefined]);
+      const key = checkKey(n, ctx.layout);
       groups.set(key, [...(groups.get(key) ?? []), n]);
     }
+    // A group whose kind of node is RUNNING on unchanged scripts has passed this parse already.
     const representatives = [...groups.values()].map((g) => g[0]!);
-    const verdicts = await mapLimit(representatives, availableParallelism(), (n) => checkNode(ctx, n));
+    const verdicts = await mapLimit(representatives, availableParallelism(), async (n): Promise<CheckOutcome> => {
+      const proof = this.vouchingNode(n, ctx.layout);
+      if (proof) {
+        this.options.log.info({ node: n.name, vouchedBy: proof }, 'script check skipped: a running node of this kind parsed the same unchanged scripts');
+        return { ok: true };
+      }
+      return checkNode(ctx, n);
+    });
     const outcomeOf = new Map<string, CheckOutcome>();
     [...groups.values()].forEach((g, i) => { for (const n of g) outcomeOf.set(n.name, verdicts[i]!); });
     return mine.map((n) => {
@@ -341,6 +350,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       else if (!inConfig.has(name)) results.push(failure(reqid, `unknown cluster node ${name}`, { instance: this.options.name, node: name }));
     }
     return { targets, results };
+  }
+
+  /** A RUNNING node of the same kind as `node` whose loaded scripts are unchanged since it started, by name. */
+  private vouchingNode(node: Node, layout: ClusterLayout): string | undefined {
+    const list = this.options.runtime.loadedScripts;
+    if (list === undefined) return undefined;
+    const key = checkKey(node, layout);
+    for (const sn of this.nodes.values()) {
+      const since = sn.startedAt;
+      if (sn.state !== 'RUNNING' || since === undefined || checkKey(sn.node, sn.clusterLayout) !== key) continue;
+      if (unchangedSince(join(sn.dir, list), sn.dir, since)) return sn.name;
+    }
+    return undefined;
   }
 
   /** A RUNNING node's session through which `cluster`-path nodes are reached (the manager's when it has one). */

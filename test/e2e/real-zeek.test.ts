@@ -156,6 +156,32 @@ describe('real Zeek', { skip }, () => {
     assert.ok(names.some((n) => /^conn\.\d{2}:\d{2}:\d{2}-\d{2}:\d{2}:\d{2}\.log\.gz$/.test(n)), names.join(', '));
   });
 
+  test('a redeploy skips the check the running nodes vouch for; a script changed since is checked again', async () => {
+    const before = await allRunning(c, ['logger', 'manager', 'worker-01', 'worker-02']);
+    const script = join(tempDir(), 'site.zeek');
+    writeFileSync(script, 'global site_marker = 1;\n');
+    const file = configFile(MINI);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(role = worker\n)/g, `$1scripts = ${script}\n`));
+    assert.equal((await c.client(['deploy-config', file])).code, 0);
+    const first = await allRunning(c, ['logger', 'manager', 'worker-01', 'worker-02']);
+    assert.notEqual(first['worker-01']!.pid, before['worker-01']!.pid);
+
+    const listed = join(c.state, 'agent', 'nodes', 'worker-01', 'loaded-scripts');
+    await eventually(() => existsSync(listed) && readFileSync(listed, 'utf8').includes(script), 5000, 50);
+    const again = await c.client(['deploy-config', file]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(c.agent.stderr(), /"vouchedBy":"(worker-01|worker-02)".*script check skipped/);
+
+    writeFileSync(script, 'global site_marker = undefined_identifier;\n');
+    const broken = await c.client(['deploy-config', file]);
+    assert.equal(broken.code, 1, 'the changed script is parsed again, and fails');
+    const bj = JSON.parse(broken.stdout) as { results: { nodes: Record<string, { stderr?: string }> } };
+    assert.match(bj.results.nodes['worker-01']!.stderr ?? '', /unknown identifier undefined_identifier/);
+    const still = await c.nodes();
+    assert.equal(still['worker-02']!.state, 'RUNNING');
+    writeFileSync(script, 'global site_marker = 2;\n');
+  });
+
   test('restart, crash restart, a broken script that changes nothing, and a dropped node', async () => {
     const before = await c.nodes();
     const r = await c.client(['restart', 'worker-01']);

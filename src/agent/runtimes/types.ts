@@ -63,6 +63,12 @@ export interface NodeRuntime {
    * runtime can tell without one.
    */
   check(launch: NodeLaunch): { run: LaunchPlan } | CheckVerdict;
+  /**
+   * A file in the node directory where a running node lists the scripts it
+   * loaded (absolute paths, one a line), when the runtime writes one: a
+   * running node then vouches for a parse of unchanged scripts.
+   */
+  readonly loadedScripts?: string;
   /** How the agent checks the node in and reaches it. */
   managementPath(node: Node, layout: ClusterLayout): ManagementPath;
 }

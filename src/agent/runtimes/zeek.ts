@@ -11,11 +11,11 @@
 import { readFileSync } from 'node:fs';
 import type { ClusterLayout, LayoutNode } from '../../management/cluster-layout.js';
 import type { Node } from '../../management/index.js';
-import { BACKEND_SCRIPT, LAYOUT_SCRIPT, NODE_SCRIPT, renderBackendScript, renderClusterLayout, renderNodeScript } from './zeek-files.js';
+import { BACKEND_SCRIPT, LAYOUT_SCRIPT, LOADED_SCRIPTS, NODE_SCRIPT, renderBackendScript, renderClusterLayout, renderNodeScript } from './zeek-files.js';
 import { atLeast, type ZeekVersion } from './zeek-version.js';
 import type { LaunchPlan, ManagementPath, NodeLaunch, NodeRuntime } from './types.js';
 
-export { LAYOUT_SCRIPT, BACKEND_SCRIPT, NODE_SCRIPT, renderClusterLayout } from './zeek-files.js';
+export { LAYOUT_SCRIPT, BACKEND_SCRIPT, NODE_SCRIPT, LOADED_SCRIPTS, renderClusterLayout } from './zeek-files.js';
 
 /** ARPHRD_LOOPBACK, as /sys/class/net/<if>/type shows it. */
 const ARPHRD_LOOPBACK = '772';
@@ -90,5 +90,6 @@ export function zeekRuntime(zeekPath: string, version: ZeekVersion): NodeRuntime
     plan: (launch) => plan(launch, false),
     check: (launch) => ({ run: plan(launch, true) }),
     managementPath: zeekManagementPath,
+    loadedScripts: LOADED_SCRIPTS,
   };
 }
