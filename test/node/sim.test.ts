@@ -20,11 +20,11 @@ after(async () => {
 
 interface SimNode { proc: Proc; mgmtPort: number; dir: string }
 
-async function layoutFile(brokerPort: number, metricsPort = 9000): Promise<{ dir: string; layout: ClusterLayout }> {
+async function layoutFile(brokerPort: number, metricsPort = 9000, zeromq?: { xpub: number; xsub: number }): Promise<{ dir: string; layout: ClusterLayout }> {
   const dir = tempDir('zeek-mgmt-sim-');
   const layout: ClusterLayout = {
     configId: 'cfg',
-    backend: 'broker',
+    ...(zeromq ? { backend: 'zeromq', xpubPort: zeromq.xpub, xsubPort: zeromq.xsub } : { backend: 'broker' }),
     nodes: [
       { name: 'logger', role: 'LOGGER', ip: '127.0.0.1', port: { number: await freePort(), protocol: 'tcp' }, manager: 'manager' },
       { name: 'manager', role: 'MANAGER', ip: '127.0.0.1', port: { number: brokerPort, protocol: 'tcp' }, metricsPort: { number: metricsPort, protocol: 'tcp' } },
@@ -35,8 +35,8 @@ async function layoutFile(brokerPort: number, metricsPort = 9000): Promise<{ dir
   return { dir, layout };
 }
 
-async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number; metricsPort?: number } = {}): Promise<SimNode> {
-  const { dir } = await layoutFile(options.brokerPort ?? await freePort(), options.metricsPort ?? await freePort());
+async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number; metricsPort?: number; zeromq?: { xpub: number; xsub: number } } = {}): Promise<SimNode> {
+  const { dir } = await layoutFile(options.brokerPort ?? await freePort(), options.metricsPort ?? await freePort(), options.zeromq);
   const mgmtPort = await freePort();
   const proc = spawnProc(process.execPath, [SIM_SCRIPT, '--layout', 'cluster-layout.json', ...(options.args ?? [])], {
     cwd: dir, env: { CLUSTER_NODE: name, ZEEK_MGMT_NODE_PORT: String(mgmtPort), ZEEK_MANAGEMENT_SPOOL_DIR: '/var/spool/zeek', ...options.env },
@@ -62,6 +62,15 @@ async function getIdValue(side: AgentSide, id: string, reqid = `r-${id}`): Promi
   side.ep.publishEvent(side.topic, NodeApi.nodeDispatchRequest.make(reqid, ['get_id_value', id], []), { to: side.peerId });
   const ev = await eventually(() => side.got.find((e) => e.name === NodeApi.nodeDispatchResponse.name && NodeApi.nodeDispatchResponse.decode(e)[0] === reqid), 5000);
   return NodeApi.nodeDispatchResponse.decode(ev)[1];
+}
+
+/** Whether nothing listens on a port of 127.0.0.1 (a bind succeeds). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 /** Holds a port for the rest of the file, so the node under test finds it taken. */
@@ -123,6 +132,20 @@ describe('simulated node', () => {
     const { proc } = await startSim('manager', { brokerPort });
     assert.equal(await proc.exited(), 1);
     assert.match(proc.stderr(), new RegExp(`^fatal error: Broker::listen: failed to listen on 127\\.0\\.0\\.1:${brokerPort} \\(.*EADDRINUSE`));
+  });
+
+  test('ZeroMQ: the manager binds its XPUB/XSUB proxy ports, not its own port; a taken proxy port is fatal', async () => {
+    const [brokerPort, xpub, xsub] = [await freePort(), await freePort(), await freePort()];
+    const { proc } = await startSim('manager', { brokerPort, zeromq: { xpub, xsub } });
+    await proc.waitFor(/is live/);
+    assert.equal(await bindable(brokerPort), true, 'a ZeroMQ manager with a logger does not listen on its own port');
+    assert.equal(await bindable(xpub), false);
+    assert.equal(await bindable(xsub), false);
+    await proc.stop();
+    await occupy(xsub);
+    const taken = await startSim('manager', { brokerPort, zeromq: { xpub, xsub } });
+    assert.equal(await taken.proc.exited(), 1);
+    assert.match(taken.proc.stderr(), new RegExp(`^fatal error: ZeroMQ: xsub proxy socket: failed to listen on 127\\.0\\.0\\.1:${xsub}`));
   });
 
   test('a metrics port already in use only warns, as in Zeek', async () => {
