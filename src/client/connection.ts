@@ -6,7 +6,8 @@
  * to listeners (progress display, monitor).
  */
 import { readFileSync } from 'node:fs';
-import { WebSocket, type ClientOptions } from '../protocol/ws.js';
+import type { ClientOptions, WebSocket } from '../protocol/ws.js';
+import { dial, type DialFailure } from '../protocol/dial.js';
 import { decodeMessage, encodeData, WS_PATH } from '../protocol/envelope.js';
 import { DecodeError } from '../protocol/errors.js';
 import { decodeEvent, encodeEvent, type ZeekEvent } from '../protocol/event.js';
@@ -19,6 +20,8 @@ import type { Settings } from './settings.js';
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
 type Waiter = (event: ZeekEvent) => boolean;
+
+type Attempt = { ok: true; value: string } | { ok: false; retry: boolean; error: string };
 
 const MAX_UNCLAIMED = 1000;
 
@@ -62,43 +65,38 @@ export class ControllerConnection {
     };
   }
 
-  private attempt(): Promise<{ ok: true; value: string } | { ok: false; retry: boolean; error: string }> {
+  private attempt(): Promise<Attempt> {
+    const timeoutMs = Math.max(this.settings.retryDelayMs, 1000);
+    // No permessage-deflate offer: Broker does not compress and zeek-client offers none; building the offer costs every command ~0.5 ms.
+    const socket: ClientOptions = { handshakeTimeout: timeoutMs, perMessageDeflate: false, ...this.tlsOptions() };
     return new Promise((resolve) => {
-      // No permessage-deflate offer: Broker does not compress and zeek-client offers none; building the offer costs every command ~0.5 ms.
-      const ws = new WebSocket(this.url, { handshakeTimeout: Math.max(this.settings.retryDelayMs, 1000), perMessageDeflate: false, ...this.tlsOptions() });
-      let settled = false;
-      const done = (r: { ok: true; value: string } | { ok: false; retry: boolean; error: string }): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(ackTimer);
-        if (!r.ok) ws.terminate();
-        resolve(r);
-      };
-      const ackTimer = setTimeout(() => done({ ok: false, retry: true, error: 'no handshake answer' }), Math.max(this.settings.retryDelayMs, 1000) * 2);
-      ws.on('error', (err: NodeJS.ErrnoException) => {
-        const retry = err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || /timed out/i.test(err.message);
-        const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
-        done({ ok: false, retry, error: retry ? why : `socket error in connect() with controller ${this.remote}: ${why}` });
-      });
-      ws.once('close', () => done({ ok: false, retry: true, error: 'connection closed during the handshake' }));
-      ws.once('open', () => ws.send(JSON.stringify([TOPIC_CONTROLLER])));
-      ws.once('message', (data) => {
-        let msg;
-        try {
-          msg = decodeMessage(data.toString());
-        } catch (err) {
-          done({ ok: false, retry: false, error: `protocol data error with controller ${this.remote}: ${(err as Error).message}` });
-          return;
-        }
-        if (msg.type !== 'ack') {
-          const why = msg.type === 'error' ? `${msg.code}: ${msg.context}` : `expected an ack, got ${msg.type}`;
-          done({ ok: false, retry: false, error: `controller ${this.remote} refused the handshake: ${why}` });
+      dial(this.url, { subscriptions: [TOPIC_CONTROLLER], ackTimeoutMs: timeoutMs * 2, socket }, (result, ws) => {
+        if (!result.ok) {
+          resolve(this.describe(result.failure));
           return;
         }
         this.attach(ws);
-        done({ ok: true, value: msg.endpoint });
+        resolve({ ok: true, value: result.endpoint });
       });
     });
+  }
+
+  /** zeek-client's words for a failed handshake, and whether it is worth another attempt. */
+  private describe(failure: DialFailure): Attempt {
+    const refused = (why: string): Attempt => ({ ok: false, retry: false, error: `controller ${this.remote} refused the handshake: ${why}` });
+    switch (failure.kind) {
+      case 'socket': {
+        const err = failure.error;
+        const retry = err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || /timed out/i.test(err.message);
+        const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
+        return { ok: false, retry, error: retry ? why : `socket error in connect() with controller ${this.remote}: ${why}` };
+      }
+      case 'no-ack': return { ok: false, retry: true, error: 'no handshake answer' };
+      case 'closed': return { ok: false, retry: true, error: 'connection closed during the handshake' };
+      case 'bad-answer': return { ok: false, retry: false, error: `protocol data error with controller ${this.remote}: ${failure.detail}` };
+      case 'refused': return refused(`${failure.code}: ${failure.context}`);
+      case 'unexpected': return refused(`expected an ack, got ${failure.type}`);
+    }
   }
 
   private tlsOptions(): ClientOptions {

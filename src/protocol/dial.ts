@@ -1,0 +1,64 @@
+/**
+ * The connecting side of Broker's WebSocket handshake, shared by the
+ * endpoint's links and the one-shot client: open the socket, send the topic
+ * prefixes, wait for the ack. It loads only ws and the envelope, so a client
+ * command does not load the endpoint. Callers word the failures for their
+ * readers.
+ */
+import { decodeMessage } from './envelope.js';
+import { WebSocket, type ClientOptions } from './ws.js';
+
+export type DialFailure =
+  | { kind: 'socket'; error: NodeJS.ErrnoException }
+  | { kind: 'no-ack' }
+  | { kind: 'closed' }
+  | { kind: 'bad-answer'; detail: string }
+  | { kind: 'refused'; code: string; context: string }
+  | { kind: 'unexpected'; type: string };
+
+export type DialResult = { ok: true; endpoint: string; version: string } | { ok: false; failure: DialFailure };
+
+export interface DialOptions {
+  subscriptions: readonly string[];
+  /** From the start until the ack; the socket is dropped after it. */
+  ackTimeoutMs: number;
+  socket?: ClientOptions;
+}
+
+/**
+ * Dials `url` and calls `done` once: at the ack (synchronously, within its
+ * message event, so the caller takes the socket over before any later
+ * message is emitted), or once a failed socket has closed. Returns the
+ * socket, for the caller to close while dialling.
+ */
+export function dial(url: string, options: DialOptions, done: (result: DialResult, socket: WebSocket) => void): WebSocket {
+  const ws = new WebSocket(url, options.socket);
+  let failure: DialFailure | undefined;
+  let acked = false;
+  const fail = (f: DialFailure): void => {
+    failure ??= f;
+    ws.terminate();
+  };
+  const ackTimer = setTimeout(() => fail({ kind: 'no-ack' }), options.ackTimeoutMs);
+  ws.on('error', (error: NodeJS.ErrnoException) => { failure ??= { kind: 'socket', error }; });
+  ws.once('open', () => ws.send(JSON.stringify(options.subscriptions)));
+  ws.once('message', (data) => {
+    clearTimeout(ackTimer);
+    let msg;
+    try {
+      msg = decodeMessage(data.toString());
+    } catch (err) {
+      fail({ kind: 'bad-answer', detail: (err as Error).message });
+      return;
+    }
+    if (msg.type === 'ack') {
+      acked = true;
+      done({ ok: true, endpoint: msg.endpoint, version: msg.version }, ws);
+    } else fail(msg.type === 'error' ? { kind: 'refused', code: msg.code, context: msg.context } : { kind: 'unexpected', type: msg.type });
+  });
+  ws.once('close', () => {
+    clearTimeout(ackTimer);
+    if (!acked) done({ ok: false, failure: failure ?? { kind: 'closed' } }, ws);
+  });
+  return ws;
+}
