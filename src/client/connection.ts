@@ -5,6 +5,7 @@
  * the same reqid until `request_timeout_secs`. Every other event is handed
  * to listeners (progress display, monitor).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ClientOptions, WebSocket } from '../protocol/ws.js';
 import { dial, type DialFailure } from '../protocol/dial.js';
@@ -12,7 +13,7 @@ import { decodeMessage, encodeData, WS_PATH } from '../protocol/envelope.js';
 import { DecodeError } from '../protocol/errors.js';
 import { decodeEvent, encodeEvent, type ZeekEvent } from '../protocol/event.js';
 import { TOPIC_CONTROLLER } from '../management/api.js';
-import type { EventSpec } from '../management/events.js';
+import type { RequestSpec } from '../management/events.js';
 import type { ClientLog } from './log.js';
 import type { ClientSettings } from './settings.js';
 import type { Settings } from './settings.js';
@@ -160,21 +161,22 @@ export class ControllerConnection {
     this.socket?.send(encodeData(TOPIC_CONTROLLER, encodeEvent(event)));
   }
 
-  /** Sends a request and waits for its response (same reqid as the first argument). */
-  transact<A extends readonly unknown[]>(request: ZeekEvent, response: EventSpec<A>, reqid: string): Promise<Outcome<A>> {
+  /** Sends a request (a fresh reqid) and waits for its response with that reqid. */
+  request<A extends readonly unknown[], R>(spec: RequestSpec<A, R>, ...args: A): Promise<Outcome<R>> {
+    const reqid = randomUUID();
     return new Promise((resolve) => {
-      const finish = (r: Outcome<A>): void => {
+      const finish = (r: Outcome<R>): void => {
         clearTimeout(timer);
         this.waiters.delete(waiter);
         this.onClosed = this.onClosed.filter((f) => f !== closed);
         resolve(r);
       };
       const waiter: Waiter = (event) => {
-        if (event.name !== response.name) return false;
+        if (event.name !== spec.responseName) return false;
         const first = event.args[0];
         if (first?.type !== 'string' || first.value !== reqid) return false;
         try {
-          finish({ ok: true, value: response.decode(event) });
+          finish({ ok: true, value: spec.response.decode(event)[1] });
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
           finish({ ok: false, error: `protocol data error with controller ${this.remote}: invalid event data, ${err.message}` });
@@ -186,7 +188,7 @@ export class ControllerConnection {
       this.waiters.add(waiter);
       if (this.closedReason !== undefined || !this.socket) { closed(); return; }
       this.onClosed.push(closed);
-      this.publish(request);
+      this.publish(spec.request.make(reqid, ...args));
     });
   }
 

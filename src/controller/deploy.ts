@@ -10,11 +10,17 @@ import { randomUUID } from 'node:crypto';
 import { AgentApi, ControllerApi, failure, success, type Configuration, type Request, type Result, type State } from '../management/index.js';
 import { str } from '../protocol/index.js';
 import type { ControllerContext } from './context.js';
-import type { Gather, Outcome } from './gather.js';
+import type { Completion, Gather } from './gather.js';
+
+/** The deployment in progress: its gather, and whether its configuration went out yet. */
+interface Deployment {
+  readonly req: Request<Gather>;
+  readonly config: Configuration;
+  sent: boolean;
+}
 
 export class Deployer {
-  /** The reqid of the deployment in progress, or ''. */
-  private pending = '';
+  private current: Deployment | undefined;
   /** Outstanding welcome request id per instance. */
   private readonly welcomes = new Map<string, string>();
   /** Deploy requests that bring a returning agent back (no client waits for them). */
@@ -24,31 +30,24 @@ export class Deployer {
 
   constructor(private readonly ctx: ControllerContext) {}
 
-  /** A client's deploy_request (or, `internal`, the controller's own). */
-  deploy(reqid: string, internal: boolean, config: Configuration | undefined = this.ctx.states.ready): void {
+  /** A client's deploy_request. */
+  deploy(reqid: string, config: Configuration | undefined = this.ctx.states.ready): void {
     const { ctx } = this;
-    if (!config) {
-      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, 'no configuration available to deploy')]), { reqid });
-      return;
-    }
-    if (this.pending !== '') {
-      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, `earlier deployment ${this.pending} still pending`)]), { reqid });
-      return;
-    }
-    if (ctx.gather.pending(reqid)) {
-      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, `request ${reqid} is already pending`)]), { reqid });
-      return;
-    }
+    const refuse = (error: string): void => ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, error)]);
+    if (!config) return refuse('no configuration available to deploy');
+    if (this.current) return refuse(`earlier deployment ${this.current.req.id} still pending`);
+    if (ctx.gather.pending(reqid)) return refuse(`request ${reqid} is already pending`);
     if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config.id), true)) return;
-    this.pending = reqid;
-    const req = ctx.gather.start(reqid, 'deploy', [], { config, internal, sent: false });
-    ctx.log.info({ reqid, config: config.id, internal }, `deploying configuration ${config.id}`);
+    const req = ctx.gather.start({ id: reqid, kind: 'deploy', onComplete: (results, completion) => this.finished(deployment, results, completion) });
+    const deployment: Deployment = { req, config, sent: false };
+    this.current = deployment;
+    ctx.log.info({ reqid, config: config.id }, `deploying configuration ${config.id}`);
     // Standby first: requiring the new set closes links to dropped instances.
     const needed = new Set(config.instances.map((i) => i.name));
     for (const name of ctx.instances.knownNames()) if (!needed.has(name)) this.standby(name);
     ctx.instances.require(config.instances);
     for (const name of ctx.instances.notReady()) this.welcome(name);
-    this.sendIfReady(req);
+    this.sendIfReady(deployment);
   }
 
   /** An agent said hello: welcome it if the configuration needs it. */
@@ -71,8 +70,7 @@ export class Deployer {
     }
     this.ctx.instances.ready.add(instance);
     this.ctx.log.info({ instance }, `instance ${instance} ready`);
-    const req = this.ctx.gather.get(this.pending);
-    if (req) this.sendIfReady(req);
+    if (this.current) this.sendIfReady(this.current);
     else this.bringBack(instance);
   }
 
@@ -98,19 +96,19 @@ export class Deployer {
   }
 
   /** The gather of a deployment completed. */
-  finished(req: Request<Gather>, results: Result[], outcome: Outcome): void {
+  private finished(d: Deployment, results: Result[], completion: Completion): void {
     const { ctx } = this;
-    const d = req.state.deploy!;
-    this.pending = '';
+    const { id } = d.req;
+    this.current = undefined;
     if (!d.sent) {
       const missing = ctx.instances.notReady();
-      results.splice(results.length - 1, 0, ...missing.map((name) => failure(req.id, `instance ${name} did not check in`, { instance: name })));
+      results.splice(results.length - 1, 0, ...missing.map((name) => failure(id, `instance ${name} did not check in`, { instance: name })));
     }
-    const verdict = outcome === 'timeout' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
-    const final = outcome === 'timeout' ? results : [...results, success(req.id, { data: str(d.config.id) })];
-    this.record(req.id, () => ctx.store.endDeployment(req.id, verdict, final));
-    ctx.log.info({ reqid: req.id, config: d.config.id, outcome: verdict }, `deployment ${req.id} of ${d.config.id} finished: ${verdict}`);
-    if (!d.internal) ctx.toClients(ControllerApi.deployResponse.make(req.id, final), { reqid: req.id, results: final.length });
+    const verdict = completion === 'timed-out' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
+    const final = completion === 'timed-out' ? results : [...results, success(id, { data: str(d.config.id) })];
+    this.record(id, () => ctx.store.endDeployment(id, verdict, final));
+    ctx.log.info({ reqid: id, config: d.config.id, outcome: verdict }, `deployment ${id} of ${d.config.id} finished: ${verdict}`);
+    ctx.respond(ControllerApi.deploy, id, final);
     if (verdict === 'success') {
       for (const n of d.config.nodes) this.nodeStates.set(n.name, 'RUNNING');
       this.announceIfReady();
@@ -152,24 +150,24 @@ export class Deployer {
     } catch (err) {
       const message = `could not store deployment ${reqid}: ${(err as Error).message}`;
       this.ctx.log.error({ reqid, err: (err as Error).message }, message);
-      if (answer) this.ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, message)]), { reqid });
+      if (answer) this.ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, message)]);
       return false;
     }
   }
 
   private welcome(instance: string): void {
     const id = randomUUID();
-    if (this.ctx.toAgent(instance, AgentApi.agentWelcomeRequest.make(id), id)) this.welcomes.set(instance, id);
+    if (this.ctx.toAgent(instance, AgentApi.agentWelcome.request.make(id), id)) this.welcomes.set(instance, id);
   }
 
   private standby(instance: string): void {
     const id = randomUUID();
-    this.ctx.toAgent(instance, AgentApi.agentStandbyRequest.make(id), id);
+    this.ctx.toAgent(instance, AgentApi.agentStandby.request.make(id), id);
   }
 
-  private sendIfReady(req: Request<Gather>): void {
-    const d = req.state.deploy!;
+  private sendIfReady(d: Deployment): void {
     if (d.sent) return;
+    const { req } = d;
     const missing = this.ctx.instances.notReady();
     if (missing.length > 0) {
       this.ctx.log.info({ reqid: req.id, waitingFor: missing }, `deployment ${req.id} waits for ${missing.join(', ')}`);
@@ -182,7 +180,7 @@ export class Deployer {
     }
     this.nodeStates.clear();
     this.clusterReadyFor = '';
-    this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), (id) => AgentApi.deployRequest.make(id, d.config, false));
+    this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), AgentApi.deploy, d.config, false);
   }
 
   /** An agent of the deployed configuration (re)appeared: bring it to that configuration (a no-op if it runs it). */
@@ -192,13 +190,13 @@ export class Deployer {
     const id = randomUUID();
     this.ctx.log.info({ instance, config: deployed.id }, `bringing ${instance} back to configuration ${deployed.id}`);
     if (!this.record(id, () => this.ctx.store.startDeployment(id, deployed.id))) return;
-    if (this.ctx.toAgent(instance, AgentApi.deployRequest.make(id, deployed, false), id)) this.bringBacks.set(id, instance);
+    if (this.ctx.toAgent(instance, AgentApi.deploy.request.make(id, deployed, false), id)) this.bringBacks.set(id, instance);
     else this.record(id, () => this.ctx.store.endDeployment(id, 'failure', [failure(id, `instance ${instance} is not connected`, { instance })]));
   }
 
   private announceIfReady(): void {
     const config = this.ctx.states.deployed;
-    if (!config || this.pending !== '' || this.clusterReadyFor === config.id || config.nodes.length === 0) return;
+    if (!config || this.current || this.clusterReadyFor === config.id || config.nodes.length === 0) return;
     if (!config.nodes.every((n) => this.nodeStates.get(n.name) === 'RUNNING')) return;
     this.clusterReadyFor = config.id;
     this.ctx.log.info({ config: config.id }, `every node of ${config.id} is RUNNING`);

@@ -1,5 +1,4 @@
 /** Waits until the controller lists an instance (the local agent has said hello). */
-import { randomUUID } from 'node:crypto';
 import { ControllerApi } from '../management/api.js';
 import { decodeInstance, readList } from '../management/records.js';
 import { ControllerConnection } from '../client/connection.js';
@@ -22,10 +21,9 @@ export async function waitForInstance(at: { host: string; port: number }, name: 
     if (!c.ok) return c.error;
     const until = Date.now() + timeoutMs;
     while (Date.now() < until && !stopped) {
-      const reqid = randomUUID();
-      const r = await conn.transact(ControllerApi.getInstancesRequest.make(reqid), ControllerApi.getInstancesResponse, reqid);
-      if (r.ok && r.value[1].success && r.value[1].data) {
-        const names = readList(r.value[1].data, 'data', 'vector').map((v, i) => decodeInstance(v, `data[${i}]`).name);
+      const r = await conn.request(ControllerApi.getInstances);
+      if (r.ok && r.value.success && r.value.data) {
+        const names = readList(r.value.data, 'data', 'vector').map((v, i) => decodeInstance(v, `data[${i}]`).name);
         if (names.includes(name)) return 'ok';
       }
       await Promise.race([new Promise((res) => setTimeout(res, 200)), stop]);

@@ -93,16 +93,13 @@ async function main(): Promise<void> {
   }
 
   const endpoint = new Endpoint({ id: `${opts.node}-${process.pid}` });
-  const dispatcher = new EventDispatcher((problem) => {
-    process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
-  });
   const context = { node: opts.node, layout, scripts: opts.scripts, spoolDir: opts.spoolDir };
-  dispatcher.on(NodeApi.nodeDispatchRequest, ([reqid, action, nodes], from) => {
+  const dispatcher = new EventDispatcher([NodeApi], (problem) => {
+    process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
+  }).serve(NodeApi.nodeDispatch, (reqid, [action, nodes], from) => {
     if (opts.mute || (nodes.length > 0 && !nodes.includes(opts.node))) return;
-    const result = answerDispatch(context, reqid, action);
-    endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatchResponse.make(reqid, result), { to: from.id });
+    endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatch.respond(reqid, [answerDispatch(context, reqid, action)]), { to: from.id });
   });
-  dispatcher.ignore(NodeApi.notifyNodeHello.name, NodeApi.nodeDispatchResponse.name);
   endpoint.subscribe(TOPIC_NODE, dispatcher.handle);
   endpoint.on('peer-up', (peer) => {
     endpoint.publishEvent(TOPIC_NODE, NodeApi.notifyNodeHello.make(opts.node), { to: peer.id });

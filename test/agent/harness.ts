@@ -105,7 +105,7 @@ export function statuses(result: Result): NodeStatus[] {
 }
 
 export async function getNodes(c: FakeController, peer: PeerInfo): Promise<Map<string, NodeStatus>> {
-  const [, result] = await c.request(peer, AGENT, AgentApi.getNodesRequest, AgentApi.getNodesResponse, []);
+  const [, result] = await c.request(peer, AGENT, AgentApi.getNodes.request, AgentApi.getNodes.response, []);
   return new Map(statuses(result).map((s) => [s.node, s]));
 }
 

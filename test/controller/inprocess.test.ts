@@ -31,8 +31,8 @@ test('startController in-process: bound ports exposed; close() with requests pen
   agent.deployBehaviour = { silent: true };
   await agent.connect(controller.agentPort);
   await client.stage({ id: 'c', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [] });
-  client.send(ControllerApi.testTimeoutRequest.make('pending-1', true));
-  client.send(ControllerApi.deployRequest.make('pending-2'));
+  client.send(ControllerApi.testTimeout.request.make('pending-1', true));
+  client.send(ControllerApi.deploy.request.make('pending-2'));
   await sleep(200);
 
   await controller.close();
@@ -46,7 +46,7 @@ test('startController in-process: bound ports exposed; close() with requests pen
   // The database is closed: a second controller on the same state directory starts and sees the stage.
   const again = await startController({ ...options, logger: createLogger({ name: 'ctl-inproc', role: 'controller', stateDir, quiet: true }) });
   const c2 = await TestClient.connect(again.clientPort);
-  const got = await c2.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+  const got = await c2.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
   assert.equal(got.success, true);
   await c2.close();
   await again.close();
