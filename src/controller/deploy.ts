@@ -4,7 +4,8 @@
  * agent_welcome_request before the READY configuration goes to each agent;
  * their per-node Results become the client's deploy_response. Agents that
  * come back later are brought back to the deployed configuration, and
- * clients hear when every node of it is RUNNING.
+ * clients hear when every node of it is RUNNING. Every request to agents
+ * (welcome, standby, deploy, bring-back) is a gather with its own completion.
  */
 import { randomUUID } from 'node:crypto';
 import { AgentApi, ControllerApi, failure, success, type Configuration, type Request, type Result, type State } from '../management/index.js';
@@ -21,10 +22,6 @@ interface Deployment {
 
 export class Deployer {
   private current: Deployment | undefined;
-  /** Outstanding welcome request id per instance. */
-  private readonly welcomes = new Map<string, string>();
-  /** Deploy requests that bring a returning agent back (no client waits for them). */
-  private readonly bringBacks = new Map<string, string>();
   private readonly nodeStates = new Map<string, State>();
   private clusterReadyFor = '';
 
@@ -38,7 +35,13 @@ export class Deployer {
     if (this.current) return refuse(`earlier deployment ${this.current.req.id} still pending`);
     if (ctx.gather.pending(reqid)) return refuse(`request ${reqid} is already pending`);
     if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config.id), true)) return;
-    const req = ctx.gather.start({ id: reqid, kind: 'deploy', onComplete: (results, completion) => this.finished(deployment, results, completion) });
+    const req = ctx.gather.start({
+      id: reqid,
+      kind: 'deploy',
+      // Until the configuration goes out, the deployment waits for welcomes.
+      onDeadline: () => (deployment.sent ? [] : ctx.instances.notReady().map((name) => failure(reqid, `instance ${name} did not check in`, { instance: name }))),
+      onComplete: (results, completion) => this.finished(deployment, results, completion),
+    });
     const deployment: Deployment = { req, config, sent: false };
     this.current = deployment;
     ctx.log.info({ reqid, config: config.id }, `deploying configuration ${config.id}`);
@@ -56,54 +59,11 @@ export class Deployer {
     if (instances.required.has(instance) && !instances.ready.has(instance)) this.welcome(instance);
   }
 
-  welcomed(reqid: string, result: Result): void {
-    const instance = [...this.welcomes].find(([, id]) => id === reqid)?.[0];
-    if (instance === undefined) {
-      this.ctx.log.warn({ reqid }, `ignoring agent_welcome_response ${reqid}: no such request pending (late or unknown)`);
-      return;
-    }
-    this.welcomes.delete(instance);
-    this.ctx.log.info({ reqid, instance, success: result.success }, 'rx agent_welcome_response');
-    if (!result.success || !this.ctx.instances.required.has(instance)) {
-      this.standby(instance);
-      return;
-    }
-    this.ctx.instances.ready.add(instance);
-    this.ctx.log.info({ instance }, `instance ${instance} ready`);
-    if (this.current) this.sendIfReady(this.current);
-    else this.bringBack(instance);
-  }
-
-  /** A deploy_response no client waits for: from bringing an agent back. */
-  bringBackAnswered(reqid: string, results: readonly Result[]): boolean {
-    const instance = this.bringBacks.get(reqid);
-    if (instance === undefined) return false;
-    this.bringBacks.delete(reqid);
-    const failed = results.filter((r) => !r.success).map((r) => r.node ?? r.instance ?? '?');
-    this.ctx.log.info({ reqid, instance, failed }, `instance ${instance} is back on the deployed configuration${failed.length ? `, failed nodes: ${failed.join(', ')}` : ''}`);
-    for (const r of results) if (r.node !== undefined) this.nodeState(r.node, r.success ? 'RUNNING' : 'FAILED');
-    this.record(reqid, () => this.ctx.store.endDeployment(reqid, failed.length ? 'failure' : 'success', results));
-    return true;
-  }
-
-  instanceLost(instance: string): void {
-    this.welcomes.delete(instance);
-    for (const [id, name] of this.bringBacks) {
-      if (name !== instance) continue;
-      this.bringBacks.delete(id);
-      this.record(id, () => this.ctx.store.endDeployment(id, 'failure', [failure(id, `instance ${instance} disconnected`, { instance })]));
-    }
-  }
-
   /** The gather of a deployment completed. */
   private finished(d: Deployment, results: Result[], completion: Completion): void {
     const { ctx } = this;
     const { id } = d.req;
     this.current = undefined;
-    if (!d.sent) {
-      const missing = ctx.instances.notReady();
-      results.splice(results.length - 1, 0, ...missing.map((name) => failure(id, `instance ${name} did not check in`, { instance: name })));
-    }
     const verdict = completion === 'timed-out' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
     const final = completion === 'timed-out' ? results : [...results, success(id, { data: str(d.config.id) })];
     this.record(id, () => ctx.store.endDeployment(id, verdict, final));
@@ -137,11 +97,6 @@ export class Deployer {
     this.announceIfReady();
   }
 
-  close(): void {
-    this.welcomes.clear();
-    this.bringBacks.clear();
-  }
-
   /** Runs a store write; a failure is logged (and answered, if `answer`) and returns false. */
   private record(reqid: string, write: () => void, answer = false): boolean {
     try {
@@ -155,14 +110,35 @@ export class Deployer {
     }
   }
 
+  /** Asks an instance's agent whether it is there; a welcome waits as long as the agent's session lasts. */
   private welcome(instance: string): void {
-    const id = randomUUID();
-    if (this.ctx.toAgent(instance, AgentApi.agentWelcome.request.make(id), id)) this.welcomes.set(instance, id);
+    const req = this.ctx.gather.start({ kind: 'agent_welcome', timeoutMs: Infinity, onComplete: (results) => this.welcomed(instance, results) });
+    this.ctx.gather.fanOut(req, [instance], AgentApi.agentWelcome);
+  }
+
+  private welcomed(instance: string, results: readonly Result[]): void {
+    const { instances, log } = this.ctx;
+    // Gone meanwhile, or welcomed already (a hello and a deployment may both have sent a welcome).
+    if (!instances.session(instance) || instances.ready.has(instance)) return;
+    if (!results.every((r) => r.success) || !instances.required.has(instance)) {
+      this.standby(instance);
+      return;
+    }
+    instances.ready.add(instance);
+    log.info({ instance }, `instance ${instance} ready`);
+    if (this.current) this.sendIfReady(this.current);
+    else this.bringBack(instance);
   }
 
   private standby(instance: string): void {
-    const id = randomUUID();
-    this.ctx.toAgent(instance, AgentApi.agentStandby.request.make(id), id);
+    const req = this.ctx.gather.start({
+      kind: 'agent_standby',
+      onComplete: (results) => {
+        const failed = results.find((r) => !r.success);
+        this.ctx.log.info({ instance, error: failed?.error }, failed ? `instance ${instance} did not go to standby: ${failed.error}` : `instance ${instance} is in standby`);
+      },
+    });
+    this.ctx.gather.fanOut(req, [instance], AgentApi.agentStandby);
   }
 
   private sendIfReady(d: Deployment): void {
@@ -183,15 +159,30 @@ export class Deployer {
     this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), AgentApi.deploy, d.config, false);
   }
 
-  /** An agent of the deployed configuration (re)appeared: bring it to that configuration (a no-op if it runs it). */
+  /**
+   * An agent of the deployed configuration (re)appeared: bring it to that
+   * configuration (a no-op if it runs it). Recorded in the deployment
+   * history; no client waits for it, and it waits as long as the session lasts.
+   */
   private bringBack(instance: string): void {
     const deployed = this.ctx.states.deployed;
     if (!deployed?.instances.some((i) => i.name === instance)) return;
     const id = randomUUID();
     this.ctx.log.info({ instance, config: deployed.id }, `bringing ${instance} back to configuration ${deployed.id}`);
     if (!this.record(id, () => this.ctx.store.startDeployment(id, deployed.id))) return;
-    if (this.ctx.toAgent(instance, AgentApi.deploy.request.make(id, deployed, false), id)) this.bringBacks.set(id, instance);
-    else this.record(id, () => this.ctx.store.endDeployment(id, 'failure', [failure(id, `instance ${instance} is not connected`, { instance })]));
+    const req = this.ctx.gather.start({ id, kind: 'deploy', timeoutMs: Infinity, onComplete: (results) => this.broughtBack(id, instance, results) });
+    this.ctx.gather.fanOut(req, [instance], AgentApi.deploy, deployed, false);
+  }
+
+  private broughtBack(id: string, instance: string, results: readonly Result[]): void {
+    const failed = results.filter((r) => !r.success);
+    const nodes = failed.map((r) => r.node).filter((n) => n !== undefined);
+    const says = failed.length === 0 ? `instance ${instance} is back on the deployed configuration`
+      : nodes.length === failed.length ? `instance ${instance} is back on the deployed configuration, failed nodes: ${nodes.join(', ')}`
+        : `instance ${instance} was not brought back: ${failed.map((r) => r.error).join('; ')}`;
+    this.ctx.log.info({ reqid: id, instance, failed: failed.map((r) => r.node ?? r.instance ?? '?') }, says);
+    for (const r of results) if (r.node !== undefined) this.nodeState(r.node, r.success ? 'RUNNING' : 'FAILED');
+    this.record(id, () => this.ctx.store.endDeployment(id, failed.length ? 'failure' : 'success', results));
   }
 
   private announceIfReady(): void {

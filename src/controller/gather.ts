@@ -22,6 +22,8 @@ export interface GatherOptions {
   results?: Result[];
   /** Default: the tracker's request timeout. */
   timeoutMs?: number;
+  /** Results to add when the deadline passes, before `request timed out`. */
+  onDeadline?: () => Result[];
   /** Runs once: every Result, in arrival order. */
   onComplete: (results: Result[], completion: Completion) => void;
 }
@@ -32,6 +34,7 @@ export interface Gather {
   /** Child request id → instance asked. */
   readonly outstanding: Map<string, string>;
   readonly results: Result[];
+  readonly onDeadline: GatherOptions['onDeadline'];
   readonly onComplete: GatherOptions['onComplete'];
 }
 
@@ -52,7 +55,9 @@ export class Gatherer {
   }
 
   start(options: GatherOptions): Request<Gather> {
-    const state: Gather = { kind: options.kind, outstanding: new Map(), results: options.results ?? [], onComplete: options.onComplete };
+    const state: Gather = {
+      kind: options.kind, outstanding: new Map(), results: options.results ?? [], onDeadline: options.onDeadline, onComplete: options.onComplete,
+    };
     const req = this.tracker.create<Gather>({
       state,
       onTimeout: (r) => this.expired(r),
@@ -136,6 +141,6 @@ export class Gatherer {
     if (!this.open.has(req.id)) return;
     this.log.warn({ reqid: req.id, kind: req.state.kind, waitingFor: [...req.state.outstanding.values()] }, `request ${req.id} timed out`);
     // The tracker already dropped the expired entry; finish() drops the children.
-    this.finish(req, [failure(req.id, REQUEST_TIMED_OUT)], 'timed-out');
+    this.finish(req, [...(req.state.onDeadline?.() ?? []), failure(req.id, REQUEST_TIMED_OUT)], 'timed-out');
   }
 }

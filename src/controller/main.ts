@@ -103,7 +103,6 @@ class ControllerRuntime implements Controller, ControllerContext {
   async close(): Promise<void> {
     this.tracker.close();
     this.gather.close();
-    this.deployer.close();
     await this.instances.close();
     await this.endpoint.close();
     this.store.close();
@@ -153,11 +152,9 @@ class ControllerRuntime implements Controller, ControllerContext {
     const gathered = (spec: RequestKind) => (reqid: string, results: Result[]): void => void this.gather.answered(reqid, results, `${spec.kind}_response`);
     return new EventDispatcher([AgentApi], (p) => this.invalid(p))
       .on(AgentApi.notifyAgentHello, ([instance, id, connecting, version], from) => this.hello(instance, id, connecting, version, from))
-      .answers(AgentApi.agentWelcome, (reqid, [result]) => this.deployer.welcomed(reqid, result!))
-      .answers(AgentApi.agentStandby, (reqid, [result]) => this.log.info({ reqid, instance: result?.instance, success: result?.success }, 'rx agent_standby_response'))
-      .answers(AgentApi.deploy, (reqid, results) => {
-        if (!this.deployer.bringBackAnswered(reqid, results)) this.gather.answered(reqid, results, 'deploy_response');
-      })
+      .answers(AgentApi.agentWelcome, gathered(AgentApi.agentWelcome))
+      .answers(AgentApi.agentStandby, gathered(AgentApi.agentStandby))
+      .answers(AgentApi.deploy, gathered(AgentApi.deploy))
       .answers(AgentApi.getNodes, gathered(AgentApi.getNodes))
       .answers(AgentApi.nodeDispatch, gathered(AgentApi.nodeDispatch))
       .answers(AgentApi.restart, gathered(AgentApi.restart))
@@ -240,7 +237,6 @@ class ControllerRuntime implements Controller, ControllerContext {
     const name = this.instances.lost(peer.id);
     if (!name) return;
     this.log.info({ instance: name, peer: peer.id }, `instance ${name} disconnected; dropped from known instances`);
-    this.deployer.instanceLost(name);
     this.gather.instanceLost(name);
   }
 
