@@ -15,40 +15,11 @@ import {
 import { createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { Archiver } from './archiver.js';
+import { AGENT_DEFAULTS, type AgentOptions } from './config.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { createRuntime, findExecutable, type RuntimeKind } from './runtimes/index.js';
+import { createRuntime, findExecutable } from './runtimes/index.js';
 import { StateLock } from './state-lock.js';
 import { Supervisor } from './supervisor.js';
-
-export interface AgentOptions {
-  name: string;
-  /** Listen for controllers (default true). */
-  listen?: boolean;
-  listenHost?: string;
-  /** 0 picks a free port. Default 2151. */
-  listenPort?: number;
-  /** Dial the controller (default true). */
-  connect?: boolean;
-  controllerHost?: string;
-  controllerPort?: number;
-  stateDir: string;
-  /** Default `<state dir>/spool`. */
-  spoolDir?: string;
-  runtime: RuntimeKind;
-  zeekPath?: string;
-  nodeTimeoutMs?: number;
-  stopGraceMs?: number;
-  initialRestartBackoffMs?: number;
-  maxRestartBackoffMs?: number;
-  restartBackoffResetMs?: number;
-  archive?: { command: string; intervalMs: number; logQueueDir?: string; archiveDir?: string };
-  logger?: ManagementLogger;
-  logLevel?: string;
-  /** Lines worth logging at start (e.g. why this runtime was chosen). */
-  notes?: string[];
-  /** A controller running beside this agent (`zeek-mgmt up`), reported by get_nodes. */
-  colocatedController?: { name: string; pid: number; port?: number };
-}
 
 export interface Agent {
   readonly name: string;
@@ -59,23 +30,13 @@ export interface Agent {
   close(options: { stopNodes: boolean }): Promise<void>;
 }
 
-export const DEFAULTS = {
-  listenHost: '127.0.0.1',
-  listenPort: 2151,
-  controllerHost: '127.0.0.1',
-  controllerPort: 2150,
-  nodeTimeoutMs: 5000,
-  stopGraceMs: 5000,
-  maxRestartBackoffMs: 60_000,
-  archiveIntervalMs: 3_600_000,
-} as const;
-
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true });
   const log = options.logger ?? createLogger({ name: options.name, role: 'agent', stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
-  const lock = StateLock.acquire(stateDir);
-  if (typeof lock === 'string') throw new Error(lock);
+  const locked = StateLock.acquire(stateDir);
+  if (!locked.ok) throw new Error(locked.error);
+  const lock = locked.value;
   let agent: AgentRuntime | undefined;
   try {
     agent = new AgentRuntime(options, stateDir, log, lock);
@@ -120,12 +81,12 @@ class AgentRuntime implements Agent {
       spoolDir: this.spoolDir,
       runtime: createRuntime(options.runtime, options.zeekPath ?? 'zeek'),
       log,
-      nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
-      stopGraceMs: options.stopGraceMs ?? DEFAULTS.stopGraceMs,
+      nodeTimeoutMs: options.nodeTimeoutMs ?? AGENT_DEFAULTS.nodeTimeoutMs,
+      stopGraceMs: options.stopGraceMs ?? AGENT_DEFAULTS.stopGraceMs,
       backoff: {
         ...DEFAULT_BACKOFF,
         ...(options.initialRestartBackoffMs === undefined ? {} : { initialMs: options.initialRestartBackoffMs }),
-        maxMs: options.maxRestartBackoffMs ?? DEFAULTS.maxRestartBackoffMs,
+        maxMs: options.maxRestartBackoffMs ?? AGENT_DEFAULTS.maxRestartBackoffMs,
         ...(options.restartBackoffResetMs === undefined ? {} : { resetAfterMs: options.restartBackoffResetMs }),
       },
       taskset: findExecutable('taskset'),
@@ -153,12 +114,12 @@ class AgentRuntime implements Agent {
       if (peer.id === this.controllerPeer) this.controllerPeer = undefined;
     });
     if (o.listen !== false) {
-      const bound = await this.endpoint.listen({ host: o.listenHost ?? DEFAULTS.listenHost, port: o.listenPort ?? DEFAULTS.listenPort, name: 'controllers' });
+      const bound = await this.endpoint.listen({ host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers' });
       this.listenPort = bound.port;
     }
     if (o.connect !== false) {
-      const host = o.controllerHost ?? DEFAULTS.controllerHost;
-      const port = o.controllerPort ?? DEFAULTS.controllerPort;
+      const host = o.controllerHost ?? AGENT_DEFAULTS.controllerHost;
+      const port = o.controllerPort ?? AGENT_DEFAULTS.controllerPort;
       this.link = this.endpoint.connect({ host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 } });
       let reported = false;
       this.link.on('up', (peer) => {

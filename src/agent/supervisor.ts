@@ -111,13 +111,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Adopts the process a node directory's pid file names, or stops it; returns the stop in progress. */
   private recoverNodeDir(dirName: string, wanted: Map<string, Node>, layout: ClusterLayout | undefined, seen: Set<number>): Promise<unknown> | undefined {
     const dir = join(this.nodesRoot, dirName);
-    const record = readPidFile(dir);
-    if (record === undefined) return undefined;
-    if (typeof record === 'string') {
-      this.options.log.warn({ dir, problem: record }, 'removing unreadable pid file');
+    const read = readPidFile(dir);
+    if (!read.ok) {
+      this.options.log.warn({ dir, problem: read.error }, 'removing unreadable pid file');
       removePidFile(dir);
       return undefined;
     }
+    const record = read.value;
+    if (record === undefined) return undefined;
     const verdict = verifyIdentity(record);
     if (!verdict.ok) {
       this.options.log.info({ node: record.node, pid: record.pid, reason: verdict.reason }, 'node from an earlier run is gone');

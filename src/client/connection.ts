@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientOptions, WebSocket } from '../protocol/ws.js';
 import { dial, type DialFailure } from '../protocol/dial.js';
 import { decodeMessage, encodeData, WS_PATH } from '../protocol/envelope.js';
-import { DecodeError } from '../protocol/errors.js';
+import { DecodeError, type Outcome } from '../protocol/errors.js';
 import { decodeEvent, encodeEvent, type ZeekEvent } from '../protocol/event.js';
 import { TOPIC_CONTROLLER } from '../management/api.js';
 import type { RequestSpec } from '../management/events.js';
@@ -18,7 +18,7 @@ import type { ClientLog } from './log.js';
 import type { ClientSettings } from './settings.js';
 import type { Settings } from './settings.js';
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+export type { Outcome };
 
 type Waiter = (event: ZeekEvent) => boolean;
 

@@ -40,8 +40,13 @@ const BATCH_LINES = 32;
 /** How much formatted text may wait to be written. */
 const BATCH_BYTES = 64 * 1024;
 
+/** The levels a logger can be set to, least severe first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
-const RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+/** Severity by level name: trace 10 … fatal 60 (pino's numbers); silent lets nothing through. */
+const RANK: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l, i) => [l, l === 'silent' ? Infinity : (i + 1) * 10]));
 
 interface Entry { level: Level; time: number; obj: object; msg: string | undefined }
 
@@ -148,7 +153,7 @@ process.once('exit', () => { for (const log of live) log.flush(); });
 export function createLogger(options: LogOptions): ManagementLogger {
   const level = options.level ?? process.env.ZEEK_MGMT_LOG_LEVEL ?? 'info';
   const min = RANK[level];
-  if (min === undefined) throw new Error(`unknown log level "${level}"; use one of ${Object.keys(RANK).join(', ')}`);
+  if (min === undefined) throw new Error(`unknown log level "${level}"; use one of ${LOG_LEVELS.join(', ')}`);
   const outs: Destination[] = [];
   const owned: Destination[] = [];
   if (!options.quiet) outs.push(pino.destination({ fd: 2, sync: true }));

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { Endpoint } from '../protocol/endpoint.js';
 import { NodeApi, TOPIC_NODE } from '../management/api.js';
 import { EventDispatcher } from '../management/dispatch.js';
-import { parseClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
+import { parseClusterLayout } from '../management/cluster-layout.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
 import { answerDispatch } from './dispatch.js';
 import { SIM_ZEEK_VERSION } from './globals.js';
@@ -41,8 +41,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function main(): Promise<void> {
   const parsed = parseSimOptions(process.argv.slice(2), process.env);
-  if (typeof parsed === 'string') fatal(parsed);
-  const opts: SimOptions = parsed;
+  if (!parsed.ok) fatal(parsed.error);
+  const opts: SimOptions = parsed.value;
 
   let layoutText: string;
   try {
@@ -50,8 +50,9 @@ async function main(): Promise<void> {
   } catch (err) {
     fatal(`can't open cluster layout ${opts.layoutFile}: ${(err as Error).message}`);
   }
-  const layout: ClusterLayout | string = parseClusterLayout(layoutText);
-  if (typeof layout === 'string') fatal(`bad cluster layout ${opts.layoutFile}: ${layout}`);
+  const read = parseClusterLayout(layoutText);
+  if (!read.ok) fatal(`bad cluster layout ${opts.layoutFile}: ${read.error}`);
+  const layout = read.value;
   const self = layout.nodes.find((n) => n.name === opts.node);
   if (!self) fatal(`'${opts.node}' is not a valid node in the Cluster::nodes configuration`);
 

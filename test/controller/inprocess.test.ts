@@ -21,7 +21,9 @@ const refused = (port: number): Promise<boolean> => new Promise((resolve) => {
 test('startController in-process: bound ports exposed; close() with requests pending leaves nothing behind', async () => {
   const baseline = new Set(process.getActiveResourcesInfo());
   const stateDir = tempDir();
-  const options = resolveControllerOptions({ name: 'ctl-inproc', clientPort: '0', agentPort: '0', stateDir, requestTimeout: '30' }, {});
+  const resolved = resolveControllerOptions({ name: 'ctl-inproc', clientPort: '0', agentPort: '0', stateDir, requestTimeout: '30' }, {});
+  assert.ok(resolved.ok);
+  const options = resolved.value;
   const controller = await startController({ ...options, logger: createLogger({ name: 'ctl-inproc', role: 'controller', stateDir, quiet: true }) });
   assert.ok(controller.clientPort > 0 && controller.agentPort > 0);
   assert.equal(controller.name, 'ctl-inproc');
@@ -61,8 +63,9 @@ test('a controller that made its own logger closes management.log when it closes
       return false;
     }
   }).length;
-  const options = resolveControllerOptions({ name: 'ctl-log', clientPort: '0', agentPort: '0', stateDir, logLevel: 'error' }, {});
-  const controller = await startController(options);
+  const resolved = resolveControllerOptions({ name: 'ctl-log', clientPort: '0', agentPort: '0', stateDir, logLevel: 'error' }, {});
+  assert.ok(resolved.ok);
+  const controller = await startController(resolved.value);
   assert.equal(openLogFiles(), 1, 'the log file is open while the controller runs');
   await controller.close();
   await eventually(() => openLogFiles() === 0, 2000);
