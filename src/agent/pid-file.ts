@@ -6,7 +6,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Outcome } from '../protocol/errors.js';
-import type { ProcessIdentity } from './process-handle.js';
+import type { ProcessIdentity } from './process-identity.js';
 
 export interface PidRecord extends ProcessIdentity {
   node: string;

@@ -13,7 +13,7 @@ import {
 } from '../../src/management/index.js';
 import { findByEnv } from '../../src/agent/procfs.js';
 import type { Agent } from '../../src/agent/main.js';
-import { NODE_DIR_ENV } from '../../src/agent/process-handle.js';
+import { NODE_DIR_ENV } from '../../src/agent/process-identity.js';
 import { eventually, freePort, removeTempDirs, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
 
 export interface Received { event: ZeekEvent; from: PeerInfo }
