@@ -76,7 +76,7 @@ export class Gatherer {
   fanOut<A extends readonly unknown[]>(req: Request<Gather>, instances: readonly string[], spec: RequestSpec<A, unknown>, ...args: A): void {
     for (const instance of instances) {
       // The parent's deadline rules; the child only needs to outlive it.
-      const child = this.tracker.create<Child>({ parent: req.id, state: { instance }, timeoutMs: req.deadline - Date.now() + 1000, onTimeout: () => undefined });
+      const child = this.tracker.create<Child>({ parent: req.id, state: { instance }, deadline: req.deadline + 1000, onTimeout: () => undefined });
       req.state.outstanding.set(child.id, instance);
       if (!this.send(instance, spec.request.make(child.id, ...args), child.id)) {
         this.tracker.finish(child.id);
