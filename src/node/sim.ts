@@ -61,7 +61,10 @@ async function main(): Promise<void> {
     for (const close of closers) close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => { if (!opts.ignoreTerm) stop(); });
+  process.on('SIGTERM', () => {
+    if (!opts.ignoreTerm) stop();
+    else process.stderr.write(`ignoring SIGTERM (${SIM_ENV.ignoreTerm})\n`);
+  });
   process.on('SIGINT', stop);
 
   if (opts.interface !== undefined) {

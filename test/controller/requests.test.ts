@@ -65,9 +65,12 @@ describe('controller requests', () => {
     const results = await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
     assert.deepEqual(results.map((r) => r.instance).sort(), ['agent-1', 'agent-10']);
     // Both answered; agent-1 subscribes to the prefix of agent-10's topic, but what agent-10 says is for the controller.
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(one.received.map((e) => e.name), ['Management::Agent::API::get_nodes_request']);
-    assert.deepEqual(ten.received.map((e) => e.name), ['Management::Agent::API::get_nodes_request']);
+    // Barrier: a second request reaches each agent after anything relayed from the first round would have.
+    await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
+    const request = 'Management::Agent::API::get_nodes_request';
+    await eventually(() => one.received.length >= 2 && ten.received.length >= 2);
+    assert.deepEqual(one.received.map((e) => e.name), [request, request]);
+    assert.deepEqual(ten.received.map((e) => e.name), [request, request]);
   });
 
   test('stage, get and deploy round trip: ports assigned, one Result per node, relayed requests', async () => {

@@ -146,7 +146,8 @@ describe('simulated node', () => {
     endpoints.push(ep);
     await assert.rejects(ep.connect({ host: '127.0.0.1', port: hung.mgmtPort, retry: false }).ready(), /refused/);
     process.kill(hung.proc.pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    // The node says it got the signal: once it has, an exit on SIGTERM would have happened.
+    await hung.proc.waitFor(/ignoring SIGTERM/);
     assert.equal(hung.proc.child.exitCode, null, 'SIGTERM ignored');
     process.kill(hung.proc.pid, 'SIGKILL');
     assert.equal(await hung.proc.exited(), 'SIGKILL');
