@@ -35,7 +35,8 @@ test('startController in-process: bound ports exposed; close() with requests pen
   await client.stage({ id: 'c', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [] });
   client.send(ControllerApi.testTimeout.request.make('pending-1', true));
   client.send(ControllerApi.deploy.request.make('pending-2'));
-  await sleep(200);
+  // Barrier: the controller handles a client's events in order, so once this is answered the two above are pending.
+  await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
 
   await controller.close();
   await client.close();
