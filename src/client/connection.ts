@@ -7,8 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ClientOptions, WebSocket } from '../protocol/ws.js';
-import { dial, type DialFailure } from '../protocol/dial.js';
+import { dial, type ClientOptions, type DialFailure, type WebSocket } from '../protocol/ws.js';
 import { decodeMessage, encodeData, WS_PATH } from '../protocol/envelope.js';
 import { DecodeError, type Outcome } from '../protocol/errors.js';
 import { decodeEvent, encodeEvent, type ZeekEvent } from '../protocol/event.js';

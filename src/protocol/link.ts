@@ -4,11 +4,10 @@
  * again with bounded exponential back-off, until closed.
  */
 import { EventEmitter } from 'node:events';
-import { dial, type DialFailure } from './dial.js';
+import { dial, type DialFailure, type WebSocket } from './ws.js';
 import { WS_PATH } from './envelope.js';
 import type { PeerInfo } from './peer.js';
 import type { SessionHost, SessionOptions } from './session.js';
-import type { WebSocket } from './ws.js';
 
 export interface RetryOptions {
   initialMs: number;
