@@ -5,6 +5,7 @@
  * The agent writes it for a node; the simulated node reads it back (JSON),
  * the zeek runtime renders it as `cluster-layout.zeek`.
  */
+import type { Outcome } from '../protocol/errors.js';
 import type { Port } from '../protocol/values.js';
 import type { ClusterRole, Configuration } from './types.js';
 
@@ -43,18 +44,19 @@ export function buildClusterLayout(config: Configuration): ClusterLayout {
   return { configId: config.id, nodes };
 }
 
-/** Reads a layout back from its JSON text; returns an error text when it is not one. */
-export function parseClusterLayout(text: string): ClusterLayout | string {
+/** Reads a layout back from its JSON text, or says why it is not one. */
+export function parseClusterLayout(text: string): Outcome<ClusterLayout> {
+  const fail = (error: string): Outcome<ClusterLayout> => ({ ok: false, error });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
+    return fail(`not JSON: ${(err as Error).message}`);
   }
   const layout = raw as Partial<ClusterLayout>;
-  if (typeof layout !== 'object' || layout === null || !Array.isArray(layout.nodes)) return 'expected {"configId", "nodes": [...]}';
+  if (typeof layout !== 'object' || layout === null || !Array.isArray(layout.nodes)) return fail('expected {"configId", "nodes": [...]}');
   for (const [i, n] of layout.nodes.entries()) {
-    if (typeof n?.name !== 'string' || typeof n.role !== 'string' || typeof n.ip !== 'string') return `nodes[${i}] needs name, role and ip`;
+    if (typeof n?.name !== 'string' || typeof n.role !== 'string' || typeof n.ip !== 'string') return fail(`nodes[${i}] needs name, role and ip`);
   }
-  return { configId: String(layout.configId ?? ''), nodes: layout.nodes };
+  return { ok: true, value: { configId: String(layout.configId ?? ''), nodes: layout.nodes } };
 }

@@ -188,15 +188,8 @@ export function decodeConfiguration(v: Value | undefined, path: string): Configu
 }
 
 export function encodeNodeStatus(s: NodeStatus): Value {
-  return vector([
-    str(s.node),
-    encodeState(s.state),
-    encodeMgmtRole(s.mgmtRole),
-    encodeClusterRole(s.clusterRole),
-    optional(s.pid, integer),
-    optional(s.port, encodePort),
-    optional(s.metricsPort, encodePort),
-  ]);
+  const roles = [encodeMgmtRole(s.mgmtRole), encodeClusterRole(s.clusterRole)];
+  return vector([str(s.node), encodeState(s.state), ...roles, optional(s.pid, integer), optional(s.port, encodePort), optional(s.metricsPort, encodePort)]);
 }
 
 export function decodeNodeStatus(v: Value | undefined, path: string): NodeStatus {

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { Endpoint } from '../protocol/endpoint.js';
 import { NodeApi, TOPIC_NODE } from '../management/api.js';
 import { EventDispatcher } from '../management/dispatch.js';
-import { parseClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
+import { parseClusterLayout } from '../management/cluster-layout.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
 import { answerDispatch } from './dispatch.js';
 import { SIM_ZEEK_VERSION } from './globals.js';
@@ -41,8 +41,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function main(): Promise<void> {
   const parsed = parseSimOptions(process.argv.slice(2), process.env);
-  if (typeof parsed === 'string') fatal(parsed);
-  const opts: SimOptions = parsed;
+  if (!parsed.ok) fatal(parsed.error);
+  const opts: SimOptions = parsed.value;
 
   let layoutText: string;
   try {
@@ -50,8 +50,9 @@ async function main(): Promise<void> {
   } catch (err) {
     fatal(`can't open cluster layout ${opts.layoutFile}: ${(err as Error).message}`);
   }
-  const layout: ClusterLayout | string = parseClusterLayout(layoutText);
-  if (typeof layout === 'string') fatal(`bad cluster layout ${opts.layoutFile}: ${layout}`);
+  const read = parseClusterLayout(layoutText);
+  if (!read.ok) fatal(`bad cluster layout ${opts.layoutFile}: ${read.error}`);
+  const layout = read.value;
   const self = layout.nodes.find((n) => n.name === opts.node);
   if (!self) fatal(`'${opts.node}' is not a valid node in the Cluster::nodes configuration`);
 
@@ -60,7 +61,10 @@ async function main(): Promise<void> {
     for (const close of closers) close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => { if (!opts.ignoreTerm) stop(); });
+  process.on('SIGTERM', () => {
+    if (!opts.ignoreTerm) stop();
+    else process.stderr.write(`ignoring SIGTERM (${SIM_ENV.ignoreTerm})\n`);
+  });
   process.on('SIGINT', stop);
 
   if (opts.interface !== undefined) {
@@ -93,16 +97,13 @@ async function main(): Promise<void> {
   }
 
   const endpoint = new Endpoint({ id: `${opts.node}-${process.pid}` });
-  const dispatcher = new EventDispatcher((problem) => {
-    process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
-  });
   const context = { node: opts.node, layout, scripts: opts.scripts, spoolDir: opts.spoolDir };
-  dispatcher.on(NodeApi.nodeDispatchRequest, ([reqid, action, nodes], from) => {
+  const dispatcher = new EventDispatcher([NodeApi], (problem) => {
+    process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
+  }).serve(NodeApi.nodeDispatch, (reqid, [action, nodes], from) => {
     if (opts.mute || (nodes.length > 0 && !nodes.includes(opts.node))) return;
-    const result = answerDispatch(context, reqid, action);
-    endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatchResponse.make(reqid, result), { to: from.id });
+    endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatch.respond(reqid, [answerDispatch(context, reqid, action)]), { to: from.id });
   });
-  dispatcher.ignore(NodeApi.notifyNodeHello.name, NodeApi.nodeDispatchResponse.name);
   endpoint.subscribe(TOPIC_NODE, dispatcher.handle);
   endpoint.on('peer-up', (peer) => {
     endpoint.publishEvent(TOPIC_NODE, NodeApi.notifyNodeHello.make(opts.node), { to: peer.id });
