@@ -21,7 +21,7 @@ export async function controllerRoundTrip(quick: boolean): Promise<Row[]> {
     await waitForInstances(client, 3);
     const echo = await connectWire(floorPort, '/echo', [WS_PATH]);
     const reqid = 'bench-rtt';
-    const text = requestText(ControllerApi.getInstancesRequest.make(reqid));
+    const text = requestText(ControllerApi.getInstances.request.make(reqid));
     // A long warm-up: a daemon's steady state, after V8 has optimised the request path.
     const [ours, bare] = await interleaved(n, () => client.request(text, reqid).then(() => undefined), () => echo.request(text, reqid).then(() => undefined), quick ? 100 : 3000);
     client.close();

@@ -29,7 +29,7 @@ export async function waitForInstances(client: WireClient, n: number, timeoutMs 
   const until = Date.now() + timeoutMs;
   for (;;) {
     const reqid = nextReqid('instances');
-    const [, result] = ControllerApi.getInstancesResponse.decode(decodeResponse(await client.request(requestText(ControllerApi.getInstancesRequest.make(reqid)), reqid)));
+    const [, result] = ControllerApi.getInstances.response.decode(decodeResponse(await client.request(requestText(ControllerApi.getInstances.request.make(reqid)), reqid)));
     const have = result.data?.type === 'vector' ? result.data.value.length : 0;
     if (have >= n) return;
     if (Date.now() > until) throw new Error(`only ${have} of ${n} agents connected to the controller within ${timeoutMs} ms`);

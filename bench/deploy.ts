@@ -28,15 +28,15 @@ function workers(id: string, n: number): Configuration {
 
 async function deployOnce(client: WireClient, n: number): Promise<number> {
   const stageId = nextReqid('stage');
-  const [, staged] = ControllerApi.stageConfigurationResponse.decode(decodeResponse(
-    await client.request(requestText(ControllerApi.stageConfigurationRequest.make(stageId, workers(`bench-${stageId}`, n))), stageId)));
+  const [, staged] = ControllerApi.stageConfiguration.response.decode(decodeResponse(
+    await client.request(requestText(ControllerApi.stageConfiguration.request.make(stageId, workers(`bench-${stageId}`, n))), stageId)));
   assertAllSucceeded(`stage ${n} workers`, staged);
   const reqid = nextReqid('deploy');
-  const text = requestText(ControllerApi.deployRequest.make(reqid));
+  const text = requestText(ControllerApi.deploy.request.make(reqid));
   const t0 = nowMs();
   const answer = await client.request(text, reqid, 120000);
   const elapsed = nowMs() - t0;
-  const [, results] = ControllerApi.deployResponse.decode(decodeResponse(answer));
+  const [, results] = ControllerApi.deploy.response.decode(decodeResponse(answer));
   assertAllSucceeded(`deploy of ${n} simulated nodes`, results, n);
   return elapsed;
 }

@@ -22,19 +22,17 @@ function fakeAgent(name: string, onUp: () => void): Endpoint {
   const endpoint = new Endpoint({ id: `${name}-${process.pid}` });
   const reply = (to: PeerInfo, event: ZeekEvent): void => endpoint.publishEvent(topic, event, { to: to.id });
   const self: NodeStatus = { node: name, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid };
-  const d = new EventDispatcher((p) => process.stderr.write(`${name}: invalid event ${p.event ?? ''}: ${p.error}\n`));
-  d.on(AgentApi.getNodesRequest, ([reqid], from) => {
-    reply(from, AgentApi.getNodesResponse.make(reqid, success(reqid, { instance: name, data: vector([encodeNodeStatus(self)]) })));
+  const d = new EventDispatcher([AgentApi], (p) => process.stderr.write(`${name}: invalid event ${p.event ?? ''}: ${p.error}\n`));
+  d.on(AgentApi.getNodes.request, ([reqid], from) => {
+    reply(from, AgentApi.getNodes.response.make(reqid, success(reqid, { instance: name, data: vector([encodeNodeStatus(self)]) })));
   });
-  d.on(AgentApi.agentWelcomeRequest, ([reqid], from) => reply(from, AgentApi.agentWelcomeResponse.make(reqid, success(reqid, { instance: name }))));
-  d.on(AgentApi.agentStandbyRequest, ([reqid], from) => reply(from, AgentApi.agentStandbyResponse.make(reqid, success(reqid, { instance: name }))));
-  d.on(AgentApi.deployRequest, ([reqid, config], from) => {
+  d.on(AgentApi.agentWelcome.request, ([reqid], from) => reply(from, AgentApi.agentWelcome.response.make(reqid, success(reqid, { instance: name }))));
+  d.on(AgentApi.agentStandby.request, ([reqid], from) => reply(from, AgentApi.agentStandby.response.make(reqid, success(reqid, { instance: name }))));
+  d.on(AgentApi.deploy.request, ([reqid, config], from) => {
     const mine = config.nodes.filter((n) => n.instance === name);
     const results = mine.length === 0 ? [success(reqid, { instance: name })] : mine.map((n) => success(reqid, { instance: name, node: n.name }));
-    reply(from, AgentApi.deployResponse.make(reqid, results));
+    reply(from, AgentApi.deploy.response.make(reqid, results));
   });
-  d.ignore(AgentApi.getNodesResponse.name, AgentApi.agentWelcomeResponse.name, AgentApi.agentStandbyResponse.name,
-    AgentApi.deployResponse.name, AgentApi.notifyAgentHello.name);
   endpoint.subscribe(topic, d.handle);
   const link = endpoint.connect({ host: '127.0.0.1', port, subscriptions: [topic], remoteTopics: [topic], retry: { initialMs: 100, maxMs: 1000 } });
   let first = true;

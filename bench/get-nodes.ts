@@ -40,8 +40,8 @@ async function fanOut(size: Size): Promise<Row[]> {
     const fan = await connectWire(floorPort, '/fanout', [WS_PATH]);
 
     const reqid = 'bench-nodes';
-    const text = requestText(ControllerApi.getNodesRequest.make(reqid));
-    const [, results] = ControllerApi.getNodesResponse.decode(decodeResponse(await client.request(text, reqid)));
+    const text = requestText(ControllerApi.getNodes.request.make(reqid));
+    const [, results] = ControllerApi.getNodes.response.decode(decodeResponse(await client.request(text, reqid)));
     assertAllSucceeded(`get_nodes across ${n} agents`, results, n);
     const [ours, bare] = await interleaved(size.samples, () => client.request(text, reqid).then(() => undefined),
       () => fan.request(text, reqid).then(() => undefined), Math.min(20, size.samples));

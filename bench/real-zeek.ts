@@ -40,7 +40,7 @@ async function call<T>(client: WireClient, make: (reqid: string) => Parameters<t
 }
 
 async function runningNodes(client: WireClient): Promise<Set<string>> {
-  const [, results] = await call(client, (r) => ControllerApi.getNodesRequest.make(r), (t) => ControllerApi.getNodesResponse.decode(decodeResponse(t)));
+  const [, results] = await call(client, (r) => ControllerApi.getNodes.request.make(r), (t) => ControllerApi.getNodes.response.decode(decodeResponse(t)));
   const running = new Set<string>();
   for (const res of results) {
     if (!res.success || !res.data) continue;
@@ -58,10 +58,10 @@ async function runningNodes(client: WireClient): Promise<Set<string>> {
  */
 async function deployMini(side: Side, mini: () => Configuration): Promise<number> {
   const config = mini();
-  const [, staged] = await call(side.client, (r) => ControllerApi.stageConfigurationRequest.make(r, config), (t) => ControllerApi.stageConfigurationResponse.decode(decodeResponse(t)));
+  const [, staged] = await call(side.client, (r) => ControllerApi.stageConfiguration.request.make(r, config), (t) => ControllerApi.stageConfiguration.response.decode(decodeResponse(t)));
   assertAllSucceeded(`${side.name}: stage`, staged);
   const t0 = nowMs();
-  const [, results] = await call(side.client, (r) => ControllerApi.deployRequest.make(r), (t) => ControllerApi.deployResponse.decode(decodeResponse(t)), 120_000);
+  const [, results] = await call(side.client, (r) => ControllerApi.deploy.request.make(r), (t) => ControllerApi.deploy.response.decode(decodeResponse(t)), 120_000);
   assertAllSucceeded(`${side.name}: deploy of mini`, results);
   for (let until = Date.now() + 30_000; ;) {
     const running = await runningNodes(side.client);

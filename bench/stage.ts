@@ -34,11 +34,11 @@ export async function stageLarge(quick: boolean): Promise<Row[]> {
       const samples: number[] = [];
       for (let i = 0; i <= runs; i++) {
         const reqid = `bench-stage-${nodes}-${i}`;
-        const text = requestText(ControllerApi.stageConfigurationRequest.make(reqid, largeConfiguration(`config-${nodes}-${i}`, nodes)));
+        const text = requestText(ControllerApi.stageConfiguration.request.make(reqid, largeConfiguration(`config-${nodes}-${i}`, nodes)));
         const t0 = nowMs();
         const answer = await client.request(text, reqid, 60000);
         const ms = nowMs() - t0;
-        const [, results] = ControllerApi.stageConfigurationResponse.decode(decodeResponse(answer));
+        const [, results] = ControllerApi.stageConfiguration.response.decode(decodeResponse(answer));
         assertAllSucceeded(`stage of ${nodes} nodes`, results);
         if (i > 0) samples.push(ms); // the first one warms up
       }

@@ -22,13 +22,13 @@ const DIST_SRC = join(CLI, '..');
 const fake = new FakeController();
 before(async () => {
   await fake.start();
-  fake.on(ControllerApi.getInstancesRequest, ControllerApi.getInstancesResponse, (reqid) =>
+  fake.on(ControllerApi.getInstances.request, ControllerApi.getInstances.response, (reqid) =>
     [reqid, ok(reqid, { data: vector([encodeInstance({ name: 'agent-b', host: '10.0.0.2', listenPort: { number: 2151, protocol: 'tcp' } }), encodeInstance({ name: 'agent-a', host: '127.0.0.1' })]) })]);
-  fake.on(ControllerApi.getNodesRequest, ControllerApi.getNodesResponse, (reqid) => [reqid, [
+  fake.on(ControllerApi.getNodes.request, ControllerApi.getNodes.response, (reqid) => [reqid, [
     ok(reqid, { instance: 'agent-a', data: vector([encodeNodeStatus({ node: 'w1', state: 'RUNNING', mgmtRole: 'NONE', clusterRole: 'WORKER', pid: 42 })]) }),
     bad(reqid, 'request timed out', { instance: 'agent-c' }),
   ]]);
-  fake.on(ControllerApi.testTimeoutRequest, ControllerApi.testTimeoutResponse, (reqid) => [reqid, bad(reqid, 'request timed out')]);
+  fake.on(ControllerApi.testTimeout.request, ControllerApi.testTimeout.response, (reqid) => [reqid, bad(reqid, 'request timed out')]);
 });
 after(async () => { await stopAll(); await fake.close(); removeTempDirs(); });
 

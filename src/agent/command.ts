@@ -7,11 +7,12 @@ import { resolveAgentConfig, type AgentFlags } from './config.js';
 import { startAgent } from './main.js';
 
 export async function runAgentCommand(flags: AgentFlags): Promise<number> {
-  const resolved = resolveAgentConfig(flags, process.env, process.cwd());
-  if (typeof resolved === 'string') {
-    process.stderr.write(`zeek-mgmt agent: ${resolved}\n`);
+  const outcome = resolveAgentConfig(flags, process.env, process.cwd());
+  if (!outcome.ok) {
+    process.stderr.write(`zeek-mgmt agent: ${outcome.error}\n`);
     return 2;
   }
+  const resolved = outcome.value;
   let agent;
   try {
     agent = await startAgent({ ...resolved.options, notes: resolved.notes });

@@ -9,51 +9,17 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, failure, success,
-  type InvalidEvent, type NodeStatus,
+  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, success,
+  type NodeStatus, type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { Archiver } from './archiver.js';
+import { AGENT_DEFAULTS, type AgentOptions } from './config.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { createRuntime, findExecutable, type RuntimeKind, type ZeekVersion } from './runtimes/index.js';
+import { createRuntime, findExecutable } from './runtimes/index.js';
 import { StateLock } from './state-lock.js';
 import { Supervisor } from './supervisor.js';
-
-export interface AgentOptions {
-  name: string;
-  /** Listen for controllers (default true). */
-  listen?: boolean;
-  listenHost?: string;
-  /** 0 picks a free port. Default 2151. */
-  listenPort?: number;
-  /** Dial the controller (default true). */
-  connect?: boolean;
-  controllerHost?: string;
-  controllerPort?: number;
-  stateDir: string;
-  /** Default `<state dir>/spool`. */
-  spoolDir?: string;
-  runtime: RuntimeKind;
-  zeekPath?: string;
-  /** The zeek's version, read once (`zeek --version`) when the options were resolved; probed at start when absent. */
-  zeekVersion?: ZeekVersion;
-  nodeTimeoutMs?: number;
-  stopGraceMs?: number;
-  initialRestartBackoffMs?: number;
-  maxRestartBackoffMs?: number;
-  restartBackoffResetMs?: number;
-  /** Where nodes rotate their logs to (default `<spool dir>/log-queue`). */
-  logQueueDir?: string;
-  /** Log archival: on (built in) unless false; `command` runs an external archiver instead. */
-  archive?: { command?: string; intervalMs?: number; archiveDir?: string } | false;
-  logger?: ManagementLogger;
-  logLevel?: string;
-  /** Lines worth logging at start (e.g. why this runtime was chosen). */
-  notes?: string[];
-  /** A controller running beside this agent (`zeek-mgmt up`), reported by get_nodes. */
-  colocatedController?: { name: string; pid: number; port?: number };
-}
 
 export interface Agent {
   readonly name: string;
@@ -64,23 +30,13 @@ export interface Agent {
   close(options: { stopNodes: boolean }): Promise<void>;
 }
 
-export const DEFAULTS = {
-  listenHost: '127.0.0.1',
-  listenPort: 2151,
-  controllerHost: '127.0.0.1',
-  controllerPort: 2150,
-  nodeTimeoutMs: 5000,
-  stopGraceMs: 5000,
-  maxRestartBackoffMs: 60_000,
-  archiveIntervalMs: 300_000,
-} as const;
-
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true });
   const log = options.logger ?? createLogger({ name: options.name, role: 'agent', stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
-  const lock = StateLock.acquire(stateDir);
-  if (typeof lock === 'string') throw new Error(lock);
+  const locked = StateLock.acquire(stateDir);
+  if (!locked.ok) throw new Error(locked.error);
+  const lock = locked.value;
   let agent: AgentRuntime | undefined;
   try {
     agent = new AgentRuntime(options, stateDir, log, lock);
@@ -131,19 +87,21 @@ class AgentRuntime implements Agent {
       logQueueDir: this.logQueueDir,
       runtime,
       log,
-      nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
-      stopGraceMs: options.stopGraceMs ?? DEFAULTS.stopGraceMs,
+      nodeTimeoutMs: options.nodeTimeoutMs ?? AGENT_DEFAULTS.nodeTimeoutMs,
+      stopGraceMs: options.stopGraceMs ?? AGENT_DEFAULTS.stopGraceMs,
       backoff: {
         ...DEFAULT_BACKOFF,
         ...(options.initialRestartBackoffMs === undefined ? {} : { initialMs: options.initialRestartBackoffMs }),
-        maxMs: options.maxRestartBackoffMs ?? DEFAULTS.maxRestartBackoffMs,
+        maxMs: options.maxRestartBackoffMs ?? AGENT_DEFAULTS.maxRestartBackoffMs,
         ...(options.restartBackoffResetMs === undefined ? {} : { resetAfterMs: options.restartBackoffResetMs }),
       },
       taskset: findExecutable('taskset'),
     });
-    this.dispatcher = new EventDispatcher((p) => {
+    // A malformed request gets a Broker error and, when its reqid is readable, its response carrying the problem.
+    this.dispatcher = new EventDispatcher([AgentApi], (p) => {
       log.warn({ peer: p.from.id, topic: p.topic, event: p.event, error: p.error }, 'invalid event');
-      this.answerInvalid(p);
+      this.endpoint.sendError(p.from.id, ErrorCode.invalidData, p.error);
+      if (p.request) this.reply(p.from, p.request.spec.fail(p.request.reqid, `invalid request: ${p.error}`, { instance: this.name }));
     });
     this.registerHandlers();
   }
@@ -162,12 +120,12 @@ class AgentRuntime implements Agent {
       if (peer.id === this.controllerPeer) this.controllerPeer = undefined;
     });
     if (o.listen !== false) {
-      const bound = await this.endpoint.listen({ host: o.listenHost ?? DEFAULTS.listenHost, port: o.listenPort ?? DEFAULTS.listenPort, name: 'controllers' });
+      const bound = await this.endpoint.listen({ host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers' });
       this.listenPort = bound.port;
     }
     if (o.connect !== false) {
-      const host = o.controllerHost ?? DEFAULTS.controllerHost;
-      const port = o.controllerPort ?? DEFAULTS.controllerPort;
+      const host = o.controllerHost ?? AGENT_DEFAULTS.controllerHost;
+      const port = o.controllerPort ?? AGENT_DEFAULTS.controllerPort;
       this.link = this.endpoint.connect({ host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 } });
       let reported = false;
       this.link.on('up', (peer) => {
@@ -185,7 +143,7 @@ class AgentRuntime implements Agent {
     if (o.archive !== false) {
       this.archiver = new Archiver({
         ...(o.archive?.command === undefined ? {} : { command: o.archive.command }),
-        intervalMs: o.archive?.intervalMs ?? DEFAULTS.archiveIntervalMs,
+        intervalMs: o.archive?.intervalMs ?? AGENT_DEFAULTS.archiveIntervalMs,
         logQueueDir: this.logQueueDir,
         archiveDir: resolve(o.archive?.archiveDir ?? join(this.spoolDir, 'logs')),
       }, this.log);
@@ -208,53 +166,47 @@ class AgentRuntime implements Agent {
   }
 
   private registerHandlers(): void {
-    const d = this.dispatcher;
+    const api = AgentApi;
     const instance = this.name;
-    d.on(AgentApi.deployRequest, ([reqid, config, force], from) => {
-      this.rx(from, 'deploy_request', reqid, { config: config.id, force });
-      void this.supervisor.deploy(reqid, config, force).then(
-        (results) => this.reply(from, AgentApi.deployResponse.make(reqid, results)),
-        (err: Error) => this.reply(from, AgentApi.deployResponse.make(reqid, [failure(reqid, `deploy failed: ${err.message}`, { instance })])),
-      );
-    });
-    d.on(AgentApi.getNodesRequest, ([reqid], from) => {
-      this.rx(from, 'get_nodes_request', reqid);
-      const statuses = [this.selfStatus(), ...this.controllerStatus(), ...this.supervisor.statuses()];
-      this.reply(from, AgentApi.getNodesResponse.make(reqid, success(reqid, { instance, data: vector(statuses.map(encodeNodeStatus)) })));
-    });
-    d.on(AgentApi.nodeDispatchRequest, ([reqid, action, nodes], from) => {
-      this.rx(from, 'node_dispatch_request', reqid, { action, nodes });
-      void this.supervisor.dispatch(reqid, action, nodes).then((results) => this.reply(from, AgentApi.nodeDispatchResponse.make(reqid, results)));
-    });
-    d.on(AgentApi.restartRequest, ([reqid, nodes], from) => {
-      this.rx(from, 'restart_request', reqid, { nodes });
-      void this.supervisor.restart(reqid, nodes).then(
-        (results) => this.reply(from, AgentApi.restartResponse.make(reqid, results)),
-        (err: Error) => this.reply(from, AgentApi.restartResponse.make(reqid, [failure(reqid, `restart failed: ${err.message}`, { instance })])),
-      );
-    });
-    d.on(AgentApi.agentWelcomeRequest, ([reqid], from) => {
-      this.rx(from, 'agent_welcome_request', reqid);
-      this.reply(from, AgentApi.agentWelcomeResponse.make(reqid, success(reqid, { instance })));
-    });
-    d.on(AgentApi.agentStandbyRequest, ([reqid], from) => {
-      this.rx(from, 'agent_standby_request', reqid);
-      void this.supervisor.standby().then(
-        () => this.reply(from, AgentApi.agentStandbyResponse.make(reqid, success(reqid, { instance }))),
-        (err: Error) => this.reply(from, AgentApi.agentStandbyResponse.make(reqid, failure(reqid, `standby failed: ${err.message}`, { instance }))),
-      );
-    });
-    // Our own outgoing events may come back from a peer that subscribes broadly; they are not requests.
-    d.ignore(
-      AgentApi.deployResponse.name, AgentApi.getNodesResponse.name, AgentApi.nodeDispatchResponse.name,
-      AgentApi.agentWelcomeResponse.name, AgentApi.agentStandbyResponse.name, AgentApi.restartResponse.name,
-      AgentApi.notifyAgentHello.name, AgentApi.notifyChange.name, AgentApi.notifyError.name, AgentApi.notifyLog.name,
-    );
+    this.dispatcher
+      .serve(api.deploy, (reqid, [config, force], from) => {
+        this.rx(from, api.deploy, reqid, { config: config.id, force });
+        this.answer(from, api.deploy, reqid, 'deploy failed', this.supervisor.deploy(reqid, config, force));
+      })
+      .serve(api.getNodes, (reqid, _args, from) => {
+        this.rx(from, api.getNodes, reqid);
+        const statuses = [this.selfStatus(), ...this.controllerStatus(), ...this.supervisor.statuses()];
+        this.reply(from, api.getNodes.respond(reqid, [success(reqid, { instance, data: vector(statuses.map(encodeNodeStatus)) })]));
+      })
+      .serve(api.nodeDispatch, (reqid, [action, nodes], from) => {
+        this.rx(from, api.nodeDispatch, reqid, { action, nodes });
+        this.answer(from, api.nodeDispatch, reqid, 'dispatch failed', this.supervisor.dispatch(reqid, action, nodes));
+      })
+      .serve(api.restart, (reqid, [nodes], from) => {
+        this.rx(from, api.restart, reqid, { nodes });
+        this.answer(from, api.restart, reqid, 'restart failed', this.supervisor.restart(reqid, nodes));
+      })
+      .serve(api.agentWelcome, (reqid, _args, from) => {
+        this.rx(from, api.agentWelcome, reqid);
+        this.reply(from, api.agentWelcome.respond(reqid, [success(reqid, { instance })]));
+      })
+      .serve(api.agentStandby, (reqid, _args, from) => {
+        this.rx(from, api.agentStandby, reqid);
+        this.answer(from, api.agentStandby, reqid, 'standby failed', this.supervisor.standby().then(() => [success(reqid, { instance })]));
+      });
   }
 
-  private rx(from: PeerInfo, event: string, reqid: string, details: object = {}): void {
+  private rx(from: PeerInfo, spec: RequestKind, reqid: string, details: object = {}): void {
     this.controllerPeer = from.id;
-    this.log.info({ peer: from.id, reqid, ...details }, `rx ${event}`);
+    this.log.info({ peer: from.id, reqid, ...details }, `rx ${spec.kind}_request`);
+  }
+
+  /** Responds with the Results of `work`, or with one failure (`failing: <why>`) if it fails. */
+  private answer(to: PeerInfo, spec: RequestKind, reqid: string, failing: string, work: Promise<Result[]>): void {
+    void work.then(
+      (results) => this.reply(to, spec.respond(reqid, results)),
+      (err: Error) => this.reply(to, spec.fail(reqid, `${failing}: ${err.message}`, { instance: this.name })),
+    );
   }
 
   private reply(to: PeerInfo, event: ZeekEvent): void {
@@ -277,24 +229,6 @@ class AgentRuntime implements Agent {
   private hello(peer: PeerInfo, connecting: boolean): void {
     this.log.info({ peer: peer.id, connecting }, 'tx notify_agent_hello');
     this.endpoint.publishEvent(this.topic, AgentApi.notifyAgentHello.make(this.name, this.endpointId, connecting, API_VERSION), { to: peer.id });
-  }
-
-  /** A malformed request gets a Broker error and, when its reqid is readable, its response event carrying the problem. */
-  private answerInvalid(p: InvalidEvent): void {
-    this.endpoint.sendError(p.from.id, ErrorCode.invalidData, p.error);
-    const first = p.args?.[0];
-    if (!p.event || first?.type !== 'string') return;
-    const reqid = first.value;
-    const fail = failure(reqid, `invalid request: ${p.error}`, { instance: this.name });
-    const response = {
-      [AgentApi.deployRequest.name]: () => AgentApi.deployResponse.make(reqid, [fail]),
-      [AgentApi.restartRequest.name]: () => AgentApi.restartResponse.make(reqid, [fail]),
-      [AgentApi.nodeDispatchRequest.name]: () => AgentApi.nodeDispatchResponse.make(reqid, [fail]),
-      [AgentApi.getNodesRequest.name]: () => AgentApi.getNodesResponse.make(reqid, fail),
-      [AgentApi.agentWelcomeRequest.name]: () => AgentApi.agentWelcomeResponse.make(reqid, fail),
-      [AgentApi.agentStandbyRequest.name]: () => AgentApi.agentStandbyResponse.make(reqid, fail),
-    }[p.event];
-    if (response) this.reply(p.from, response());
   }
 
   private selfStatus(): NodeStatus {

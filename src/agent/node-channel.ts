@@ -33,16 +33,15 @@ export class NodeChannel {
   constructor(agentName: string, private readonly log: Logger, defaultTimeoutMs: number) {
     this.endpoint = new Endpoint({ id: `${agentName}-nodes`, relay: false, logger: log });
     this.tracker = new RequestTracker(defaultTimeoutMs);
-    const dispatcher = new EventDispatcher((p) => log.warn({ peer: p.from.id, event: p.event, error: p.error }, 'invalid event from a node'));
-    dispatcher.on(NodeApi.notifyNodeHello, ([name], from) => {
-      log.info({ node: name, peer: from.id }, 'rx notify_node_hello');
-      this.hellos.get(from.id)?.(name);
-    });
-    dispatcher.on(NodeApi.nodeDispatchResponse, ([reqid, result]) => {
-      const req = this.tracker.finish<Pending>(reqid);
-      if (req) req.state.resolve(result);
-    });
-    dispatcher.ignore(NodeApi.nodeDispatchRequest.name);
+    const dispatcher = new EventDispatcher([NodeApi], (p) => log.warn({ peer: p.from.id, event: p.event, error: p.error }, 'invalid event from a node'))
+      .on(NodeApi.notifyNodeHello, ([name], from) => {
+        log.info({ node: name, peer: from.id }, 'rx notify_node_hello');
+        this.hellos.get(from.id)?.(name);
+      })
+      .answers(NodeApi.nodeDispatch, (reqid, [result]) => {
+        const req = this.tracker.finish<Pending>(reqid);
+        if (req && result) req.state.resolve(result);
+      });
     this.endpoint.subscribe(TOPIC_NODE, dispatcher.handle);
   }
 
@@ -108,7 +107,7 @@ export class NodeChannel {
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         onTimeout: (r) => resolve(failure(r.id, REQUEST_TIMED_OUT, { node })),
       });
-      this.endpoint.publishEvent(nodeTopic(node), NodeApi.nodeDispatchRequest.make(req.id, [...action], [node]), { to: peerId });
+      this.endpoint.publishEvent(nodeTopic(node), NodeApi.nodeDispatch.request.make(req.id, [...action], [node]), { to: peerId });
     });
   }
 

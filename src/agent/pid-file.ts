@@ -5,7 +5,8 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcessIdentity } from './process-handle.js';
+import type { Outcome } from '../protocol/errors.js';
+import type { ProcessIdentity } from './process-identity.js';
 
 export interface PidRecord extends ProcessIdentity {
   node: string;
@@ -25,22 +26,22 @@ export function removePidFile(dir: string): void {
   rmSync(join(dir, FILE), { force: true });
 }
 
-/** The record, `undefined` when there is none, or an error text when it is unreadable. */
-export function readPidFile(dir: string): PidRecord | undefined | string {
+/** The record (`undefined` when there is none), or why it is unreadable. */
+export function readPidFile(dir: string): Outcome<PidRecord | undefined> {
   let text: string;
   try {
     text = readFileSync(join(dir, FILE), 'utf8');
   } catch {
-    return undefined;
+    return { ok: true, value: undefined };
   }
   try {
     const r = JSON.parse(text) as Partial<PidRecord>;
     if (typeof r.pid === 'number' && Number.isInteger(r.pid) && r.pid > 1 && typeof r.startTime === 'string' &&
       typeof r.token === 'string' && typeof r.node === 'string' && typeof r.mgmtPort === 'number') {
-      return { pid: r.pid, startTime: r.startTime, token: r.token, node: r.node, mgmtPort: r.mgmtPort, launchedAt: String(r.launchedAt ?? '') };
+      return { ok: true, value: { pid: r.pid, startTime: r.startTime, token: r.token, node: r.node, mgmtPort: r.mgmtPort, launchedAt: String(r.launchedAt ?? '') } };
     }
-    return `${join(dir, FILE)} lacks pid, startTime, token, node or mgmtPort`;
+    return { ok: false, error: `${join(dir, FILE)} lacks pid, startTime, token, node or mgmtPort` };
   } catch (err) {
-    return `${join(dir, FILE)} is not JSON: ${(err as Error).message}`;
+    return { ok: false, error: `${join(dir, FILE)} is not JSON: ${(err as Error).message}` };
   }
 }

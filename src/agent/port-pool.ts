@@ -8,7 +8,8 @@ export class PortPool {
   private readonly taken = new Set<number>();
   private reserved = new Set<number>();
 
-  constructor(private readonly host = '127.0.0.1') {}
+  /** `probe` finds a port that is free now (default: the OS picks one on 127.0.0.1). */
+  constructor(private readonly probe: () => Promise<number> = () => freePort('127.0.0.1')) {}
 
   /** Ports that must not be handed out (the configuration's Broker and metrics ports). */
   reserve(ports: Iterable<number>): void {
@@ -22,7 +23,7 @@ export class PortPool {
 
   async allocate(): Promise<number> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const port = await probe(this.host);
+      const port = await this.probe();
       if (!this.taken.has(port) && !this.reserved.has(port)) {
         this.taken.add(port);
         return port;
@@ -36,7 +37,7 @@ export class PortPool {
   }
 }
 
-function probe(host: string): Promise<number> {
+function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

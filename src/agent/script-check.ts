@@ -6,11 +6,11 @@
  * running ones, so a script error never takes a working cluster down.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterLayout } from '../management/cluster-layout.js';
 import type { Node, NodeOutputs } from '../management/index.js';
-import { nodeEnvironment } from './node-env.js';
+import { nodeEnvironment, writeNodeFiles } from './launch.js';
 import type { NodeRuntime } from './runtimes/index.js';
 
 export type CheckOutcome = { ok: true } | { ok: false; error: string; outputs: NodeOutputs };
@@ -44,7 +44,7 @@ export async function checkNode(ctx: CheckContext, node: Node): Promise<CheckOut
     const verdict = ctx.runtime.check(launch);
     if (!('run' in verdict)) return verdict.ok ? verdict : { ...verdict, outputs: { stdout: '', stderr: verdict.error } };
     const plan = verdict.run;
-    for (const file of plan.files) writeFileSync(join(dir, file.name), file.content, { mode: 0o600 });
+    writeNodeFiles(dir, plan.files);
     const env = nodeEnvironment(node, plan.env, dir, ctx.spoolDir);
     return await new Promise<CheckOutcome>((resolve) => {
       execFile(plan.command, plan.args, { cwd: dir, env, timeout: ctx.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {

@@ -5,30 +5,32 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Outcome } from '../protocol/errors.js';
 import { isLive, readStat } from './procfs.js';
 
 export class StateLock {
   private constructor(private readonly path: string) {}
 
   /** Takes the lock or returns why it cannot. */
-  static acquire(stateDir: string): StateLock | string {
+  static acquire(stateDir: string): Outcome<StateLock> {
+    const fail = (error: string): Outcome<StateLock> => ({ ok: false, error });
     const path = join(stateDir, 'agent.lock');
     const mine = `${JSON.stringify({ pid: process.pid, startTime: readStat(process.pid)?.startTime ?? '' })}\n`;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         // 'wx': only one of two agents starting at once can create it.
         writeFileSync(path, mine, { flag: 'wx' });
-        return new StateLock(path);
+        return { ok: true, value: new StateLock(path) };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return `cannot lock state directory ${stateDir}: ${(err as Error).message}`;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return fail(`cannot lock state directory ${stateDir}: ${(err as Error).message}`);
       }
       const holder = readHolder(path);
       if (holder && holder.pid !== process.pid && isLive(holder.pid, holder.startTime)) {
-        return `another agent (pid ${holder.pid}) already uses state directory ${stateDir}`;
+        return fail(`another agent (pid ${holder.pid}) already uses state directory ${stateDir}`);
       }
       rmSync(path, { force: true });
     }
-    return `cannot lock state directory ${stateDir}: another agent is starting on it`;
+    return fail(`cannot lock state directory ${stateDir}: another agent is starting on it`);
   }
 
   release(): void {

@@ -1,14 +1,15 @@
 /**
- * One cluster node under the agent's care: launches its process (detached,
- * own process group, output to files, a per-launch token in its env), keeps
- * its pid file, follows it from PENDING to RUNNING when it checks in, and
- * restarts it with back-off when it dies unexpectedly. A node adopted after
+ * One cluster node under the agent's care: launches its process (launch.ts:
+ * detached, own process group, output to files, a per-launch token in its
+ * env, a pid file), follows it from PENDING to RUNNING when it checks in,
+ * removes its pid file when it is gone, and restarts it with back-off when
+ * it dies unexpectedly. A node adopted after
  * an agent restart is watched through /proc instead of as a child.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
 import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
@@ -16,10 +17,9 @@ import type { Logger } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
 import { readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
-import { removePidFile, writePidFile, type PidRecord } from './pid-file.js';
-import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, isRunning, terminate, type ProcessIdentity } from './process-handle.js';
-import { nodeEnvironment } from './node-env.js';
-import { readStat } from './procfs.js';
+import { commandLine, launchEnvironment, recordLaunch, spawnNode, writeNodeFiles } from './launch.js';
+import { removePidFile, type PidRecord } from './pid-file.js';
+import { isRunning, terminate, type ProcessIdentity } from './process-identity.js';
 import { READY_LINE, type ManagementPath, type NodeRuntime } from './runtimes/index.js';
 
 /** What every supervised node shares: set up once by the supervisor. */
@@ -144,59 +144,32 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
       return;
     }
     const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, logQueueDir: this.host.logQueueDir, mgmtHost: MGMT_HOST, mgmtPort });
-    for (const file of plan.files) writeFileSync(join(this.dir, file.name), file.content);
+    writeNodeFiles(this.dir, plan.files);
     const token = randomUUID();
-    const env: NodeJS.ProcessEnv = {
-      ...nodeEnvironment(this.node, plan.env, this.dir, this.host.spoolDir),
-      [NODE_DIR_ENV]: this.dir,
-      [LAUNCH_TOKEN_ENV]: token,
-    };
-    let command = plan.command;
-    let args = plan.args;
-    if (this.node.cpuAffinity !== undefined) {
-      if (this.host.taskset) {
-        args = ['-c', String(this.node.cpuAffinity), command, ...args];
-        command = this.host.taskset;
-      } else this.emit('error', this, `cannot pin node ${this.name} to CPU ${this.node.cpuAffinity}: taskset not found; starting it unpinned`);
-    }
-    const out = openSync(join(this.dir, 'stdout'), 'a');
-    const err = openSync(join(this.dir, 'stderr'), 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(command, args, { cwd: this.dir, env, detached: true, stdio: ['ignore', out, err] });
-    } finally {
-      closeSync(out);
-    }
-    if (child.pid === undefined) {
-      const reason = await new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
-      writeSync(err, `zeek-mgmt agent: failed to start ${command}: ${reason}\n`);
-      closeSync(err);
-      this.host.releasePort(mgmtPort);
-      this.host.log.error({ node: this.name, command, reason }, 'node failed to start');
-      this.recordExit(generation, `could not be started: ${reason}`);
-      if (!this.supervising || generation !== this.generation) return;
-      this.setState('FAILED');
-      this.emit('error', this, `node ${this.name} could not be started: ${reason}`);
-      this.scheduleRestart(0);
+    const { command, args, unpinned } = commandLine(this.node, plan, this.host.taskset);
+    if (unpinned) this.emit('error', this, unpinned);
+    const spawned = await spawnNode(command, args, launchEnvironment(this.node, plan, this.dir, this.host.spoolDir, token), this.dir);
+    if (!spawned.ok) {
+      this.notStarted(generation, mgmtPort, command, spawned.error);
       return;
     }
-    closeSync(err);
-    child.unref();
-    child.on('error', () => undefined);
-    const stat = readStat(child.pid);
-    const id: ProcessIdentity = { pid: child.pid, startTime: stat?.startTime ?? '', token };
-    const record: PidRecord = { ...id, node: this.name, mgmtPort, launchedAt: new Date().toISOString() };
-    try {
-      writePidFile(this.dir, record);
-    } catch (e) {
-      // Without a pid file a later agent could not find this process: do not leave it running.
-      child.kill('SIGKILL');
-      throw e;
-    }
-    this.host.log.info({ node: this.name, pid: child.pid, mgmtPort, command, args }, 'node launched');
+    const child = spawned.value;
+    const id = recordLaunch(this.dir, this.name, child, token, mgmtPort);
+    this.host.log.info({ node: this.name, pid: id.pid, mgmtPort, command, args }, 'node launched');
     this.attach(id, mgmtPort, generation, child);
     this.emit('process', this, 'launched');
     child.once('exit', (code, signal) => this.onExit(generation, describeExit(code, signal)));
+  }
+
+  /** The process could not be spawned at all: FAILED, and tried again after the back-off. */
+  private notStarted(generation: number, mgmtPort: number, command: string, reason: string): void {
+    this.host.releasePort(mgmtPort);
+    this.host.log.error({ node: this.name, command, reason }, 'node failed to start');
+    this.recordExit(generation, `could not be started: ${reason}`);
+    if (!this.supervising || generation !== this.generation) return;
+    this.setState('FAILED');
+    this.emit('error', this, `node ${this.name} could not be started: ${reason}`);
+    this.scheduleRestart(0);
   }
 
   /** Takes over a verified process from an earlier agent run. */

@@ -2,12 +2,12 @@
  * The agent's node supervisor: runs the nodes of this instance for the
  * configuration it was given — deploy (stop the old nodes, start loggers,
  * manager and proxies, then workers once those checked in), restart,
- * standby, status and dispatch — and on start finds the nodes an earlier
- * run left behind (adopting those it can verify, stopping the rest).
+ * standby, status and dispatch — and on start takes over the nodes an
+ * earlier run left behind (recovery.ts finds them).
  * Operations that change the set of processes run one at a time.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { buildClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
@@ -19,17 +19,18 @@ import type { Logger } from '../protocol/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { mapLimit, SerialQueue } from './limit.js';
 import { NodeChannel } from './node-channel.js';
-import { readPidFile, removePidFile } from './pid-file.js';
 import { OutputFollower } from './output-follower.js';
 import { PortPool } from './port-pool.js';
-import { NODE_DIR_ENV, LAUNCH_TOKEN_ENV, terminate, verifyIdentity } from './process-handle.js';
-import { findByEnv, readStat } from './procfs.js';
+import { storedConfiguration, takeStock } from './recovery.js';
 import type { NodeRuntime } from './runtimes/index.js';
-import { loadConfiguration, saveConfiguration } from './state-store.js';
+import { saveConfiguration } from './state-store.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
 import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
+
+/** How a node's start went: its check-in, or why it could not be started. */
+type Start = { state: CheckIn } | { state: 'not-started'; error: string };
 
 /** How many nodes are prepared and spawned at once. */
 const SPAWN_CONCURRENCY = 8;
@@ -94,54 +95,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.config?.id ?? '';
   }
 
-  /** Loads the stored configuration and takes over (or cleans up) what an earlier run left. */
+  /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
   recover(): void {
     mkdirSync(this.nodesRoot, { recursive: true });
-    this.config = loadConfiguration(this.options.stateDir);
-    const problems = this.config ? validateConfiguration(this.config, this.options.name) : [];
-    if (problems.length > 0) {
-      throw new Error(`stored configuration ${this.config!.id} in ${this.options.stateDir} is invalid (${problems.join('; ')}); move agent-state.json away to start without it`);
-    }
+    this.config = storedConfiguration(this.options.stateDir, this.options.name);
     const wanted = new Map(this.myNodes().map((n) => [n.name, n]));
-    const layout = this.config ? buildClusterLayout(this.config) : undefined;
-    if (this.config) this.reservePorts(this.config);
-    const seen = new Set<number>();
-    const stopping: Promise<unknown>[] = [];
-    for (const dirName of readdirSync(this.nodesRoot)) {
-      const stop = this.recoverNodeDir(dirName, wanted, layout, seen);
-      if (stop) stopping.push(stop);
-    }
-    stopping.push(...this.stopStrays(seen));
+    const { adopt, stopping } = takeStock(this.nodesRoot, new Set(wanted.keys()), this.options.log, this.options.stopGraceMs);
     // Whatever runs next (relaunches, a deploy) waits until these are gone, so their ports are free.
     void this.queue.run(() => Promise.all(stopping));
-    if (layout) this.launchMissing(wanted, layout);
-  }
-
-  /** Adopts the process a node directory's pid file names, or stops it; returns the stop in progress. */
-  private recoverNodeDir(dirName: string, wanted: Map<string, Node>, layout: ClusterLayout | undefined, seen: Set<number>): Promise<unknown> | undefined {
-    const dir = join(this.nodesRoot, dirName);
-    const record = readPidFile(dir);
-    if (record === undefined) return undefined;
-    if (typeof record === 'string') {
-      this.options.log.warn({ dir, problem: record }, 'removing unreadable pid file');
-      removePidFile(dir);
-      return undefined;
+    if (!this.config) return;
+    const layout = buildClusterLayout(this.config);
+    this.reservePorts(this.config);
+    for (const [name, record] of adopt) {
+      this.ports.claim(record.mgmtPort);
+      this.track(wanted.get(name)!, layout).adopt(record);
     }
-    const verdict = verifyIdentity(record);
-    if (!verdict.ok) {
-      this.options.log.info({ node: record.node, pid: record.pid, reason: verdict.reason }, 'node from an earlier run is gone');
-      removePidFile(dir);
-      return undefined;
-    }
-    seen.add(record.pid);
-    const node = wanted.get(record.node);
-    if (!node || record.node !== dirName || !layout || this.nodes.has(node.name)) {
-      this.options.log.warn({ node: record.node, pid: record.pid }, 'stopping a node the current configuration does not run');
-      return terminate(record, this.options.stopGraceMs).then(() => removePidFile(dir));
-    }
-    this.ports.claim(record.mgmtPort);
-    this.track(node, layout).adopt(record);
-    return undefined;
+    this.launchMissing(wanted, layout);
   }
 
   /** Starts the nodes of the stored configuration that no process runs (they died while the agent was down). */
@@ -237,7 +206,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const workers = tracked.filter((n) => n.node.role === 'WORKER');
     const stages = backendOf(config) === 'broker' ? [first, workers] : [[...first, ...workers]];
     const deadline = Date.now() + this.options.nodeTimeoutMs;
-    const outcomes = new Map<string, CheckIn | string>();
+    const outcomes = new Map<string, Start>();
     for (const stage of stages) {
       for (const [name, outcome] of await this.startStage(stage, deadline)) outcomes.set(name, outcome);
     }
@@ -289,53 +258,58 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async doRestart(reqid: string, names: readonly string[]): Promise<Result[]> {
     const { targets, results } = this.select(reqid, names);
     const deadline = Date.now() + this.options.stopGraceMs + this.options.nodeTimeoutMs;
-    const outcomes = new Map<string, CheckIn | string>();
+    const outcomes = new Map<string, Start>();
     await mapLimit(targets, SPAWN_CONCURRENCY, async (node) => {
       try {
         await node.restart();
-        outcomes.set(node.name, await node.waitForCheckIn(deadline));
+        outcomes.set(node.name, { state: await node.waitForCheckIn(deadline) });
       } catch (err) {
-        outcomes.set(node.name, `could not restart node ${node.name}: ${(err as Error).message}`);
+        outcomes.set(node.name, { state: 'not-started', error: `could not restart node ${node.name}: ${(err as Error).message}` });
       }
     });
     return [...results, ...this.results(reqid, targets, outcomes)];
   }
 
   /** Launches a stage's nodes and waits until each checked in, exited, or the deadline passed. */
-  private async startStage(stage: SupervisedNode[], deadline: number): Promise<Map<string, CheckIn | string>> {
-    const outcomes = new Map<string, CheckIn | string>();
+  private async startStage(stage: SupervisedNode[], deadline: number): Promise<Map<string, Start>> {
+    const outcomes = new Map<string, Start>();
     await mapLimit(stage, SPAWN_CONCURRENCY, async (node) => {
       try {
         await node.launch();
       } catch (err) {
-        outcomes.set(node.name, `could not start node ${node.name}: ${(err as Error).message}`);
+        outcomes.set(node.name, { state: 'not-started', error: `could not start node ${node.name}: ${(err as Error).message}` });
       }
     });
-    await Promise.all(stage.filter((n) => !outcomes.has(n.name)).map(async (n) => outcomes.set(n.name, await n.waitForCheckIn(deadline))));
+    await Promise.all(stage.filter((n) => !outcomes.has(n.name)).map(async (n) => outcomes.set(n.name, { state: await n.waitForCheckIn(deadline) })));
     return outcomes;
   }
 
-  private results(reqid: string, nodes: SupervisedNode[], outcomes: Map<string, CheckIn | string>): Result[] {
+  private results(reqid: string, nodes: SupervisedNode[], outcomes: Map<string, Start>): Result[] {
     const instance = this.options.name;
     const out: Result[] = [];
     let timedOut = false;
     for (const node of nodes) {
-      const outcome = outcomes.get(node.name) ?? 'timeout';
+      const outcome = outcomes.get(node.name) ?? { state: 'timeout' };
       const extra = { instance, node: node.name };
-      if (outcome === 'running') {
+      if (outcome.state === 'running') {
         out.push(success(reqid, extra));
         continue;
       }
       const data = encodeNodeOutputs(node.outputs());
-      if (outcome === 'timeout') {
-        timedOut = true;
-        out.push(failure(reqid, `node ${node.name} did not check in within ${this.options.nodeTimeoutMs} ms`, { ...extra, data }));
-      } else if (outcome === 'exited') {
-        out.push(failure(reqid, `node ${node.name} ${node.lastExit?.description ?? 'exited'} before checking in`, { ...extra, data }));
-      } else out.push(failure(reqid, outcome, { ...extra, data }));
+      timedOut ||= outcome.state === 'timeout';
+      out.push(failure(reqid, this.startFailure(node, outcome), { ...extra, data }));
     }
     if (timedOut) out.push(failure(reqid, REQUEST_TIMED_OUT, { instance }));
     return out;
+  }
+
+  private startFailure(node: SupervisedNode, outcome: Start): string {
+    switch (outcome.state) {
+      case 'timeout': return `node ${node.name} did not check in within ${this.options.nodeTimeoutMs} ms`;
+      case 'exited': return `node ${node.name} ${node.lastExit?.description ?? 'exited'} before checking in`;
+      case 'not-started': return outcome.error;
+      default: return `node ${node.name} is ${outcome.state}`;
+    }
   }
 
   /** Nodes of this instance named in `names` (all when empty); unknown names get failures. */
@@ -415,20 +389,4 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.nodes.delete(n.name);
     }
   }
-
-  /** Processes carrying our node-dir marker that no pid file accounts for (killed between spawn and pid file). */
-  private stopStrays(known: Set<number>): Promise<unknown>[] {
-    const prefix = `${this.nodesRoot}/`;
-    const stopping: Promise<unknown>[] = [];
-    for (const { pid, env } of findByEnv(NODE_DIR_ENV, (v) => v.startsWith(prefix))) {
-      if (known.has(pid)) continue;
-      const stat = readStat(pid);
-      const token = env.get(LAUNCH_TOKEN_ENV);
-      if (!stat || token === undefined) continue;
-      this.options.log.warn({ pid, dir: env.get(NODE_DIR_ENV) }, 'stopping a stray node process without pid file');
-      stopping.push(terminate({ pid, startTime: stat.startTime, token }, this.options.stopGraceMs));
-    }
-    return stopping;
-  }
 }
-

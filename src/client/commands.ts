@@ -6,11 +6,11 @@
  * progress, the node table) is imported when they run, so that a one-shot
  * command loads no more than it needs.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { ControllerApi } from '../management/api.js';
+import { ControllerApi as api } from '../management/api.js';
+import type { RequestSpec } from '../management/events.js';
 import { decodeConfiguration } from '../management/records.js';
-import type { Configuration } from '../management/types.js';
+import type { Configuration, Result } from '../management/types.js';
 import type { ControllerConnection } from './connection.js';
 import { openConnection, type ClientContext } from './context.js';
 import { pythonJson } from './json-output.js';
@@ -26,6 +26,17 @@ function print(ctx: ClientContext, shaped: Shaped): number {
   return shaped.exitCode;
 }
 
+/** Sends one request and shows its response with `show`; no response in time is exit status 1. */
+async function ask<A extends readonly unknown[], R>(ctx: ClientContext, conn: ControllerConnection, spec: RequestSpec<A, R>, args: A, show: (response: R) => number | Promise<number>): Promise<number> {
+  const r = await conn.request(spec, ...args);
+  return r.ok ? show(r.value) : noResponse(ctx, r.error);
+}
+
+/** A command that is one request: connect, ask, show the response. */
+function askOnce<A extends readonly unknown[], R>(ctx: ClientContext, spec: RequestSpec<A, R>, args: A, show: (response: R) => number | Promise<number>): Promise<number> {
+  return withConnection(ctx, (conn) => ask(ctx, conn, spec, args, show));
+}
+
 async function withConnection(ctx: ClientContext, run: (conn: ControllerConnection) => Promise<number>): Promise<number> {
   const conn = await openConnection(ctx);
   if (!conn) return 1;
@@ -37,11 +48,8 @@ async function withConnection(ctx: ClientContext, run: (conn: ControllerConnecti
 }
 
 export function getInstances(ctx: ClientContext): Promise<number> {
-  return withConnection(ctx, async (conn) => {
-    const reqid = randomUUID();
-    const r = await conn.transact(ControllerApi.getInstancesRequest.make(reqid), ControllerApi.getInstancesResponse, reqid);
-    if (!r.ok) return noResponse(ctx, r.error);
-    const shaped = getInstancesJson(r.value[1]);
+  return askOnce(ctx, api.getInstances, [], (result) => {
+    const shaped = getInstancesJson(result);
     if ('error' in shaped) { ctx.log.error(shaped.error); return 1; }
     return print(ctx, shaped);
   });
@@ -70,20 +78,10 @@ export async function loadClusterConfig(ctx: ClientContext, file: string): Promi
   return parsed.config;
 }
 
-async function stage(ctx: ClientContext, conn: ControllerConnection, config: Configuration): Promise<Shaped | undefined> {
-  const reqid = randomUUID();
-  const r = await conn.transact(ControllerApi.stageConfigurationRequest.make(reqid, config), ControllerApi.stageConfigurationResponse, reqid);
-  if (!r.ok) { noResponse(ctx, r.error); return undefined; }
-  return stageJson(r.value[1]);
-}
-
 export async function stageConfig(ctx: ClientContext, file: string): Promise<number> {
   const config = await loadClusterConfig(ctx, file);
   if (!config) return 1;
-  return withConnection(ctx, async (conn) => {
-    const shaped = await stage(ctx, conn, config);
-    return shaped ? print(ctx, shaped) : 1;
-  });
+  return askOnce(ctx, api.stageConfiguration, [config], (results) => print(ctx, stageJson(results)));
 }
 
 async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: string[] | undefined): Promise<number> {
@@ -92,22 +90,18 @@ async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: 
     const { DeployProgress } = await import('./progress.js');
     progress = new DeployProgress(conn, nodes ?? await stagedNodeNames(conn), (line) => process.stderr.write(line));
   }
-  const reqid = randomUUID();
   try {
-    const r = await conn.transact(ControllerApi.deployRequest.make(reqid), ControllerApi.deployResponse, reqid);
-    if (!r.ok) return noResponse(ctx, r.error);
-    return print(ctx, deployJson(r.value[1]));
+    return await ask(ctx, conn, api.deploy, [], (results) => print(ctx, deployJson(results)));
   } finally {
     progress?.close();
   }
 }
 
 async function stagedNodeNames(conn: ControllerConnection): Promise<string[]> {
-  const reqid = randomUUID();
-  const r = await conn.transact(ControllerApi.getConfigurationRequest.make(reqid, false), ControllerApi.getConfigurationResponse, reqid);
-  if (!r.ok || !r.value[1].success || r.value[1].data === undefined) return [];
+  const r = await conn.request(api.getConfiguration, false);
+  if (!r.ok || !r.value.success || r.value.data === undefined) return [];
   try {
-    return decodeConfiguration(r.value[1].data, 'data').nodes.map((n) => n.name);
+    return decodeConfiguration(r.value.data, 'data').nodes.map((n) => n.name);
   } catch {
     return [];
   }
@@ -120,53 +114,46 @@ export function deploy(ctx: ClientContext): Promise<number> {
 export async function deployConfig(ctx: ClientContext, file: string): Promise<number> {
   const config = await loadClusterConfig(ctx, file);
   if (!config) return 1;
-  return withConnection(ctx, async (conn) => {
-    const shaped = await stage(ctx, conn, config);
-    if (!shaped) return 1;
-    if (shaped.exitCode !== 0) return print(ctx, shaped);
-    return runDeploy(ctx, conn, config.nodes.map((n) => n.name));
-  });
+  return withConnection(ctx, (conn) => ask(ctx, conn, api.stageConfiguration, [config], (results) => {
+    const shaped = stageJson(results);
+    return shaped.exitCode !== 0 ? print(ctx, shaped) : runDeploy(ctx, conn, config.nodes.map((n) => n.name));
+  }));
 }
 
 export interface GetConfigOptions { asJson?: boolean; deployed?: boolean; filename?: string }
 
 export function getConfig(ctx: ClientContext, options: GetConfigOptions): Promise<number> {
-  return withConnection(ctx, async (conn) => {
-    const reqid = randomUUID();
-    const r = await conn.transact(ControllerApi.getConfigurationRequest.make(reqid, options.deployed === true), ControllerApi.getConfigurationResponse, reqid);
-    if (!r.ok) return noResponse(ctx, r.error);
-    const res = r.value[1];
-    if (!res.success) { ctx.log.error(res.error || 'no reason given'); return 1; }
-    if (res.data === undefined) { ctx.log.error('received result did not contain configuration data'); return 1; }
-    let config: Configuration;
-    try {
-      config = decodeConfiguration(res.data, 'data');
-    } catch (err) {
-      ctx.log.error(`received configuration is invalid: ${(err as Error).message}`);
-      return 1;
-    }
-    const { configurationToJson, renderClusterConfig } = await import('./cluster-config.js');
-    const text = options.asJson ? `${pythonJson(configurationToJson(config), ctx.settings.prettyJson)}\n` : renderClusterConfig(config);
-    if (options.filename && options.filename !== '-') {
-      try {
-        await writeFile(options.filename, text);
-      } catch (err) {
-        ctx.log.error(`cannot write ${options.filename}: ${(err as Error).message}`);
-        return 1;
-      }
-    } else {
-      ctx.stdout(text);
-    }
+  return askOnce(ctx, api.getConfiguration, [options.deployed === true], (res) => writeConfig(ctx, res, options));
+}
+
+async function writeConfig(ctx: ClientContext, res: Result, options: GetConfigOptions): Promise<number> {
+  if (!res.success) { ctx.log.error(res.error || 'no reason given'); return 1; }
+  if (res.data === undefined) { ctx.log.error('received result did not contain configuration data'); return 1; }
+  let config: Configuration;
+  try {
+    config = decodeConfiguration(res.data, 'data');
+  } catch (err) {
+    ctx.log.error(`received configuration is invalid: ${(err as Error).message}`);
+    return 1;
+  }
+  const { configurationToJson, renderClusterConfig } = await import('./cluster-config.js');
+  const text = options.asJson ? `${pythonJson(configurationToJson(config), ctx.settings.prettyJson)}\n` : renderClusterConfig(config);
+  if (!options.filename || options.filename === '-') {
+    ctx.stdout(text);
     return 0;
-  });
+  }
+  try {
+    await writeFile(options.filename, text);
+    return 0;
+  } catch (err) {
+    ctx.log.error(`cannot write ${options.filename}: ${(err as Error).message}`);
+    return 1;
+  }
 }
 
 export function getNodes(ctx: ClientContext, options: { table?: boolean }): Promise<number> {
-  return withConnection(ctx, async (conn) => {
-    const reqid = randomUUID();
-    const r = await conn.transact(ControllerApi.getNodesRequest.make(reqid), ControllerApi.getNodesResponse, reqid);
-    if (!r.ok) return noResponse(ctx, r.error);
-    const shaped = getNodesJson(r.value[1]);
+  return askOnce(ctx, api.getNodes, [], async (results) => {
+    const shaped = getNodesJson(results);
     if (!options.table) return print(ctx, shaped);
     for (const w of shaped.warnings) ctx.log.warning(w);
     const { renderNodeTable } = await import('./table.js');
@@ -176,29 +163,15 @@ export function getNodes(ctx: ClientContext, options: { table?: boolean }): Prom
 }
 
 export function getIdValue(ctx: ClientContext, id: string, nodes: string[]): Promise<number> {
-  return withConnection(ctx, async (conn) => {
-    const reqid = randomUUID();
-    const r = await conn.transact(ControllerApi.getIdValueRequest.make(reqid, id, [...new Set(nodes)]), ControllerApi.getIdValueResponse, reqid);
-    if (!r.ok) return noResponse(ctx, r.error);
-    return print(ctx, getIdValueJson(r.value[1]));
-  });
+  return askOnce(ctx, api.getIdValue, [id, [...new Set(nodes)]], (results) => print(ctx, getIdValueJson(results)));
 }
 
 export function restart(ctx: ClientContext, nodes: string[]): Promise<number> {
-  return withConnection(ctx, async (conn) => {
-    const reqid = randomUUID();
-    const r = await conn.transact(ControllerApi.restartRequest.make(reqid, [...new Set(nodes)]), ControllerApi.restartResponse, reqid);
-    if (!r.ok) return noResponse(ctx, r.error);
-    return print(ctx, restartJson(r.value[1]));
-  });
+  return askOnce(ctx, api.restart, [[...new Set(nodes)]], (results) => print(ctx, restartJson(results)));
 }
 
 export function testTimeout(ctx: ClientContext, withState: boolean): Promise<number> {
-  return withConnection(ctx, async (conn) => {
-    const reqid = randomUUID();
-    const r = await conn.transact(ControllerApi.testTimeoutRequest.make(reqid, withState), ControllerApi.testTimeoutResponse, reqid);
-    if (!r.ok) return noResponse(ctx, r.error);
-    const res = r.value[1];
+  return askOnce(ctx, api.testTimeout, [withState], (res) => {
     ctx.stdout(`${pythonJson({ success: res.success, error: res.error ?? null }, ctx.settings.prettyJson)}\n`);
     return 0;
   });

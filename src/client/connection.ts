@@ -5,20 +5,23 @@
  * the same reqid until `request_timeout_secs`. Every other event is handed
  * to listeners (progress display, monitor).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { WebSocket, type ClientOptions } from '../protocol/ws.js';
+import { dial, type ClientOptions, type DialFailure, type WebSocket } from '../protocol/ws.js';
 import { decodeMessage, encodeData, WS_PATH } from '../protocol/envelope.js';
-import { DecodeError } from '../protocol/errors.js';
+import { DecodeError, type Outcome } from '../protocol/errors.js';
 import { decodeEvent, encodeEvent, type ZeekEvent } from '../protocol/event.js';
 import { TOPIC_CONTROLLER } from '../management/api.js';
-import type { EventSpec } from '../management/events.js';
+import type { RequestSpec } from '../management/events.js';
 import type { ClientLog } from './log.js';
 import type { ClientSettings } from './settings.js';
 import type { Settings } from './settings.js';
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+export type { Outcome };
 
 type Waiter = (event: ZeekEvent) => boolean;
+
+type Attempt = { ok: true; value: string } | { ok: false; retry: boolean; error: string };
 
 const MAX_UNCLAIMED = 1000;
 
@@ -62,43 +65,38 @@ export class ControllerConnection {
     };
   }
 
-  private attempt(): Promise<{ ok: true; value: string } | { ok: false; retry: boolean; error: string }> {
+  private attempt(): Promise<Attempt> {
+    const timeoutMs = Math.max(this.settings.retryDelayMs, 1000);
+    // No permessage-deflate offer: Broker does not compress and zeek-client offers none; building the offer costs every command ~0.5 ms.
+    const socket: ClientOptions = { handshakeTimeout: timeoutMs, perMessageDeflate: false, ...this.tlsOptions() };
     return new Promise((resolve) => {
-      // No permessage-deflate offer: Broker does not compress and zeek-client offers none; building the offer costs every command ~0.5 ms.
-      const ws = new WebSocket(this.url, { handshakeTimeout: Math.max(this.settings.retryDelayMs, 1000), perMessageDeflate: false, ...this.tlsOptions() });
-      let settled = false;
-      const done = (r: { ok: true; value: string } | { ok: false; retry: boolean; error: string }): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(ackTimer);
-        if (!r.ok) ws.terminate();
-        resolve(r);
-      };
-      const ackTimer = setTimeout(() => done({ ok: false, retry: true, error: 'no handshake answer' }), Math.max(this.settings.retryDelayMs, 1000) * 2);
-      ws.on('error', (err: NodeJS.ErrnoException) => {
-        const retry = err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || /timed out/i.test(err.message);
-        const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
-        done({ ok: false, retry, error: retry ? why : `socket error in connect() with controller ${this.remote}: ${why}` });
-      });
-      ws.once('close', () => done({ ok: false, retry: true, error: 'connection closed during the handshake' }));
-      ws.once('open', () => ws.send(JSON.stringify([TOPIC_CONTROLLER])));
-      ws.once('message', (data) => {
-        let msg;
-        try {
-          msg = decodeMessage(data.toString());
-        } catch (err) {
-          done({ ok: false, retry: false, error: `protocol data error with controller ${this.remote}: ${(err as Error).message}` });
-          return;
-        }
-        if (msg.type !== 'ack') {
-          const why = msg.type === 'error' ? `${msg.code}: ${msg.context}` : `expected an ack, got ${msg.type}`;
-          done({ ok: false, retry: false, error: `controller ${this.remote} refused the handshake: ${why}` });
+      dial(this.url, { subscriptions: [TOPIC_CONTROLLER], ackTimeoutMs: timeoutMs * 2, socket }, (result, ws) => {
+        if (!result.ok) {
+          resolve(this.describe(result.failure));
           return;
         }
         this.attach(ws);
-        done({ ok: true, value: msg.endpoint });
+        resolve({ ok: true, value: result.endpoint });
       });
     });
+  }
+
+  /** zeek-client's words for a failed handshake, and whether it is worth another attempt. */
+  private describe(failure: DialFailure): Attempt {
+    const refused = (why: string): Attempt => ({ ok: false, retry: false, error: `controller ${this.remote} refused the handshake: ${why}` });
+    switch (failure.kind) {
+      case 'socket': {
+        const err = failure.error;
+        const retry = err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || /timed out/i.test(err.message);
+        const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
+        return { ok: false, retry, error: retry ? why : `socket error in connect() with controller ${this.remote}: ${why}` };
+      }
+      case 'no-ack': return { ok: false, retry: true, error: 'no handshake answer' };
+      case 'closed': return { ok: false, retry: true, error: 'connection closed during the handshake' };
+      case 'bad-answer': return { ok: false, retry: false, error: `protocol data error with controller ${this.remote}: ${failure.detail}` };
+      case 'refused': return refused(`${failure.code}: ${failure.context}`);
+      case 'unexpected': return refused(`expected an ack, got ${failure.type}`);
+    }
   }
 
   private tlsOptions(): ClientOptions {
@@ -162,21 +160,22 @@ export class ControllerConnection {
     this.socket?.send(encodeData(TOPIC_CONTROLLER, encodeEvent(event)));
   }
 
-  /** Sends a request and waits for its response (same reqid as the first argument). */
-  transact<A extends readonly unknown[]>(request: ZeekEvent, response: EventSpec<A>, reqid: string): Promise<Outcome<A>> {
+  /** Sends a request (a fresh reqid) and waits for its response with that reqid. */
+  request<A extends readonly unknown[], R>(spec: RequestSpec<A, R>, ...args: A): Promise<Outcome<R>> {
+    const reqid = randomUUID();
     return new Promise((resolve) => {
-      const finish = (r: Outcome<A>): void => {
+      const finish = (r: Outcome<R>): void => {
         clearTimeout(timer);
         this.waiters.delete(waiter);
         this.onClosed = this.onClosed.filter((f) => f !== closed);
         resolve(r);
       };
       const waiter: Waiter = (event) => {
-        if (event.name !== response.name) return false;
+        if (event.name !== spec.responseName) return false;
         const first = event.args[0];
         if (first?.type !== 'string' || first.value !== reqid) return false;
         try {
-          finish({ ok: true, value: response.decode(event) });
+          finish({ ok: true, value: spec.response.decode(event)[1] });
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
           finish({ ok: false, error: `protocol data error with controller ${this.remote}: invalid event data, ${err.message}` });
@@ -188,7 +187,7 @@ export class ControllerConnection {
       this.waiters.add(waiter);
       if (this.closedReason !== undefined || !this.socket) { closed(); return; }
       this.onClosed.push(closed);
-      this.publish(request);
+      this.publish(spec.request.make(reqid, ...args));
     });
   }
 

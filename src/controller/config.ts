@@ -1,11 +1,13 @@
 /**
  * The controller's settings: flags win over Zeek's environment variables,
  * which win over defaults (as the original's `Management::Controller`
- * options do).
+ * options do), read by the rules of management/settings.ts.
  */
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ManagementLogger } from '../management/log.js';
+import { readHost, readLogLevel, readPort, readSeconds, setting, settle, type Setting } from '../management/settings.js';
+import type { Outcome } from '../protocol/errors.js';
 
 export interface ControllerOptions {
   name: string;
@@ -53,47 +55,29 @@ export interface ControllerFlags {
   logLevel?: string;
 }
 
-export class SettingsError extends Error {}
-
-export function parsePortSetting(text: string, what: string, allowZero = true): number {
-  const n = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!(n >= (allowZero ? 0 : 1) && n <= 65535)) throw new SettingsError(`${what} must be a port number (${allowZero ? 0 : 1}-65535), got "${text}"`);
-  return n;
-}
-
-export function parseSeconds(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || text.trim() === '') throw new SettingsError(`${what} must be a positive number of seconds, got "${text}"`);
-  return Math.round(n * 1000);
-}
-
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
-export function parseLogLevel(text: string): string {
-  if (!(LOG_LEVELS as readonly string[]).includes(text)) throw new SettingsError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
-  return text;
-}
-
-/** Builds the options from flags, then the environment, then defaults. Throws SettingsError. */
-export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.ProcessEnv = process.env): ControllerOptions {
-  const pick = (flag: string | undefined, envName: string): string | undefined => flag ?? (env[envName] || undefined);
-  const name = pick(flags.name, 'ZEEK_CONTROLLER_NAME') ?? `controller-${hostname()}`;
-  const clientPort = pick(flags.clientPort, 'ZEEK_CONTROLLER_WEBSOCKET_PORT');
-  const agentPort = pick(flags.agentPort, 'ZEEK_CONTROLLER_PORT');
-  const stateDir = pick(flags.stateDir, 'ZEEK_MANAGEMENT_STATE_DIR') ?? join('.zeek-mgmt', name);
-  return {
-    name,
-    clientHost: pick(flags.clientAddress, 'ZEEK_CONTROLLER_WEBSOCKET_ADDR') ?? CONTROLLER_DEFAULTS.clientHost,
-    clientPort: clientPort === undefined ? CONTROLLER_DEFAULTS.clientPort : parsePortSetting(clientPort, '--client-port'),
-    agentHost: pick(flags.agentAddress, 'ZEEK_CONTROLLER_ADDR') ?? CONTROLLER_DEFAULTS.agentHost,
-    agentPort: agentPort === undefined ? CONTROLLER_DEFAULTS.agentPort : parsePortSetting(agentPort, '--agent-port'),
-    stateDir: resolve(stateDir),
-    requestTimeoutMs: flags.requestTimeout === undefined ? CONTROLLER_DEFAULTS.requestTimeoutMs : parseSeconds(flags.requestTimeout, '--request-timeout'),
-    autoAssignPorts: flags.autoAssignPorts ?? true,
-    autoAssignMetricsPorts: flags.autoAssignMetricsPorts ?? true,
-    portStart: flags.portStart === undefined ? CONTROLLER_DEFAULTS.portStart : parsePortSetting(flags.portStart, '--port-start', false),
-    metricsPortStart: flags.metricsPortStart === undefined ? CONTROLLER_DEFAULTS.metricsPortStart : parsePortSetting(flags.metricsPortStart, '--metrics-port-start', false),
-    dialRetryMaxMs: CONTROLLER_DEFAULTS.dialRetryMaxMs,
-    ...(flags.logLevel ? { logLevel: parseLogLevel(flags.logLevel) } : {}),
-  };
+/** Builds the options from flags, then the environment, then defaults; or says which setting is bad. */
+export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.ProcessEnv = process.env): Outcome<ControllerOptions> {
+  return settle(() => {
+    const get = (flag: string | undefined, flagName: string, envName?: string): Setting | undefined => setting(flag, flagName, env, envName);
+    const port = (s: Setting | undefined, fallback: number, min = 0): number => (s === undefined ? fallback : readPort(s, min));
+    const host = (s: Setting | undefined, fallback: string): string => (s === undefined ? fallback : readHost(s));
+    const name = get(flags.name, '--name', 'ZEEK_CONTROLLER_NAME')?.text ?? `controller-${hostname()}`;
+    const timeout = get(flags.requestTimeout, '--request-timeout');
+    const logLevel = get(flags.logLevel, '--log-level');
+    return {
+      name,
+      clientHost: host(get(flags.clientAddress, '--client-address', 'ZEEK_CONTROLLER_WEBSOCKET_ADDR'), CONTROLLER_DEFAULTS.clientHost),
+      clientPort: port(get(flags.clientPort, '--client-port', 'ZEEK_CONTROLLER_WEBSOCKET_PORT'), CONTROLLER_DEFAULTS.clientPort),
+      agentHost: host(get(flags.agentAddress, '--agent-address', 'ZEEK_CONTROLLER_ADDR'), CONTROLLER_DEFAULTS.agentHost),
+      agentPort: port(get(flags.agentPort, '--agent-port', 'ZEEK_CONTROLLER_PORT'), CONTROLLER_DEFAULTS.agentPort),
+      stateDir: resolve(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR')?.text ?? join('.zeek-mgmt', name)),
+      requestTimeoutMs: timeout === undefined ? CONTROLLER_DEFAULTS.requestTimeoutMs : readSeconds(timeout, 'positive'),
+      autoAssignPorts: flags.autoAssignPorts ?? true,
+      autoAssignMetricsPorts: flags.autoAssignMetricsPorts ?? true,
+      portStart: port(get(flags.portStart, '--port-start'), CONTROLLER_DEFAULTS.portStart, 1),
+      metricsPortStart: port(get(flags.metricsPortStart, '--metrics-port-start'), CONTROLLER_DEFAULTS.metricsPortStart, 1),
+      dialRetryMaxMs: CONTROLLER_DEFAULTS.dialRetryMaxMs,
+      ...(logLevel ? { logLevel: readLogLevel(logLevel) } : {}),
+    };
+  });
 }

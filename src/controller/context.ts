@@ -1,4 +1,5 @@
 /** What the controller's request handlers share: settings, state, agents and the ways to send. */
+import type { RequestKind, Result } from '../management/index.js';
 import type { ManagementLogger } from '../management/log.js';
 import type { ZeekEvent } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
@@ -16,6 +17,8 @@ export interface ControllerContext {
   readonly gather: Gatherer;
   /** Publishes to clients on the controller topic (and logs it). */
   toClients(event: ZeekEvent, summary?: object): void;
+  /** Answers a client's request with these Results. */
+  respond(spec: RequestKind, reqid: string, results: readonly Result[]): void;
   /** Sends to an instance's agent session; false if it has none. */
   toAgent(instance: string, event: ZeekEvent, reqid: string): boolean;
 }

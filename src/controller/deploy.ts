@@ -4,51 +4,53 @@
  * agent_welcome_request before the READY configuration goes to each agent;
  * their per-node Results become the client's deploy_response. Agents that
  * come back later are brought back to the deployed configuration, and
- * clients hear when every node of it is RUNNING.
+ * clients hear when every node of it is RUNNING. Every request to agents
+ * (welcome, standby, deploy, bring-back) is a gather with its own completion.
  */
 import { randomUUID } from 'node:crypto';
 import { AgentApi, ControllerApi, failure, success, type Configuration, type Request, type Result, type State } from '../management/index.js';
 import { str } from '../protocol/index.js';
 import type { ControllerContext } from './context.js';
-import type { Gather, Outcome } from './gather.js';
+import type { Completion, Gather } from './gather.js';
+
+/** The deployment in progress: its gather, and whether its configuration went out yet. */
+interface Deployment {
+  readonly req: Request<Gather>;
+  readonly config: Configuration;
+  sent: boolean;
+}
 
 export class Deployer {
-  /** The reqid of the deployment in progress, or ''. */
-  private pending = '';
-  /** Outstanding welcome request id per instance. */
-  private readonly welcomes = new Map<string, string>();
-  /** Deploy requests that bring a returning agent back (no client waits for them). */
-  private readonly bringBacks = new Map<string, string>();
+  private current: Deployment | undefined;
   private readonly nodeStates = new Map<string, State>();
   private clusterReadyFor = '';
 
   constructor(private readonly ctx: ControllerContext) {}
 
-  /** A client's deploy_request (or, `internal`, the controller's own). */
-  deploy(reqid: string, internal: boolean, config: Configuration | undefined = this.ctx.states.ready): void {
+  /** A client's deploy_request. */
+  deploy(reqid: string, config: Configuration | undefined = this.ctx.states.ready): void {
     const { ctx } = this;
-    if (!config) {
-      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, 'no configuration available to deploy')]), { reqid });
-      return;
-    }
-    if (this.pending !== '') {
-      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, `earlier deployment ${this.pending} still pending`)]), { reqid });
-      return;
-    }
-    if (ctx.gather.pending(reqid)) {
-      ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, `request ${reqid} is already pending`)]), { reqid });
-      return;
-    }
+    const refuse = (error: string): void => ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, error)]);
+    if (!config) return refuse('no configuration available to deploy');
+    if (this.current) return refuse(`earlier deployment ${this.current.req.id} still pending`);
+    if (ctx.gather.pending(reqid)) return refuse(`request ${reqid} is already pending`);
     if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config.id), true)) return;
-    this.pending = reqid;
-    const req = ctx.gather.start(reqid, 'deploy', [], { config, internal, sent: false });
-    ctx.log.info({ reqid, config: config.id, internal }, `deploying configuration ${config.id}`);
+    const req = ctx.gather.start({
+      id: reqid,
+      kind: 'deploy',
+      // Until the configuration goes out, the deployment waits for welcomes.
+      onDeadline: () => (deployment.sent ? [] : ctx.instances.notReady().map((name) => failure(reqid, `instance ${name} did not check in`, { instance: name }))),
+      onComplete: (results, completion) => this.finished(deployment, results, completion),
+    });
+    const deployment: Deployment = { req, config, sent: false };
+    this.current = deployment;
+    ctx.log.info({ reqid, config: config.id }, `deploying configuration ${config.id}`);
     // Standby first: requiring the new set closes links to dropped instances.
     const needed = new Set(config.instances.map((i) => i.name));
     for (const name of ctx.instances.knownNames()) if (!needed.has(name)) this.standby(name);
     ctx.instances.require(config.instances);
     for (const name of ctx.instances.notReady()) this.welcome(name);
-    this.sendIfReady(req);
+    this.sendIfReady(deployment);
   }
 
   /** An agent said hello: welcome it if the configuration needs it. */
@@ -57,60 +59,16 @@ export class Deployer {
     if (instances.required.has(instance) && !instances.ready.has(instance)) this.welcome(instance);
   }
 
-  welcomed(reqid: string, result: Result): void {
-    const instance = [...this.welcomes].find(([, id]) => id === reqid)?.[0];
-    if (instance === undefined) {
-      this.ctx.log.warn({ reqid }, `ignoring agent_welcome_response ${reqid}: no such request pending (late or unknown)`);
-      return;
-    }
-    this.welcomes.delete(instance);
-    this.ctx.log.info({ reqid, instance, success: result.success }, 'rx agent_welcome_response');
-    if (!result.success || !this.ctx.instances.required.has(instance)) {
-      this.standby(instance);
-      return;
-    }
-    this.ctx.instances.ready.add(instance);
-    this.ctx.log.info({ instance }, `instance ${instance} ready`);
-    const req = this.ctx.gather.get(this.pending);
-    if (req) this.sendIfReady(req);
-    else this.bringBack(instance);
-  }
-
-  /** A deploy_response no client waits for: from bringing an agent back. */
-  bringBackAnswered(reqid: string, results: readonly Result[]): boolean {
-    const instance = this.bringBacks.get(reqid);
-    if (instance === undefined) return false;
-    this.bringBacks.delete(reqid);
-    const failed = results.filter((r) => !r.success).map((r) => r.node ?? r.instance ?? '?');
-    this.ctx.log.info({ reqid, instance, failed }, `instance ${instance} is back on the deployed configuration${failed.length ? `, failed nodes: ${failed.join(', ')}` : ''}`);
-    for (const r of results) if (r.node !== undefined) this.nodeState(r.node, r.success ? 'RUNNING' : 'FAILED');
-    this.record(reqid, () => this.ctx.store.endDeployment(reqid, failed.length ? 'failure' : 'success', results));
-    return true;
-  }
-
-  instanceLost(instance: string): void {
-    this.welcomes.delete(instance);
-    for (const [id, name] of this.bringBacks) {
-      if (name !== instance) continue;
-      this.bringBacks.delete(id);
-      this.record(id, () => this.ctx.store.endDeployment(id, 'failure', [failure(id, `instance ${instance} disconnected`, { instance })]));
-    }
-  }
-
   /** The gather of a deployment completed. */
-  finished(req: Request<Gather>, results: Result[], outcome: Outcome): void {
+  private finished(d: Deployment, results: Result[], completion: Completion): void {
     const { ctx } = this;
-    const d = req.state.deploy!;
-    this.pending = '';
-    if (!d.sent) {
-      const missing = ctx.instances.notReady();
-      results.splice(results.length - 1, 0, ...missing.map((name) => failure(req.id, `instance ${name} did not check in`, { instance: name })));
-    }
-    const verdict = outcome === 'timeout' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
-    const final = outcome === 'timeout' ? results : [...results, success(req.id, { data: str(d.config.id) })];
-    this.record(req.id, () => ctx.store.endDeployment(req.id, verdict, final));
-    ctx.log.info({ reqid: req.id, config: d.config.id, outcome: verdict }, `deployment ${req.id} of ${d.config.id} finished: ${verdict}`);
-    if (!d.internal) ctx.toClients(ControllerApi.deployResponse.make(req.id, final), { reqid: req.id, results: final.length });
+    const { id } = d.req;
+    this.current = undefined;
+    const verdict = completion === 'timed-out' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
+    const final = completion === 'timed-out' ? results : [...results, success(id, { data: str(d.config.id) })];
+    this.record(id, () => ctx.store.endDeployment(id, verdict, final));
+    ctx.log.info({ reqid: id, config: d.config.id, outcome: verdict }, `deployment ${id} of ${d.config.id} finished: ${verdict}`);
+    ctx.respond(ControllerApi.deploy, id, final);
     if (verdict === 'success') {
       for (const n of d.config.nodes) this.nodeStates.set(n.name, 'RUNNING');
       this.announceIfReady();
@@ -139,11 +97,6 @@ export class Deployer {
     this.announceIfReady();
   }
 
-  close(): void {
-    this.welcomes.clear();
-    this.bringBacks.clear();
-  }
-
   /** Runs a store write; a failure is logged (and answered, if `answer`) and returns false. */
   private record(reqid: string, write: () => void, answer = false): boolean {
     try {
@@ -152,24 +105,45 @@ export class Deployer {
     } catch (err) {
       const message = `could not store deployment ${reqid}: ${(err as Error).message}`;
       this.ctx.log.error({ reqid, err: (err as Error).message }, message);
-      if (answer) this.ctx.toClients(ControllerApi.deployResponse.make(reqid, [failure(reqid, message)]), { reqid });
+      if (answer) this.ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, message)]);
       return false;
     }
   }
 
+  /** Asks an instance's agent whether it is there; a welcome waits as long as the agent's session lasts. */
   private welcome(instance: string): void {
-    const id = randomUUID();
-    if (this.ctx.toAgent(instance, AgentApi.agentWelcomeRequest.make(id), id)) this.welcomes.set(instance, id);
+    const req = this.ctx.gather.start({ kind: 'agent_welcome', timeoutMs: Infinity, onComplete: (results) => this.welcomed(instance, results) });
+    this.ctx.gather.fanOut(req, [instance], AgentApi.agentWelcome);
+  }
+
+  private welcomed(instance: string, results: readonly Result[]): void {
+    const { instances, log } = this.ctx;
+    // Gone meanwhile, or welcomed already (a hello and a deployment may both have sent a welcome).
+    if (!instances.session(instance) || instances.ready.has(instance)) return;
+    if (!results.every((r) => r.success) || !instances.required.has(instance)) {
+      this.standby(instance);
+      return;
+    }
+    instances.ready.add(instance);
+    log.info({ instance }, `instance ${instance} ready`);
+    if (this.current) this.sendIfReady(this.current);
+    else this.bringBack(instance);
   }
 
   private standby(instance: string): void {
-    const id = randomUUID();
-    this.ctx.toAgent(instance, AgentApi.agentStandbyRequest.make(id), id);
+    const req = this.ctx.gather.start({
+      kind: 'agent_standby',
+      onComplete: (results) => {
+        const failed = results.find((r) => !r.success);
+        this.ctx.log.info({ instance, error: failed?.error }, failed ? `instance ${instance} did not go to standby: ${failed.error}` : `instance ${instance} is in standby`);
+      },
+    });
+    this.ctx.gather.fanOut(req, [instance], AgentApi.agentStandby);
   }
 
-  private sendIfReady(req: Request<Gather>): void {
-    const d = req.state.deploy!;
+  private sendIfReady(d: Deployment): void {
     if (d.sent) return;
+    const { req } = d;
     const missing = this.ctx.instances.notReady();
     if (missing.length > 0) {
       this.ctx.log.info({ reqid: req.id, waitingFor: missing }, `deployment ${req.id} waits for ${missing.join(', ')}`);
@@ -182,23 +156,38 @@ export class Deployer {
     }
     this.nodeStates.clear();
     this.clusterReadyFor = '';
-    this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), (id) => AgentApi.deployRequest.make(id, d.config, false));
+    this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), AgentApi.deploy, d.config, false);
   }
 
-  /** An agent of the deployed configuration (re)appeared: bring it to that configuration (a no-op if it runs it). */
+  /**
+   * An agent of the deployed configuration (re)appeared: bring it to that
+   * configuration (a no-op if it runs it). Recorded in the deployment
+   * history; no client waits for it, and it waits as long as the session lasts.
+   */
   private bringBack(instance: string): void {
     const deployed = this.ctx.states.deployed;
     if (!deployed?.instances.some((i) => i.name === instance)) return;
     const id = randomUUID();
     this.ctx.log.info({ instance, config: deployed.id }, `bringing ${instance} back to configuration ${deployed.id}`);
     if (!this.record(id, () => this.ctx.store.startDeployment(id, deployed.id))) return;
-    if (this.ctx.toAgent(instance, AgentApi.deployRequest.make(id, deployed, false), id)) this.bringBacks.set(id, instance);
-    else this.record(id, () => this.ctx.store.endDeployment(id, 'failure', [failure(id, `instance ${instance} is not connected`, { instance })]));
+    const req = this.ctx.gather.start({ id, kind: 'deploy', timeoutMs: Infinity, onComplete: (results) => this.broughtBack(id, instance, results) });
+    this.ctx.gather.fanOut(req, [instance], AgentApi.deploy, deployed, false);
+  }
+
+  private broughtBack(id: string, instance: string, results: readonly Result[]): void {
+    const failed = results.filter((r) => !r.success);
+    const nodes = failed.map((r) => r.node).filter((n) => n !== undefined);
+    const says = failed.length === 0 ? `instance ${instance} is back on the deployed configuration`
+      : nodes.length === failed.length ? `instance ${instance} is back on the deployed configuration, failed nodes: ${nodes.join(', ')}`
+        : `instance ${instance} was not brought back: ${failed.map((r) => r.error).join('; ')}`;
+    this.ctx.log.info({ reqid: id, instance, failed: failed.map((r) => r.node ?? r.instance ?? '?') }, says);
+    for (const r of results) if (r.node !== undefined) this.nodeState(r.node, r.success ? 'RUNNING' : 'FAILED');
+    this.record(id, () => this.ctx.store.endDeployment(id, failed.length ? 'failure' : 'success', results));
   }
 
   private announceIfReady(): void {
     const config = this.ctx.states.deployed;
-    if (!config || this.pending !== '' || this.clusterReadyFor === config.id || config.nodes.length === 0) return;
+    if (!config || this.current || this.clusterReadyFor === config.id || config.nodes.length === 0) return;
     if (!config.nodes.every((n) => this.nodeStates.get(n.name) === 'RUNNING')) return;
     this.clusterReadyFor = config.id;
     this.ctx.log.info({ config: config.id }, `every node of ${config.id} is RUNNING`);

@@ -1,66 +1,84 @@
 /**
- * The one request mechanism of the controller: a client request (or an
- * internal deployment) owns one child request per agent it asks; responses
- * are matched by the child's id; the parent completes when every child
- * answered, an agent went away, or the deadline passed — then with what
- * arrived plus `request timed out`. Late and unknown responses are logged and
- * dropped.
+ * The one request mechanism of the controller: a gather (a client request,
+ * or one the controller makes itself) owns one child request per agent it
+ * asks; responses are matched by the child's id; the gather completes when
+ * every child answered, an agent went away, or the deadline passed (then
+ * with what arrived plus `request timed out`), and hands its Results to the
+ * completion callback it was started with. Late and unknown responses are
+ * logged and dropped.
  */
-import { REQUEST_TIMED_OUT, RequestTracker, failure, type Configuration, type Request, type Result } from '../management/index.js';
-import type { ManagementLogger } from '../management/log.js';
-import type { ZeekEvent } from '../protocol/index.js';
+import { REQUEST_TIMED_OUT, RequestTracker, failure, type Request, type RequestSpec, type Result } from '../management/index.js';
+import type { Logger, ZeekEvent } from '../protocol/index.js';
 
-export type Kind = 'deploy' | 'get_nodes' | 'get_id_value' | 'restart' | 'test_timeout';
+/** How a gather ended. */
+export type Completion = 'answered' | 'timed-out';
+
+export interface GatherOptions {
+  /** The client's reqid; the tracker makes one when absent. */
+  id?: string;
+  /** What it is, for logs (e.g. `get_nodes`). */
+  kind: string;
+  /** Results it starts with (e.g. failures for unknown node names). */
+  results?: Result[];
+  /** Default: the tracker's request timeout. */
+  timeoutMs?: number;
+  /** Results to add when the deadline passes, before `request timed out`. */
+  onDeadline?: () => Result[];
+  /** Runs once: every Result, in arrival order. */
+  onComplete: (results: Result[], completion: Completion) => void;
+}
 
 /** A request waiting for agents. */
 export interface Gather {
-  kind: Kind;
+  readonly kind: string;
   /** Child request id → instance asked. */
-  outstanding: Map<string, string>;
-  results: Result[];
-  /** Only for deployments. */
-  deploy?: { config: Configuration; internal: boolean; sent: boolean };
+  readonly outstanding: Map<string, string>;
+  readonly results: Result[];
+  readonly onDeadline: GatherOptions['onDeadline'];
+  readonly onComplete: GatherOptions['onComplete'];
 }
 
-/** A request to one agent; `parent` is the Gather it belongs to, if any. */
-export interface Child { instance: string }
+/** A request to one agent; its tracker entry's `parent` is the gather's id. */
+interface Child { instance: string }
 
-export type Outcome = 'answered' | 'timeout';
-
-export interface GatherHooks {
-  /** Sends an event to an instance's agent; false when it has no session. */
-  send(instance: string, event: ZeekEvent, reqid: string): boolean;
-  /** A gather is done: all results, in arrival order. */
-  complete(req: Request<Gather>, results: Result[], outcome: Outcome): void;
-}
+/** Sends an event to an instance's agent; false when it has no session. */
+export type SendToAgent = (instance: string, event: ZeekEvent, reqid: string) => boolean;
 
 export class Gatherer {
   private readonly open = new Set<string>();
 
-  constructor(private readonly tracker: RequestTracker, private readonly log: ManagementLogger, private readonly hooks: GatherHooks) {}
+  constructor(private readonly tracker: RequestTracker, private readonly log: Logger, private readonly send: SendToAgent) {}
 
   /** Whether a request with this id is waiting (a client must not reuse it). */
   pending(reqid: string): boolean {
     return this.tracker.get(reqid) !== undefined;
   }
 
-  start(reqid: string, kind: Kind, results: Result[] = [], deploy?: Gather['deploy']): Request<Gather> {
-    const state: Gather = { kind, outstanding: new Map(), results, ...(deploy ? { deploy } : {}) };
-    this.open.add(reqid);
-    return this.tracker.create<Gather>({ id: reqid, state, onTimeout: (req) => this.expired(req) });
+  start(options: GatherOptions): Request<Gather> {
+    const state: Gather = {
+      kind: options.kind, outstanding: new Map(), results: options.results ?? [], onDeadline: options.onDeadline, onComplete: options.onComplete,
+    };
+    const req = this.tracker.create<Gather>({
+      state,
+      onTimeout: (r) => this.expired(r),
+      ...(options.id === undefined ? {} : { id: options.id }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    this.open.add(req.id);
+    return req;
   }
 
   get(reqid: string): Request<Gather> | undefined {
     return this.open.has(reqid) ? this.tracker.get<Gather>(reqid) : undefined;
   }
 
-  /** Sends one child request per instance; completes at once if there is nobody to ask. */
-  fanOut(req: Request<Gather>, instances: readonly string[], make: (childId: string) => ZeekEvent): void {
+  /** Sends `spec`'s request with `args` to each instance; completes at once if there is nobody to ask. */
+  fanOut<A extends readonly unknown[]>(req: Request<Gather>, instances: readonly string[], spec: RequestSpec<A, unknown>, ...args: A): void {
     for (const instance of instances) {
       // The parent's deadline rules; the child only needs to outlive it.
-      const child = this.tracker.create<Child>({ parent: req.id, state: { instance }, timeoutMs: req.deadline - Date.now() + 1000, onTimeout: () => undefined });
+      const child = this.tracker.create<Child>({ parent: req.id, state: { instance }, deadline: req.deadline + 1000, onTimeout: () => undefined });
       req.state.outstanding.set(child.id, instance);
-      if (!this.hooks.send(instance, make(child.id), child.id)) {
+      if (!this.send(instance, spec.request.make(child.id, ...args), child.id)) {
         this.tracker.finish(child.id);
         req.state.outstanding.delete(child.id);
         req.state.results.push(failure(req.id, `instance ${instance} is not connected`, { instance }));
@@ -69,7 +87,7 @@ export class Gatherer {
     this.completeIfDone(req);
   }
 
-  /** An agent's response. Returns false (and logs) if nobody waits for it. */
+  /** An agent's response (`event` names it in logs). Returns false (and logs) if nobody waits for it. */
   answered(childId: string, results: readonly Result[], event: string): boolean {
     const child = this.tracker.get<Child>(childId);
     const req = child?.parent === undefined ? undefined : this.get(child.parent);
@@ -103,12 +121,12 @@ export class Gatherer {
     }
   }
 
-  /** Completes a gather now (e.g. nothing to ask). */
-  finish(req: Request<Gather>, extra: Result[] = [], outcome: Outcome = 'answered'): void {
-    this.open.delete(req.id);
+  /** Completes a gather now (e.g. nothing to ask, or the controller gave up on it). */
+  finish(req: Request<Gather>, extra: Result[] = [], completion: Completion = 'answered'): void {
+    if (!this.open.delete(req.id)) return;
     this.tracker.finish(req.id);
     for (const childId of req.state.outstanding.keys()) this.tracker.finish(childId);
-    this.hooks.complete(req, [...req.state.results, ...extra], outcome);
+    req.state.onComplete([...req.state.results, ...extra], completion);
   }
 
   close(): void {
@@ -116,12 +134,13 @@ export class Gatherer {
   }
 
   private completeIfDone(req: Request<Gather>): void {
-    if (req.state.outstanding.size === 0 && this.open.has(req.id)) this.finish(req);
+    if (req.state.outstanding.size === 0) this.finish(req);
   }
 
   private expired(req: Request<Gather>): void {
     if (!this.open.has(req.id)) return;
     this.log.warn({ reqid: req.id, kind: req.state.kind, waitingFor: [...req.state.outstanding.values()] }, `request ${req.id} timed out`);
-    this.finish(req, [failure(req.id, REQUEST_TIMED_OUT)], 'timeout');
+    // The tracker already dropped the expired entry; finish() drops the children.
+    this.finish(req, [...(req.state.onDeadline?.() ?? []), failure(req.id, REQUEST_TIMED_OUT)], 'timed-out');
   }
 }

@@ -68,10 +68,6 @@ export class InstanceRegistry {
     return this.sessions.get(name);
   }
 
-  nameOf(peerId: string): string | undefined {
-    return this.byPeer.get(peerId)?.name;
-  }
-
   knownNames(): string[] {
     return [...this.sessions.keys()].sort();
   }

@@ -7,20 +7,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  API_VERSION, backendOf, AgentApi, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
+  API_VERSION, backendOf, AgentApi, AgentNotifications, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
   agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
-  type Request, type Result,
+  type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
 import { Endpoint, ErrorCode, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
 import { Deployer } from './deploy.js';
-import { Gatherer, type Gather, type Outcome } from './gather.js';
+import { Gatherer } from './gather.js';
 import { InstanceRegistry } from './instances.js';
-import { responseToInvalid } from './invalid.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
-import { alreadyPending, getNodes, relayToNodes } from './relay.js';
+import { getIdValue, getNodes, restart, testTimeout } from './relay.js';
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
 import { validateConfiguration } from './validate.js';
@@ -80,10 +79,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log });
     this.tracker = new RequestTracker(options.requestTimeoutMs);
     this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs);
-    this.gather = new Gatherer(this.tracker, log, {
-      send: (instance, event, reqid) => this.toAgent(instance, event, reqid),
-      complete: (req, results, outcome) => this.complete(req, results, outcome),
-    });
+    this.gather = new Gatherer(this.tracker, log, (instance, event, reqid) => this.toAgent(instance, event, reqid));
     this.deployer = new Deployer(this);
   }
 
@@ -107,7 +103,6 @@ class ControllerRuntime implements Controller, ControllerContext {
   async close(): Promise<void> {
     this.tracker.close();
     this.gather.close();
-    this.deployer.close();
     await this.instances.close();
     await this.endpoint.close();
     this.store.close();
@@ -120,6 +115,10 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.publishEvent(TOPIC_CONTROLLER, event);
   }
 
+  respond(spec: RequestKind, reqid: string, results: readonly Result[]): void {
+    this.toClients(spec.respond(reqid, results), { reqid, results: results.length, success: results.every((r) => r.success) });
+  }
+
   toAgent(instance: string, event: ZeekEvent, reqid: string): boolean {
     const session = this.instances.session(instance);
     if (!session) return false;
@@ -129,47 +128,42 @@ class ControllerRuntime implements Controller, ControllerContext {
   }
 
   private clientApi(): EventDispatcher {
-    const rx = (event: string, fields: object): void => this.log.info(fields, `rx ${event}`);
-    return new EventDispatcher((p) => {
+    const rx = (spec: RequestKind, fields: object): void => this.log.info(fields, `rx ${spec.kind}_request`);
+    const api = ControllerApi;
+    // Agents' notifications on this topic are ours, republished for clients.
+    return new EventDispatcher([api, AgentNotifications], (p) => {
       this.invalid(p);
-      const response = responseToInvalid(p);
-      if (response) this.toClients(response, { error: p.error });
+      if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, `invalid request: ${p.error}`)]);
     })
-      .on(ControllerApi.getInstancesRequest, ([reqid]) => { rx('get_instances_request', { reqid }); this.getInstances(reqid); })
-      .on(ControllerApi.stageConfigurationRequest, ([reqid, config]) => {
-        rx('stage_configuration_request', { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
+      .serve(api.getInstances, (reqid) => { rx(api.getInstances, { reqid }); this.getInstances(reqid); })
+      .serve(api.stageConfiguration, (reqid, [config]) => {
+        rx(api.stageConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
         this.stage(reqid, config);
       })
-      .on(ControllerApi.getConfigurationRequest, ([reqid, deployed]) => { rx('get_configuration_request', { reqid, deployed }); this.getConfiguration(reqid, deployed); })
-      .on(ControllerApi.deployRequest, ([reqid]) => { rx('deploy_request', { reqid }); this.deployer.deploy(reqid, false); })
-      .on(ControllerApi.getNodesRequest, ([reqid]) => { rx('get_nodes_request', { reqid }); getNodes(this, reqid); })
-      .on(ControllerApi.getIdValueRequest, ([reqid, id, nodes]) => { rx('get_id_value_request', { reqid, id, nodes }); relayToNodes(this, reqid, 'get_id_value', nodes, ['get_id_value', id]); })
-      .on(ControllerApi.restartRequest, ([reqid, nodes]) => { rx('restart_request', { reqid, nodes }); relayToNodes(this, reqid, 'restart', nodes); })
-      .on(ControllerApi.testTimeoutRequest, ([reqid, withState]) => { rx('test_timeout_request', { reqid, withState }); this.testTimeout(reqid, withState); })
-      // Responses and notifications on this topic are for clients, not us.
-      .ignore(...Object.values(ControllerApi).filter((e) => !e.name.endsWith('_request')).map((e) => e.name))
-      .ignore(AgentApi.notifyChange.name, AgentApi.notifyError.name, AgentApi.notifyLog.name);
+      .serve(api.getConfiguration, (reqid, [deployed]) => { rx(api.getConfiguration, { reqid, deployed }); this.getConfiguration(reqid, deployed); })
+      .serve(api.deploy, (reqid) => { rx(api.deploy, { reqid }); this.deployer.deploy(reqid); })
+      .serve(api.getNodes, (reqid) => { rx(api.getNodes, { reqid }); getNodes(this, reqid); })
+      .serve(api.getIdValue, (reqid, [id, nodes]) => { rx(api.getIdValue, { reqid, id, nodes }); getIdValue(this, reqid, id, nodes); })
+      .serve(api.restart, (reqid, [nodes]) => { rx(api.restart, { reqid, nodes }); restart(this, reqid, nodes); })
+      .serve(api.testTimeout, (reqid, [withState]) => { rx(api.testTimeout, { reqid, withState }); testTimeout(this, reqid, withState); });
   }
 
   private agentApi(): EventDispatcher {
-    return new EventDispatcher((p) => this.invalid(p))
+    const gathered = (spec: RequestKind) => (reqid: string, results: Result[]): void => void this.gather.answered(reqid, results, `${spec.kind}_response`);
+    return new EventDispatcher([AgentApi], (p) => this.invalid(p))
       .on(AgentApi.notifyAgentHello, ([instance, id, connecting, version], from) => this.hello(instance, id, connecting, version, from))
-      .on(AgentApi.agentWelcomeResponse, ([reqid, result]) => this.deployer.welcomed(reqid, result))
-      .on(AgentApi.agentStandbyResponse, ([reqid, result]) => this.log.info({ reqid, instance: result.instance, success: result.success }, 'rx agent_standby_response'))
-      .on(AgentApi.deployResponse, ([reqid, results]) => {
-        if (!this.deployer.bringBackAnswered(reqid, results)) this.gather.answered(reqid, results, 'deploy_response');
-      })
-      .on(AgentApi.getNodesResponse, ([reqid, result]) => this.gather.answered(reqid, [result], 'get_nodes_response'))
-      .on(AgentApi.nodeDispatchResponse, ([reqid, results]) => this.gather.answered(reqid, results, 'node_dispatch_response'))
-      .on(AgentApi.restartResponse, ([reqid, results]) => this.gather.answered(reqid, results, 'restart_response'))
+      .answers(AgentApi.agentWelcome, gathered(AgentApi.agentWelcome))
+      .answers(AgentApi.agentStandby, gathered(AgentApi.agentStandby))
+      .answers(AgentApi.deploy, gathered(AgentApi.deploy))
+      .answers(AgentApi.getNodes, gathered(AgentApi.getNodes))
+      .answers(AgentApi.nodeDispatch, gathered(AgentApi.nodeDispatch))
+      .answers(AgentApi.restart, gathered(AgentApi.restart))
       .on(AgentApi.notifyChange, (args) => {
         this.forward(AgentApi.notifyChange.make(...args), { instance: args[0], node: args[1].name, old: args[2], new: args[3] });
         this.deployer.nodeState(args[1].name, args[3]);
       })
       .on(AgentApi.notifyError, (args) => this.forward(AgentApi.notifyError.make(...args), { instance: args[0], text: args[1], node: args[2] }))
-      .on(AgentApi.notifyLog, (args) => this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }))
-      // Requests we send to agents travel on the same topic prefix.
-      .ignore(...Object.values(AgentApi).filter((e) => e.name.endsWith('_request')).map((e) => e.name));
+      .on(AgentApi.notifyLog, (args) => this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }));
   }
 
   /** A malformed or unknown event: logged and answered with a Broker error; nothing changes. */
@@ -178,24 +172,13 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.sendError(problem.from.id, ErrorCode.invalidData, problem.error);
   }
 
-  private complete(req: Request<Gather>, results: Result[], outcome: Outcome): void {
-    const n = { reqid: req.id, results: results.length };
-    switch (req.state.kind) {
-      case 'deploy': return this.deployer.finished(req, results, outcome);
-      case 'get_nodes': return this.toClients(ControllerApi.getNodesResponse.make(req.id, results), n);
-      case 'get_id_value': return this.toClients(ControllerApi.getIdValueResponse.make(req.id, results), n);
-      case 'restart': return this.toClients(ControllerApi.restartResponse.make(req.id, results), n);
-      case 'test_timeout': return this.toClients(ControllerApi.testTimeoutResponse.make(req.id, results[results.length - 1]!), n);
-    }
-  }
-
   private getInstances(reqid: string): void {
     const data = vector(this.instances.known().map(encodeInstance));
-    this.toClients(ControllerApi.getInstancesResponse.make(reqid, success(reqid, { data })), { reqid });
+    this.respond(ControllerApi.getInstances, reqid, [success(reqid, { data })]);
   }
 
   private stage(reqid: string, config: Configuration): void {
-    const respond = (results: Result[]): void => this.toClients(ControllerApi.stageConfigurationResponse.make(reqid, results), { reqid, success: results.every((r) => r.success) });
+    const respond = (results: Result[]): void => this.respond(ControllerApi.stageConfiguration, reqid, results);
     const errors = validateConfiguration(config, { controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts });
     if (errors.length > 0) {
       this.log.warn({ reqid, config: config.id, errors }, `configuration ${config.id} rejected`);
@@ -232,13 +215,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     const result = config
       ? success(reqid, { data: encodeConfiguration(config) })
       : failure(reqid, `no ${deployed ? 'deployed' : 'staged'} configuration available`);
-    this.toClients(ControllerApi.getConfigurationResponse.make(reqid, result), { reqid, success: result.success });
-  }
-
-  /** Without state the original simply never answers; with state the request times out. */
-  private testTimeout(reqid: string, withState: boolean): void {
-    if (!withState || alreadyPending(this, reqid, (r) => ControllerApi.testTimeoutResponse.make(reqid, r[0]!))) return;
-    this.gather.start(reqid, 'test_timeout');
+    this.respond(ControllerApi.getConfiguration, reqid, [result]);
   }
 
   private hello(instance: string, id: string, connecting: boolean, version: number, from: PeerInfo): void {
@@ -261,7 +238,6 @@ class ControllerRuntime implements Controller, ControllerContext {
     const name = this.instances.lost(peer.id);
     if (!name) return;
     this.log.info({ instance: name, peer: peer.id }, `instance ${name} disconnected; dropped from known instances`);
-    this.deployer.instanceLost(name);
     this.gather.instanceLost(name);
   }
 

@@ -2,53 +2,71 @@
  * Requests the controller relays to agents and answers from their replies:
  * get_nodes (every known agent), get_id_value and restart (the agents hosting
  * the named nodes of the deployed configuration, with `unknown cluster node`
- * Results for names that are not in it).
+ * Results for names that are not in it), and test_timeout with state (a
+ * gather that asks nobody and times out).
  */
-import { AgentApi, ControllerApi, failure, type Result } from '../management/index.js';
-import type { ZeekEvent } from '../protocol/index.js';
+import { AgentApi, ControllerApi, failure, type Request, type RequestKind, type Result } from '../management/index.js';
 import type { ControllerContext } from './context.js';
+import type { Gather } from './gather.js';
 
 export function getNodes(ctx: ControllerContext, reqid: string): void {
   const names = ctx.instances.knownNames();
-  if (names.length === 0) {
-    ctx.toClients(ControllerApi.getNodesResponse.make(reqid, [failure(reqid, 'no instances connected')]), { reqid });
-    return;
-  }
-  if (alreadyPending(ctx, reqid, (r) => ControllerApi.getNodesResponse.make(reqid, r))) return;
-  const req = ctx.gather.start(reqid, 'get_nodes');
-  ctx.gather.fanOut(req, names, (id) => AgentApi.getNodesRequest.make(id));
+  if (names.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')]);
+  const req = startRelay(ctx, ControllerApi.getNodes, reqid);
+  if (req) ctx.gather.fanOut(req, names, AgentApi.getNodes);
 }
 
-export type NodeRequestKind = 'get_id_value' | 'restart';
+export function getIdValue(ctx: ControllerContext, reqid: string, id: string, nodes: readonly string[]): void {
+  const hosts = relayToNodes(ctx, ControllerApi.getIdValue, reqid, nodes, 'no cluster deployed');
+  if (hosts) ctx.gather.fanOut(hosts.req, hosts.instances, AgentApi.nodeDispatch, ['get_id_value', id], hosts.wanted);
+}
 
-const respond = (kind: NodeRequestKind, reqid: string, results: Result[]) =>
-  (kind === 'restart' ? ControllerApi.restartResponse.make(reqid, results) : ControllerApi.getIdValueResponse.make(reqid, results));
+export function restart(ctx: ControllerContext, reqid: string, nodes: readonly string[]): void {
+  // The original's special case, in its order and words.
+  if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.restart, reqid, [failure(reqid, 'no instances connected')]);
+  const hosts = relayToNodes(ctx, ControllerApi.restart, reqid, nodes, 'no active cluster deployment');
+  if (hosts) ctx.gather.fanOut(hosts.req, hosts.instances, AgentApi.restart, hosts.wanted);
+}
 
-/** get_id_value (with `action`) and restart: relay to the agents hosting the nodes. */
-export function relayToNodes(ctx: ControllerContext, reqid: string, kind: NodeRequestKind, nodes: readonly string[], action: string[] = []): void {
-  const send = (results: Result[]): void => ctx.toClients(respond(kind, reqid, results), { reqid, results: results.length });
-  // The original's special cases, in its order and words.
-  if (kind === 'restart' && ctx.instances.knownNames().length === 0) return send([failure(reqid, 'no instances connected')]);
+/** Without state the original simply never answers; with state the request times out. */
+export function testTimeout(ctx: ControllerContext, reqid: string, withState: boolean): void {
+  if (withState) startRelay(ctx, ControllerApi.testTimeout, reqid);
+}
+
+/**
+ * The agents hosting the named nodes (all nodes when none are named) of the
+ * deployed configuration, and the gather to fan out to them; undefined when
+ * the request was answered already.
+ */
+function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, nodes: readonly string[], noDeployment: string):
+  { req: Request<Gather>; instances: string[]; wanted: string[] } | undefined {
   const deployed = ctx.states.deployed;
   if (!deployed || deployed.instances.length === 0) {
-    return send([failure(reqid, kind === 'restart' ? 'no active cluster deployment' : 'no cluster deployed')]);
+    ctx.respond(spec, reqid, [failure(reqid, noDeployment)]);
+    return undefined;
   }
-  if (alreadyPending(ctx, reqid, (r) => respond(kind, reqid, r))) return;
   const inCluster = new Set(deployed.nodes.map((n) => n.name));
   const requested = [...new Set(nodes)].sort();
   const unknown = requested.filter((n) => !inCluster.has(n));
   const wanted = requested.filter((n) => inCluster.has(n));
-  const req = ctx.gather.start(reqid, kind, unknown.map((node) => failure(reqid, 'unknown cluster node', { node })));
-  if (requested.length > 0 && wanted.length === 0) return ctx.gather.finish(req);
-  const hosts = [...new Set(deployed.nodes.filter((n) => requested.length === 0 || wanted.includes(n.name)).map((n) => n.instance))].sort();
-  ctx.gather.fanOut(req, hosts, (id) => (kind === 'restart'
-    ? AgentApi.restartRequest.make(id, wanted)
-    : AgentApi.nodeDispatchRequest.make(id, action, wanted)));
+  const req = startRelay(ctx, spec, reqid, unknown.map((node) => failure(reqid, 'unknown cluster node', { node })));
+  if (!req) return undefined;
+  if (requested.length > 0 && wanted.length === 0) {
+    ctx.gather.finish(req);
+    return undefined;
+  }
+  const instances = [...new Set(deployed.nodes.filter((n) => requested.length === 0 || wanted.includes(n.name)).map((n) => n.instance))].sort();
+  return { req, instances, wanted };
 }
 
-/** A client reusing the id of a request still in progress gets an error, the first keeps going. */
-export function alreadyPending(ctx: ControllerContext, reqid: string, make: (results: Result[]) => ZeekEvent): boolean {
-  if (!ctx.gather.pending(reqid)) return false;
-  ctx.toClients(make([failure(reqid, `request ${reqid} is already pending`)]), { reqid });
-  return true;
+/**
+ * A gather whose Results become the client's response. A client reusing the
+ * id of a request still in progress gets an error instead, the first keeps going.
+ */
+export function startRelay(ctx: ControllerContext, spec: RequestKind, reqid: string, results: Result[] = []): Request<Gather> | undefined {
+  if (ctx.gather.pending(reqid)) {
+    ctx.respond(spec, reqid, [failure(reqid, `request ${reqid} is already pending`)]);
+    return undefined;
+  }
+  return ctx.gather.start({ id: reqid, kind: spec.kind, results, onComplete: (all) => ctx.respond(spec, reqid, all) });
 }

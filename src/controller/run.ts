@@ -1,17 +1,15 @@
 /** Runs the controller in the foreground until SIGINT/SIGTERM. */
-import { resolveControllerOptions, SettingsError, type ControllerFlags } from './config.js';
+import { resolveControllerOptions, type ControllerFlags } from './config.js';
 import { startController } from './main.js';
 import { StoreError } from './store.js';
 
 export async function runControllerCommand(flags: ControllerFlags): Promise<number> {
-  let options;
-  try {
-    options = resolveControllerOptions(flags);
-  } catch (err) {
-    if (!(err instanceof SettingsError)) throw err;
-    process.stderr.write(`zeek-mgmt controller: ${err.message}\n`);
+  const resolved = resolveControllerOptions(flags);
+  if (!resolved.ok) {
+    process.stderr.write(`zeek-mgmt controller: ${resolved.error}\n`);
     return 2;
   }
+  const options = resolved.value;
   // Handlers first: a signal that arrives while starting still closes cleanly.
   let stop = (): void => undefined;
   const stopped = new Promise<void>((resolve) => { stop = resolve; });

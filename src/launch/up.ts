@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { startAgent, type Agent } from '../agent/main.js';
-import { resolveControllerOptions, SettingsError } from '../controller/config.js';
+import { resolveControllerOptions } from '../controller/config.js';
 import { startController, type Controller } from '../controller/main.js';
 import { waitForInstance } from './wait.js';
 
@@ -36,25 +36,20 @@ const say = (line: string): void => { process.stderr.write(`zeek-mgmt up: ${line
 export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const flags = raw as UpFlags;
   const base = resolve(flags.stateDir ?? (env.ZEEK_MANAGEMENT_STATE_DIR || '.zeek-mgmt'));
-  let controllerOptions;
-  try {
-    const probe = resolveControllerOptions({ ...(flags.controllerName ? { name: flags.controllerName } : {}) }, env);
-    controllerOptions = resolveControllerOptions({
-      name: probe.name,
-      ...(flags.clientAddress ? { clientAddress: flags.clientAddress } : {}),
-      ...(flags.clientPort ? { clientPort: flags.clientPort } : {}),
-      ...(flags.agentPort ? { agentPort: flags.agentPort } : {}),
-      ...(flags.requestTimeout ? { requestTimeout: flags.requestTimeout } : {}),
-      ...(flags.portStart ? { portStart: flags.portStart } : {}),
-      ...(flags.metricsPortStart ? { metricsPortStart: flags.metricsPortStart } : {}),
-      ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
-      stateDir: join(base, probe.name),
-    }, env);
-  } catch (err) {
-    if (!(err instanceof SettingsError)) throw err;
-    say(err.message);
-    return 2;
-  }
+  const probe = resolveControllerOptions({ ...(flags.controllerName ? { name: flags.controllerName } : {}) }, env);
+  const resolvedController = probe.ok ? resolveControllerOptions({
+    name: probe.value.name,
+    ...(flags.clientAddress ? { clientAddress: flags.clientAddress } : {}),
+    ...(flags.clientPort ? { clientPort: flags.clientPort } : {}),
+    ...(flags.agentPort ? { agentPort: flags.agentPort } : {}),
+    ...(flags.requestTimeout ? { requestTimeout: flags.requestTimeout } : {}),
+    ...(flags.portStart ? { portStart: flags.portStart } : {}),
+    ...(flags.metricsPortStart ? { metricsPortStart: flags.metricsPortStart } : {}),
+    ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
+    stateDir: join(base, probe.value.name),
+  }, env) : probe;
+  if (!resolvedController.ok) { say(resolvedController.error); return 2; }
+  const controllerOptions = resolvedController.value;
   // Check the agent's flags before anything starts, with a placeholder controller port.
   const agentFlags = (controllerPort: number): AgentFlags => ({
     ...(flags.agentName ? { name: flags.agentName } : {}),
@@ -68,16 +63,17 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
   });
   const checked = resolveAgentConfig(agentFlags(controllerOptions.agentPort || 1), env, process.cwd());
-  if (typeof checked === 'string') { say(checked); return 2; }
-  const agentName = checked.options.name;
+  if (!checked.ok) { say(checked.error); return 2; }
+  const agentName = checked.value.options.name;
 
   let controller: Controller | undefined;
   let agent: Agent | undefined;
   const stopped = waitForSignal();
   try {
     controller = await startController(controllerOptions);
-    const resolved = resolveAgentConfig({ ...agentFlags(controller.agentPort), stateDir: join(base, agentName) }, env, process.cwd());
-    if (typeof resolved === 'string') { say(resolved); return 2; }
+    const outcome = resolveAgentConfig({ ...agentFlags(controller.agentPort), stateDir: join(base, agentName) }, env, process.cwd());
+    if (!outcome.ok) { say(outcome.error); return 2; }
+    const resolved = outcome.value;
     for (const note of resolved.notes) say(note);
     agent = await startAgent({
       ...resolved.options,
@@ -91,8 +87,8 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     const runtime = o.runtime === 'zeek' ? `zeek runtime: ${o.zeekPath}, Zeek ${o.zeekVersion?.text ?? '?'}` : 'sim runtime: simulated nodes';
     say(`agent ${agent.name} (${runtime})${agent.listenPort !== undefined ? ` listening on ${resolved.options.listenHost}:${agent.listenPort}` : ''}, state ${agent.stateDir}`);
     const ready = await waitForInstance({ host: connectHost(controllerOptions.clientHost), port: controller.clientPort }, agent.name, 20_000, stopped.promise);
-    if (ready === 'stopped') return 0;
-    if (ready !== 'ok') { say(ready); return 1; }
+    if (!ready.ok) { say(ready.error); return 1; }
+    if (ready.value === 'stopped') return 0;
     say(`agent ${agent.name} connected to the controller`);
     const controllerFlag = controller.clientPort === 2149 && clientAt.startsWith('127.0.0.1:') ? '' : ` --controller ${clientAt}`;
     if (flags.config) {

@@ -5,6 +5,7 @@
  * The agent writes it for a node; the simulated node reads it back (JSON),
  * the zeek runtime renders it as `cluster-layout.zeek`.
  */
+import type { Outcome } from '../protocol/errors.js';
 import type { Port } from '../protocol/values.js';
 import { backendOf, CLUSTER_BACKENDS, type ClusterBackend, type ClusterRole, type Configuration } from './types.js';
 
@@ -61,23 +62,24 @@ export function backendPortsOf(layout: ClusterLayout, role: ClusterRole): Record
   return ports;
 }
 
-/** Reads a layout back from its JSON text; returns an error text when it is not one. */
-export function parseClusterLayout(text: string): ClusterLayout | string {
+/** Reads a layout back from its JSON text, or says why it is not one. */
+export function parseClusterLayout(text: string): Outcome<ClusterLayout> {
+  const fail = (error: string): Outcome<ClusterLayout> => ({ ok: false, error });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
+    return fail(`not JSON: ${(err as Error).message}`);
   }
   const layout = raw as Partial<ClusterLayout>;
-  if (typeof layout !== 'object' || layout === null || !Array.isArray(layout.nodes)) return 'expected {"configId", "nodes": [...]}';
+  if (typeof layout !== 'object' || layout === null || !Array.isArray(layout.nodes)) return fail('expected {"configId", "nodes": [...]}');
   for (const [i, n] of layout.nodes.entries()) {
-    if (typeof n?.name !== 'string' || typeof n.role !== 'string' || typeof n.ip !== 'string') return `nodes[${i}] needs name, role and ip`;
+    if (typeof n?.name !== 'string' || typeof n.role !== 'string' || typeof n.ip !== 'string') return fail(`nodes[${i}] needs name, role and ip`);
   }
   const backend = layout.backend ?? 'zeromq';
-  if (!(CLUSTER_BACKENDS as readonly string[]).includes(backend)) return `unknown backend ${JSON.stringify(backend)}`;
+  if (!(CLUSTER_BACKENDS as readonly string[]).includes(backend)) return fail(`unknown backend ${JSON.stringify(backend)}`);
   const parsed: ClusterLayout = { configId: String(layout.configId ?? ''), nodes: layout.nodes, backend };
   if (typeof layout.xpubPort === 'number') parsed.xpubPort = layout.xpubPort;
   if (typeof layout.xsubPort === 'number') parsed.xsubPort = layout.xsubPort;
-  return parsed;
+  return { ok: true, value: parsed };
 }

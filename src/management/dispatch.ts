@@ -1,63 +1,104 @@
 /**
- * Turns data messages into typed event handler calls. Anything that is not a
- * known, well-formed event is reported through `onInvalid` (logged and
- * answered by the caller), never thrown into the endpoint.
+ * Turns data messages into typed handler calls: events, requests served
+ * (handler gets the reqid and the arguments) and responses awaited (handler
+ * gets the reqid and the Results). A dispatcher is told the APIs it speaks:
+ * their events without a handler are ignored (our own responses and
+ * notifications may come back from a peer that subscribes broadly).
+ * Anything else that is not a known, well-formed event is reported through
+ * `onInvalid` (logged and answered by the caller), never thrown into the
+ * endpoint; a request among them names its reqid, so it can be answered.
  */
-import { decodeEvent, DecodeError, type Delivery, type PeerInfo, type Value, type ZeekEvent } from '../protocol/index.js';
-import type { EventSpec } from './events.js';
+import { decodeEvent, DecodeError, type Delivery, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import type { Api } from './api.js';
+import type { EventSpec, RequestKind, RequestSpec } from './events.js';
+import type { Result } from './types.js';
 
 export type EventHandler<A extends readonly unknown[]> = (args: A, from: PeerInfo) => void;
-
-interface Entry { spec: EventSpec<readonly unknown[]>; handler: EventHandler<readonly unknown[]> }
 
 export interface InvalidEvent {
   from: PeerInfo;
   topic: string;
   /** The event name, when the message was an event at all. */
   event?: string;
-  /** The event's raw arguments, when it was an event (e.g. to read a reqid and answer). */
-  args?: readonly Value[];
   error: string;
+  /** A served request with a readable reqid: answer it with `spec.fail(reqid, …)`. */
+  request?: { spec: RequestKind; reqid: string };
 }
+
+/** `decode` reads an event's arguments (throwing DecodeError) into the handler call to make. */
+interface Entry { decode: (event: ZeekEvent) => (from: PeerInfo) => void; served?: RequestKind }
 
 export class EventDispatcher {
   private readonly handlers = new Map<string, Entry>();
+  private readonly known = new Set<string>();
 
-  constructor(private readonly onInvalid: (problem: InvalidEvent) => void) {}
+  constructor(speaks: readonly Api[], private readonly onInvalid: (problem: InvalidEvent) => void) {
+    for (const api of speaks) {
+      for (const spec of Object.values(api)) {
+        if ('requestName' in spec) this.known.add(spec.requestName).add(spec.responseName);
+        else this.known.add(spec.name);
+      }
+    }
+  }
 
   on<A extends readonly unknown[]>(spec: EventSpec<A>, handler: EventHandler<A>): this {
-    this.handlers.set(spec.name, { spec, handler: handler as EventHandler<readonly unknown[]> });
+    this.handlers.set(spec.name, {
+      decode: (event) => {
+        const args = spec.decode(event);
+        return (from) => handler(args, from);
+      },
+    });
     return this;
   }
 
-  /** Names this dispatcher answers to, and also events it deliberately ignores. */
-  ignore(...names: string[]): this {
-    for (const name of names) this.handlers.set(name, { spec: { name, make: () => ({ name, args: [] }), decode: () => [] }, handler: () => undefined });
+  /** Serves a request: the handler answers it (with `spec.respond`) when it can. */
+  serve<A extends readonly unknown[], R>(spec: RequestSpec<A, R>, handler: (reqid: string, args: A, from: PeerInfo) => void): this {
+    this.handlers.set(spec.requestName, {
+      served: spec,
+      decode: (event) => {
+        const [reqid, ...args] = spec.request.decode(event);
+        return (from) => handler(reqid, args as unknown as A, from);
+      },
+    });
+    return this;
+  }
+
+  /** Takes the responses to requests of this kind that we send. */
+  answers(spec: RequestKind, handler: (reqid: string, results: Result[], from: PeerInfo) => void): this {
+    this.handlers.set(spec.responseName, {
+      decode: (event) => {
+        const [reqid, results] = spec.decodeResponse(event);
+        return (from) => handler(reqid, results, from);
+      },
+    });
     return this;
   }
 
   readonly handle = (delivery: Delivery): void => {
+    const { from, topic } = delivery;
     let event: ZeekEvent;
     try {
       event = decodeEvent(delivery.value);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      this.onInvalid({ from: delivery.from, topic: delivery.topic, error: err.message });
+      this.onInvalid({ from, topic, error: err.message });
       return;
     }
     const entry = this.handlers.get(event.name);
     if (!entry) {
-      this.onInvalid({ from: delivery.from, topic: delivery.topic, event: event.name, args: event.args, error: `unknown event ${event.name}` });
+      if (!this.known.has(event.name)) this.onInvalid({ from, topic, event: event.name, error: `unknown event ${event.name}` });
       return;
     }
-    let args: readonly unknown[];
+    let call: (from: PeerInfo) => void;
     try {
-      args = entry.spec.decode(event);
+      call = entry.decode(event);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      this.onInvalid({ from: delivery.from, topic: delivery.topic, event: event.name, args: event.args, error: `${event.name}: ${err.message}` });
+      const first = event.args[0];
+      const request = entry.served && first?.type === 'string' ? { request: { spec: entry.served, reqid: first.value } } : {};
+      this.onInvalid({ from, topic, event: event.name, error: `${event.name}: ${err.message}`, ...request });
       return;
     }
-    entry.handler(args, delivery.from);
+    call(from);
   };
 }

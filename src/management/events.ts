@@ -1,11 +1,14 @@
 /**
  * Typed event definitions: each event knows its name and how to encode and
  * decode its arguments, so handlers get typed values and malformed events
- * (wrong arity, wrong types) are rejected at the boundary with a path.
+ * (wrong arity, wrong types) are rejected at the boundary with a path. A
+ * request and its response are defined together (defineRequest): both
+ * carry the reqid first, and the response carries Results.
  */
 import { DecodeError } from '../protocol/errors.js';
 import type { ZeekEvent } from '../protocol/event.js';
 import { bool, count, str, type Value } from '../protocol/values.js';
+import { failure, type Result } from './types.js';
 
 export interface Codec<T> {
   readonly encode: (v: T) => Value;
@@ -68,11 +71,52 @@ export const countCodec: Codec<number> = {
   },
 };
 
-/** Carries any value through untouched (Result's `any`). */
-export const anyCodec: Codec<Value> = {
-  encode: (v) => v,
-  decode: (v, path) => {
-    if (v === undefined) throw new DecodeError(path, 'missing value');
-    return v;
-  },
-};
+/** How a response carries its Results: one Result, or a list of them. */
+export interface ResultsCodec<R> extends Codec<R> {
+  /** The response value for these Results; a single-Result response carries the last (the verdict). */
+  of(results: readonly Result[]): R;
+  /** The Results a response value holds. */
+  list(value: R): Result[];
+}
+
+/** A request/response pair, apart from the request's own arguments: what routing, answering and failing need. */
+export interface RequestKind {
+  /** The pair's name without module and suffix, e.g. `get_nodes`: for logs and per-kind checks. */
+  readonly kind: string;
+  readonly requestName: string;
+  readonly responseName: string;
+  /** The response event carrying `results`. */
+  respond(reqid: string, results: readonly Result[]): ZeekEvent;
+  /** The response event carrying one failed Result. */
+  fail(reqid: string, error: string, extra?: Partial<Result>): ZeekEvent;
+  /** Decodes a response event into its reqid and Results; throws DecodeError. */
+  decodeResponse(event: ZeekEvent): [string, Result[]];
+}
+
+export interface RequestSpec<A extends readonly unknown[], R> extends RequestKind {
+  readonly request: EventSpec<[string, ...A]>;
+  readonly response: EventSpec<[string, R]>;
+}
+
+/**
+ * Defines `<base>_request(reqid, ...args)` and `<base>_response(reqid, reply)`
+ * as one pair. Adding a request to an API is one line with this.
+ */
+export function defineRequest<A extends readonly unknown[], R>(base: string, args: Codecs<A>, reply: ResultsCodec<R>): RequestSpec<A, R> {
+  const request = defineEvent<[string, ...A]>(`${base}_request`, ...([stringCodec, ...(args as readonly Codec<unknown>[])] as unknown as Codecs<[string, ...A]>));
+  const response = defineEvent<[string, R]>(`${base}_response`, stringCodec, reply);
+  const respond = (reqid: string, results: readonly Result[]): ZeekEvent => response.make(reqid, reply.of(results));
+  return {
+    kind: base.slice(base.lastIndexOf('::') + 2),
+    requestName: request.name,
+    responseName: response.name,
+    request,
+    response,
+    respond,
+    fail: (reqid, error, extra) => respond(reqid, [failure(reqid, error, extra)]),
+    decodeResponse(event) {
+      const [reqid, value] = response.decode(event);
+      return [reqid, reply.list(value)];
+    },
+  };
+}

@@ -1,24 +1,25 @@
 /**
- * The management log: one JSON line per event, with time, component name,
- * role and level, on stderr and (for daemons with a state directory) in
- * `<state dir>/management.log`.
+ * The management log: one JSON line per event, with level, time, component
+ * name and role, on stderr and (for daemons with a state directory) in
+ * `<state dir>/management.log`. Lines have pino's shape
+ * (`{"level":"info","time":…,"name":…,"role":…,…fields,"msg":…}`), so pino's
+ * tools read them; a small formatter (log-line.ts) writes them.
  *
  * A daemon logs a line per event it receives and sends, so logging sits on
  * every request's path. A log call only notes the line and its time; lines
- * are formatted (by pino) once the event at hand is handled, or a few dozen
- * at a time in a burst, and written in batches, one
- * write per destination, at most BATCH_MS after the first pending one or
- * once BATCH_BYTES of text wait (so a burst is not held in memory). A warning or
- * an error is written at once, with everything before it; what is pending
- * is written synchronously when the logger is closed and when the process
- * exits. Only a SIGKILL can lose the last few milliseconds of info lines.
- * Because formatting comes later, callers pass values, not objects they go
- * on to change.
+ * are formatted once the event at hand is handled, or a few dozen at a time
+ * in a burst, and written in batches, one write per destination, at most
+ * BATCH_MS after the first pending one or once BATCH_BYTES of text wait (so
+ * a burst is not held in memory). A warning or an error is written at once,
+ * with everything before it; what is pending is written synchronously when
+ * the logger is closed and when the process exits. Only a SIGKILL can lose
+ * the last few milliseconds of info lines. Because formatting comes later,
+ * callers pass values, not objects they go on to change.
  */
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { Logger } from '../protocol/logger.js';
+import { formatLine, type LineLevel } from './log-line.js';
 
 export type Component = 'controller' | 'agent' | 'node' | 'client' | 'launcher';
 
@@ -33,6 +34,10 @@ export interface LogOptions {
   quiet?: boolean;
 }
 
+/** The levels a logger can be set to, least severe first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** How long a line may wait for others to share its write. */
 const BATCH_MS = 5;
 /** How many lines may wait to be formatted (formatting a few dozen never holds up a request for long). */
@@ -40,39 +45,25 @@ const BATCH_LINES = 32;
 /** How much formatted text may wait to be written. */
 const BATCH_BYTES = 64 * 1024;
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+/** Severity by level name: trace 10 … fatal 60 (pino's numbers); silent lets nothing through. */
+const RANK: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l, i) => [l, l === 'silent' ? Infinity : (i + 1) * 10]));
 
-interface Entry { level: Level; time: number; obj: object; msg: string | undefined }
-
-/** pino's synchronous destination: retried on EAGAIN, silenced on EPIPE. */
-type Destination = ReturnType<typeof pino.destination>;
+interface Entry { level: LineLevel; time: number; obj: object; msg: string | undefined }
 
 export class ManagementLogger implements Logger {
   private pending: Entry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private formatSoon: NodeJS.Immediate | undefined;
-  /** The time of the line being formatted. */
-  private clock = 0;
+  /** `,"name":…,"role":…`: the same on every line. */
+  private readonly bindings: string;
   private stampMs = -1;
   private stamp = '';
   private readonly lines: string[] = [];
   private lineBytes = 0;
-  private readonly format: pino.Logger;
 
   /** @internal use createLogger */
-  constructor(options: LogOptions, private readonly min: number, private readonly outs: Destination[], private readonly owned: Destination[]) {
-    this.format = pino({
-      level: 'trace',
-      base: { name: options.name, role: options.role },
-      timestamp: () => this.isoTime(),
-      formatters: { level: (label) => ({ level: label }) },
-    }, {
-      write: (line: string) => {
-        this.lines.push(line);
-        this.lineBytes += line.length;
-      },
-    });
+  constructor(options: LogOptions, private readonly min: number, private readonly outs: Output[]) {
+    this.bindings = `,"name":${JSON.stringify(options.name)},"role":${JSON.stringify(options.role)}`;
   }
 
   debug(obj: object, msg?: string): void { this.add('debug', obj, msg); }
@@ -96,11 +87,11 @@ export class ManagementLogger implements Logger {
   close(): void {
     this.flush();
     live.delete(this);
-    for (const out of this.owned) out.destroy();
+    for (const out of this.outs) out.close();
     this.outs.length = 0;
   }
 
-  private add(level: Level, obj: object, msg: string | undefined): void {
+  private add(level: LineLevel, obj: object, msg: string | undefined): void {
     const rank = RANK[level]!;
     if (rank < this.min) return;
     this.pending.push({ level, time: Date.now(), obj, msg });
@@ -126,20 +117,52 @@ export class ManagementLogger implements Logger {
     const pending = this.pending;
     this.pending = [];
     for (const e of pending) {
-      this.clock = e.time;
-      this.format[e.level](e.obj, e.msg);
+      const line = formatLine(e.level, this.isoTime(e.time), this.bindings, e.obj, e.msg);
+      this.lines.push(line);
+      this.lineBytes += line.length;
     }
   }
 
-  /** ISO time, formatted once per millisecond rather than once per line. */
-  private isoTime(): string {
-    if (this.clock !== this.stampMs) {
-      this.stampMs = this.clock;
-      this.stamp = `,"time":"${new Date(this.clock).toISOString()}"`;
+  /** `,"time":"…"`, formatted once per millisecond rather than once per line. */
+  private isoTime(time: number): string {
+    if (time !== this.stampMs) {
+      this.stampMs = time;
+      this.stamp = `,"time":"${new Date(time).toISOString()}"`;
     }
     return this.stamp;
   }
 }
+
+/** A destination: stderr, or a file this logger opened (and closes). */
+class Output {
+  private broken = false;
+
+  constructor(private readonly fd: number, private readonly owned: boolean) {}
+
+  /**
+   * Writes all of `text` synchronously: a short write is continued, a full
+   * pipe (EAGAIN) waited out. A destination that fails otherwise (a closed
+   * pipe) is given up: logging never takes a daemon down.
+   */
+  write(text: string): void {
+    let buf = Buffer.from(text);
+    while (buf.length > 0 && !this.broken) {
+      try {
+        buf = buf.subarray(writeSync(this.fd, buf));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(PAUSE, 0, 0, 1);
+        else this.broken = true;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.owned) closeSync(this.fd);
+    this.broken = true;
+  }
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** Every open logger, flushed when the process exits. */
 const live = new Set<ManagementLogger>();
@@ -148,17 +171,14 @@ process.once('exit', () => { for (const log of live) log.flush(); });
 export function createLogger(options: LogOptions): ManagementLogger {
   const level = options.level ?? process.env.ZEEK_MGMT_LOG_LEVEL ?? 'info';
   const min = RANK[level];
-  if (min === undefined) throw new Error(`unknown log level "${level}"; use one of ${Object.keys(RANK).join(', ')}`);
-  const outs: Destination[] = [];
-  const owned: Destination[] = [];
-  if (!options.quiet) outs.push(pino.destination({ fd: 2, sync: true }));
+  if (min === undefined) throw new Error(`unknown log level "${level}"; use one of ${LOG_LEVELS.join(', ')}`);
+  const outs: Output[] = [];
+  if (!options.quiet) outs.push(new Output(2, false));
   if (options.stateDir) {
     mkdirSync(options.stateDir, { recursive: true });
-    const file = pino.destination({ fd: openSync(join(options.stateDir, 'management.log'), 'a'), sync: true });
-    outs.push(file);
-    owned.push(file);
+    outs.push(new Output(openSync(join(options.stateDir, 'management.log'), 'a'), true));
   }
-  const logger = new ManagementLogger(options, min, outs, owned);
+  const logger = new ManagementLogger(options, min, outs);
   live.add(logger);
   return logger;
 }

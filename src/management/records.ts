@@ -216,16 +216,9 @@ export function decodeConfiguration(v: Value | undefined, path: string): Configu
 }
 
 export function encodeNodeStatus(s: NodeStatus): Value {
-  return vector([
-    str(s.node),
-    encodeState(s.state),
-    encodeMgmtRole(s.mgmtRole),
-    encodeClusterRole(s.clusterRole),
-    optional(s.pid, integer),
-    optional(s.port, encodePort),
-    optional(s.metricsPort, encodePort),
-    optional(s.backendPorts, encodePortTable),
-  ]);
+  const roles = [encodeMgmtRole(s.mgmtRole), encodeClusterRole(s.clusterRole)];
+  const ports = [optional(s.port, encodePort), optional(s.metricsPort, encodePort), optional(s.backendPorts, encodePortTable)];
+  return vector([str(s.node), encodeState(s.state), ...roles, optional(s.pid, integer), ...ports]);
 }
 
 const encodePortTable = (ports: Record<string, Port>): Value => table(Object.entries(ports).map(([k, p]) => [str(k), encodePort(p)] as const));

@@ -3,10 +3,27 @@
  * has an id, optional parent (a client request owns the requests it sends
  * to agents), arbitrary state, and a deadline. One timer serves all
  * deadlines. An expired request is removed and its `onTimeout` runs once.
+ * Time comes from a Clock, so tests can drive it.
  */
 import { randomUUID } from 'node:crypto';
 
 export const REQUEST_TIMED_OUT = 'request timed out';
+
+/** Where a tracker reads the time and sets its one timer. */
+export interface Clock {
+  now(): number;
+  /** Calls `fn` once after `ms` (without keeping the process alive); returns a cancel function. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: Date.now,
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
 
 export interface Request<S> {
   readonly id: string;
@@ -20,26 +37,29 @@ interface Entry { req: Request<unknown>; onTimeout: (req: Request<unknown>) => v
 export interface CreateOptions<S> {
   id?: string;
   parent?: string;
+  /** From now; the tracker's default when absent. Infinity: no deadline. */
   timeoutMs?: number;
+  /** An absolute deadline instead (e.g. a parent's). */
+  deadline?: number;
   state: S;
   onTimeout: (req: Request<S>) => void;
 }
 
 export class RequestTracker {
   private readonly entries = new Map<string, Entry>();
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: (() => void) | undefined;
   private armedFor = Infinity;
   /** Ids are this tracker's random prefix and a count: unique, and cheaper than a UUID per request. */
   private readonly idPrefix = randomUUID();
   private count = 0;
 
-  constructor(private readonly defaultTimeoutMs: number, private readonly now: () => number = Date.now) {}
+  constructor(private readonly defaultTimeoutMs: number, private readonly clock: Clock = systemClock) {}
 
   create<S>(options: CreateOptions<S>): Request<S> {
     const id = options.id ?? `${this.idPrefix}-${++this.count}`;
     const req: Request<S> = {
       id,
-      deadline: this.now() + (options.timeoutMs ?? this.defaultTimeoutMs),
+      deadline: options.deadline ?? this.clock.now() + (options.timeoutMs ?? this.defaultTimeoutMs),
       state: options.state,
       ...(options.parent === undefined ? {} : { parent: options.parent }),
     };
@@ -72,23 +92,22 @@ export class RequestTracker {
   }
 
   close(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     this.armedFor = Infinity;
     this.entries.clear();
   }
 
   private arm(at: number): void {
-    clearTimeout(this.timer);
+    this.cancelTimer?.();
     this.armedFor = at;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, at - this.now()));
-    this.timer.unref();
+    this.cancelTimer = this.clock.after(Math.max(0, at - this.clock.now()), () => this.expire());
   }
 
   private expire(): void {
-    this.timer = undefined;
+    this.cancelTimer = undefined;
     this.armedFor = Infinity;
-    const now = this.now();
+    const now = this.clock.now();
     const due: Entry[] = [];
     let next = Infinity;
     for (const entry of this.entries.values()) {

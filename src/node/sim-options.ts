@@ -4,6 +4,7 @@
  * arguments, the layout file from `--layout`; plus the management port and
  * the fault switches from the environment.
  */
+import type { Outcome } from '../protocol/errors.js';
 
 /** Environment variables the simulated node understands. */
 export const SIM_ENV = {
@@ -43,45 +44,49 @@ export interface SimOptions {
   logQueueDir: string;
 }
 
-function seconds(env: NodeJS.ProcessEnv, key: string): number | undefined | string {
+/** Thrown while reading the options; parseSimOptions returns its text. */
+class OptionError extends Error {}
+
+function seconds(env: NodeJS.ProcessEnv, key: string): number | undefined {
   const raw = env[key];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) return `${key} must be a number of seconds, got ${JSON.stringify(raw)}`;
+  if (!Number.isFinite(n) || n < 0) throw new OptionError(`${key} must be a number of seconds, got ${JSON.stringify(raw)}`);
   return Math.round(n * 1000);
 }
 
 const flag = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 
-export function parseSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions | string {
+export function parseSimOptions(argv: string[], env: NodeJS.ProcessEnv): Outcome<SimOptions> {
+  try {
+    return { ok: true, value: readSimOptions(argv, env) };
+  } catch (err) {
+    if (err instanceof OptionError) return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+function readSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions {
+  const fail = (message: string): never => { throw new OptionError(message); };
   const scripts: string[] = [];
   let iface: string | undefined;
   let layoutFile = 'cluster-layout.json';
   let parseOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--') {
-      scripts.push(...argv.slice(i + 1));
-      break;
-    } else if (arg === '--parse-only' || arg === '-a') {
+    if (arg === '--parse-only' || arg === '-a') {
       parseOnly = true;
     } else if (arg === '-i' || arg === '--iface') {
-      iface = argv[++i];
-      if (iface === undefined) return `${arg} needs an interface name`;
+      iface = argv[++i] ?? fail(`${arg} needs an interface name`);
     } else if (arg === '--layout') {
-      const file = argv[++i];
-      if (file === undefined) return '--layout needs a file';
-      layoutFile = file;
+      layoutFile = argv[++i] ?? fail('--layout needs a file');
     } else scripts.push(arg);
   }
-  const node = env.CLUSTER_NODE;
-  if (!node) return 'CLUSTER_NODE is not set: a cluster node needs its name';
+  const node = env.CLUSTER_NODE || fail('CLUSTER_NODE is not set: a cluster node needs its name');
   const port = Number(env[SIM_ENV.mgmtPort]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `${SIM_ENV.mgmtPort} must be a port number, got ${JSON.stringify(env[SIM_ENV.mgmtPort] ?? '')}`;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${SIM_ENV.mgmtPort} must be a port number, got ${JSON.stringify(env[SIM_ENV.mgmtPort] ?? '')}`);
   const crashAfterMs = seconds(env, SIM_ENV.crashAfter);
   const startDelayMs = seconds(env, SIM_ENV.startDelay);
-  if (typeof crashAfterMs === 'string') return crashAfterMs;
-  if (typeof startDelayMs === 'string') return startDelayMs;
   const options: SimOptions = {
     node,
     layoutFile,

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { Endpoint } from '../protocol/endpoint.js';
 import { NodeApi, nodeTopic } from '../management/api.js';
 import { EventDispatcher } from '../management/dispatch.js';
-import { backendPortsOf, parseClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
+import { backendPortsOf, parseClusterLayout } from '../management/cluster-layout.js';
 import { missingScript } from '../management/script-paths.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
 import { answerDispatch } from './dispatch.js';
@@ -42,8 +42,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function main(): Promise<void> {
   const parsed = parseSimOptions(process.argv.slice(2), process.env);
-  if (typeof parsed === 'string') fatal(parsed);
-  const opts: SimOptions = parsed;
+  if (!parsed.ok) fatal(parsed.error);
+  const opts: SimOptions = parsed.value;
 
   let layoutText: string;
   try {
@@ -51,8 +51,9 @@ async function main(): Promise<void> {
   } catch (err) {
     fatal(`can't open cluster layout ${opts.layoutFile}: ${(err as Error).message}`);
   }
-  const layout: ClusterLayout | string = parseClusterLayout(layoutText);
-  if (typeof layout === 'string') fatal(`bad cluster layout ${opts.layoutFile}: ${layout}`);
+  const read = parseClusterLayout(layoutText);
+  if (!read.ok) fatal(`bad cluster layout ${opts.layoutFile}: ${read.error}`);
+  const layout = read.value;
   const self = layout.nodes.find((n) => n.name === opts.node);
   if (!self) fatal(`'${opts.node}' is not a valid node in the Cluster::nodes configuration`);
   for (const script of opts.scripts) {
@@ -66,7 +67,10 @@ async function main(): Promise<void> {
     for (const close of closers) close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => { if (!opts.ignoreTerm) stop(); });
+  process.on('SIGTERM', () => {
+    if (!opts.ignoreTerm) stop();
+    else process.stderr.write(`ignoring SIGTERM (${SIM_ENV.ignoreTerm})\n`);
+  });
   process.on('SIGINT', stop);
 
   if (opts.interface !== undefined) {
@@ -104,17 +108,14 @@ async function main(): Promise<void> {
   }
 
   const endpoint = new Endpoint({ id: `${opts.node}-${process.pid}` });
-  const dispatcher = new EventDispatcher((problem) => {
-    process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
-  });
   const context = { node: opts.node, layout, scripts: opts.scripts, logQueueDir: opts.logQueueDir };
   const topic = nodeTopic(opts.node);
-  dispatcher.on(NodeApi.nodeDispatchRequest, ([reqid, action, nodes], from) => {
+  const dispatcher = new EventDispatcher([NodeApi], (problem) => {
+    process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
+  }).serve(NodeApi.nodeDispatch, (reqid, [action, nodes], from) => {
     if (opts.mute || (nodes.length > 0 && !nodes.includes(opts.node))) return;
-    const result = answerDispatch(context, reqid, action);
-    endpoint.publishEvent(topic, NodeApi.nodeDispatchResponse.make(reqid, result), { to: from.id });
+    endpoint.publishEvent(topic, NodeApi.nodeDispatch.respond(reqid, [answerDispatch(context, reqid, action)]), { to: from.id });
   });
-  dispatcher.ignore(NodeApi.notifyNodeHello.name, NodeApi.nodeDispatchResponse.name);
   endpoint.subscribe(topic, dispatcher.handle);
   endpoint.on('peer-up', (peer) => {
     endpoint.publishEvent(topic, NodeApi.notifyNodeHello.make(opts.node), { to: peer.id });

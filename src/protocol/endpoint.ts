@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { Peer, type PeerInfo } from './peer.js';
 import { Listener, type ListenOptions } from './server.js';
+import type { SessionHost, SessionOptions } from './session.js';
 import { topicMatches } from './topics.js';
 import type { Value } from './values.js';
 
@@ -40,19 +41,6 @@ export interface EndpointOptions {
    */
   relay?: boolean;
   logger?: Logger;
-}
-
-/** Per listener or link: how the sessions it establishes are treated. */
-export interface SessionOptions {
-  /** Ping interval (default: the endpoint's). */
-  pingIntervalMs?: number;
-  /**
-   * Whether the peers' messages also go on to other subscribed peers
-   * (default: the endpoint's `relay`). Off where peers only talk to this
-   * endpoint: agents whose names prefix each other's (agent-1, agent-10)
-   * would otherwise get each other's answers through the controller.
-   */
-  relay?: boolean;
 }
 
 export interface Delivery {
@@ -95,6 +83,8 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   private readonly links = new Set<Link>();
   private inboundCount = 0;
   private closed = false;
+  /** What this endpoint's listeners and links may use of it. */
+  private readonly host: SessionHost;
 
   constructor(options: EndpointOptions = {}) {
     super();
@@ -105,6 +95,14 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     this.pingIntervalMs = options.pingIntervalMs ?? 5000;
     this.relay = options.relay ?? true;
     this.log = options.logger ?? silentLogger;
+    this.host = {
+      maxFrameBytes: this.maxFrameBytes,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      log: this.log,
+      acknowledge: () => ({ id: this.nextInboundId(), version: this.version }),
+      localTopics: () => this.localTopics(),
+      attach: (info, socket, sessionOptions) => this.attach(info, socket, sessionOptions),
+    };
   }
 
   /** Local handler for every message whose topic starts with `prefix`. Returns an unsubscribe function. */
@@ -141,7 +139,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   /** Accepts WebSocket clients; resolves with the bound address. */
   async listen(options: ListenOptions): Promise<{ host: string; port: number }> {
     if (this.closed) throw new Error('endpoint is closed');
-    const listener = new Listener(this, options);
+    const listener = new Listener(this.host, options);
     this.servers.push(listener);
     try {
       return await listener.start();
@@ -154,7 +152,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   /** Connects out to a server, re-connecting with back-off unless told not to. */
   connect(options: LinkOptions): Link {
     if (this.closed) throw new Error('endpoint is closed');
-    const link = new Link(this, options);
+    const link = new Link(this.host, options);
     this.links.add(link);
     link.once('closed', () => this.links.delete(link));
     link.start();
@@ -181,8 +179,8 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     this.routes.clear();
   }
 
-  /** Called by a listener or link once a session's handshake is complete. @internal */
-  attach(info: PeerInfo, socket: WebSocket, options: SessionOptions = {}): Peer {
+  /** A listener's or link's session whose handshake is complete. */
+  private attach(info: PeerInfo, socket: WebSocket, options: SessionOptions): void {
     const peer = new Peer(info, socket, options.pingIntervalMs ?? this.pingIntervalMs, options.relay ?? this.relay);
     this.peers.set(info.id, peer);
     this.routes.clear();
@@ -194,11 +192,10 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
       this.emit('peer-down', info);
     });
     this.emit('peer-up', info);
-    return peer;
   }
 
-  /** A fresh id for an inbound session, shaped like Zeek's. @internal */
-  nextInboundId(): string {
+  /** A fresh id for an inbound session, shaped like Zeek's. */
+  private nextInboundId(): string {
     this.inboundCount += 1;
     return `${this.id}-websocket-${this.inboundCount}`;
   }

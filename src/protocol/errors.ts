@@ -20,8 +20,11 @@ export function decodePart<R, T>(decode: (raw: R, path: string) => T, raw: R, pa
   }
 }
 
-/** Result of decoding untrusted input: a value, or an error a person can read. */
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+/** What can fail for a reason a person should read: a value, or that reason. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Result of decoding untrusted input. */
+export type Decoded<T> = Outcome<T>;
 
 /** Runs a decoder that throws DecodeError and turns the throw into a value. */
 export function attempt<T>(decode: () => T): Decoded<T> {

@@ -4,10 +4,10 @@
  * again with bounded exponential back-off, until closed.
  */
 import { EventEmitter } from 'node:events';
-import { WebSocket } from './ws.js';
-import type { Endpoint, SessionOptions } from './endpoint.js';
-import { decodeMessage, WS_PATH } from './envelope.js';
+import { dial, type DialFailure, type WebSocket } from './ws.js';
+import { WS_PATH } from './envelope.js';
 import type { PeerInfo } from './peer.js';
+import type { SessionHost, SessionOptions } from './session.js';
 
 export interface RetryOptions {
   initialMs: number;
@@ -44,12 +44,12 @@ export class Link extends EventEmitter<LinkEvents> {
   private readonly retry: RetryOptions | false;
   readonly url: string;
 
-  constructor(private readonly endpoint: Endpoint, private readonly options: LinkOptions) {
+  constructor(private readonly host: SessionHost, private readonly options: LinkOptions) {
     super();
     this.retry = options.retry === undefined ? { initialMs: 100, maxMs: 5000 } : options.retry;
     this.delay = this.retry ? this.retry.initialMs : 0;
-    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    this.url = `ws://${host}:${options.port}${WS_PATH}`;
+    const address = options.host.includes(':') ? `[${options.host}]` : options.host;
+    this.url = `ws://${address}:${options.port}${WS_PATH}`;
   }
 
   get connected(): PeerInfo | undefined {
@@ -73,49 +73,14 @@ export class Link extends EventEmitter<LinkEvents> {
 
   start(): void {
     if (this.closing) return;
-    const ws = new WebSocket(this.url, { maxPayload: this.endpoint.maxFrameBytes * 2, handshakeTimeout: this.options.connectTimeoutMs ?? 5000 });
-    this.socket = ws;
-    let failure = 'connection closed';
-    const ackTimer = setTimeout(() => { failure = 'no ack from server'; ws.terminate(); }, this.options.connectTimeoutMs ?? 5000);
-    ws.on('error', (err) => { failure = describeError(err, this.url); });
-    ws.once('open', () => {
-      ws.send(JSON.stringify(this.options.subscriptions ?? this.endpoint.localTopics()));
-    });
-    ws.once('message', (data) => {
-      clearTimeout(ackTimer);
-      let msg;
-      try {
-        msg = decodeMessage(data.toString());
-      } catch (err) {
-        failure = `bad handshake answer: ${(err as Error).message}`;
-        ws.close(1002);
-        return;
-      }
-      if (msg.type !== 'ack') {
-        failure = msg.type === 'error' ? `server refused the handshake: ${msg.code}: ${msg.context}` : `expected ack, got ${msg.type}`;
-        ws.close(1002);
-        return;
-      }
-      const sock = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
-      this.peer = {
-        id: msg.endpoint,
-        direction: 'outbound',
-        remoteAddress: sock?.remoteAddress ?? this.options.host,
-        remotePort: sock?.remotePort ?? this.options.port,
-        subscriptions: this.options.remoteTopics ?? [''],
-      };
-      this.delay = this.retry ? this.retry.initialMs : 0;
-      this.redial = false;
-      this.endpoint.attach(this.peer, ws, this.options);
-      this.emit('up', this.peer);
-    });
-    ws.once('close', () => {
-      clearTimeout(ackTimer);
-      const lost = this.peer;
-      this.peer = undefined;
-      this.socket = undefined;
-      this.emit('down', lost, lost ? 'connection lost' : failure);
-      this.scheduleReconnect();
+    const timeoutMs = this.options.connectTimeoutMs ?? 5000;
+    this.socket = dial(this.url, {
+      subscriptions: this.options.subscriptions ?? this.host.localTopics(),
+      ackTimeoutMs: timeoutMs,
+      socket: { maxPayload: this.host.maxFrameBytes * 2, handshakeTimeout: timeoutMs },
+    }, (result, ws) => {
+      if (result.ok) this.established(ws, result.endpoint);
+      else this.ended(undefined, describeFailure(result.failure, this.url));
     });
   }
 
@@ -149,6 +114,30 @@ export class Link extends EventEmitter<LinkEvents> {
     this.emit('closed');
   }
 
+  private established(ws: WebSocket, endpoint: string): void {
+    const sock = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
+    const peer: PeerInfo = {
+      id: endpoint,
+      direction: 'outbound',
+      remoteAddress: sock?.remoteAddress ?? this.options.host,
+      remotePort: sock?.remotePort ?? this.options.port,
+      subscriptions: this.options.remoteTopics ?? [''],
+    };
+    this.peer = peer;
+    this.delay = this.retry ? this.retry.initialMs : 0;
+    this.redial = false;
+    ws.once('close', () => this.ended(peer, 'connection lost'));
+    this.host.attach(peer, ws, this.options);
+    this.emit('up', peer);
+  }
+
+  private ended(lost: PeerInfo | undefined, reason: string): void {
+    this.peer = undefined;
+    this.socket = undefined;
+    this.emit('down', lost, reason);
+    this.scheduleReconnect();
+  }
+
   private scheduleReconnect(): void {
     if (this.closing) return;
     if (!this.retry) {
@@ -160,6 +149,17 @@ export class Link extends EventEmitter<LinkEvents> {
     this.redial = false;
     this.delay = Math.min(this.delay * 2, this.retry.maxMs);
     this.timer = setTimeout(() => this.start(), wait);
+  }
+}
+
+function describeFailure(failure: DialFailure, url: string): string {
+  switch (failure.kind) {
+    case 'socket': return describeError(failure.error, url);
+    case 'no-ack': return 'no ack from server';
+    case 'closed': return 'connection closed';
+    case 'bad-answer': return `bad handshake answer: ${failure.detail}`;
+    case 'refused': return `server refused the handshake: ${failure.code}: ${failure.context}`;
+    case 'unexpected': return `expected ack, got ${failure.type}`;
   }
 }
 

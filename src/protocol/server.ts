@@ -1,14 +1,14 @@
 /**
  * The accepting side: an HTTP server that upgrades `/v1/messages/json` to a
  * WebSocket (any other path is 404), waits for the client's handshake, acks
- * it and hands the session to the endpoint.
+ * it and hands the session to its host (the endpoint).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from './ws.js';
-import type { Endpoint, SessionOptions } from './endpoint.js';
 import { decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
 import { DecodeError } from './errors.js';
+import type { SessionHost, SessionOptions } from './session.js';
 
 export interface ListenOptions extends SessionOptions {
   host: string;
@@ -29,12 +29,12 @@ export class Listener {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly endpoint: Endpoint, private readonly options: ListenOptions) {
+  constructor(private readonly host: SessionHost, private readonly options: ListenOptions) {
     this.http = createServer((_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end(`not found; WebSocket clients connect to ${WS_PATH}\n`);
     });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: endpoint.maxFrameBytes * 2 });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: host.maxFrameBytes * 2 });
     this.http.on('connection', (s) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -48,10 +48,10 @@ export class Listener {
       this.http.once('error', onError);
       this.http.listen(this.options.port, this.options.host, () => {
         this.http.off('error', onError);
-        this.http.on('error', (err) => this.endpoint.log.error({ err }, 'listener error'));
+        this.http.on('error', (err) => this.host.log.error({ err }, 'listener error'));
         const addr = this.http.address();
         const port = typeof addr === 'object' && addr ? addr.port : this.options.port;
-        this.endpoint.log.info({ listener: this.options.name, host: this.options.host, port }, 'listening');
+        this.host.log.info({ listener: this.options.name, host: this.options.host, port }, 'listening');
         resolve({ host: this.options.host, port });
       });
     });
@@ -79,11 +79,11 @@ export class Listener {
     const remoteAddress = req.socket.remoteAddress ?? '';
     const remotePort = req.socket.remotePort ?? 0;
     const fail = (code: string, context: string): void => {
-      this.endpoint.log.warn({ remoteAddress, remotePort, code, context }, 'handshake failed');
+      this.host.log.warn({ remoteAddress, remotePort, code, context }, 'handshake failed');
       ws.send(encodeError(code, context), () => ws.close(1008, code));
     };
-    const timer = setTimeout(() => fail(ErrorCode.handshakeTimeout, `no handshake within ${this.endpoint.handshakeTimeoutMs} ms`), this.endpoint.handshakeTimeoutMs);
-    ws.on('error', (err) => this.endpoint.log.debug({ err: err.message, remoteAddress }, 'socket error'));
+    const timer = setTimeout(() => fail(ErrorCode.handshakeTimeout, `no handshake within ${this.host.handshakeTimeoutMs} ms`), this.host.handshakeTimeoutMs);
+    ws.on('error', (err) => this.host.log.debug({ err: err.message, remoteAddress }, 'socket error'));
     ws.once('close', () => clearTimeout(timer));
     ws.once('message', (data, isBinary) => {
       clearTimeout(timer);
@@ -96,10 +96,10 @@ export class Listener {
         fail(ErrorCode.invalidHandshake, err.message);
         return;
       }
-      const id = this.endpoint.nextInboundId();
-      ws.send(encodeAck(id, this.endpoint.version));
+      const { id, version } = this.host.acknowledge();
+      ws.send(encodeAck(id, version));
       const mayPublish = this.options.publishTopics ? { mayPublish: this.options.publishTopics } : {};
-      this.endpoint.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, ...mayPublish }, ws, this.options);
+      this.host.attach({ id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, ...mayPublish }, ws, this.options);
     });
   }
 }

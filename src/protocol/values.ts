@@ -33,11 +33,6 @@ export type Value =
 
 export type ValueType = Value['type'];
 
-export const VALUE_TYPES: readonly ValueType[] = [
-  'none', 'boolean', 'count', 'integer', 'real', 'timespan', 'timestamp', 'string',
-  'enum-value', 'address', 'subnet', 'port', 'vector', 'set', 'table',
-];
-
 const NONE: Value = Object.freeze({ type: 'none' });
 
 export const none = (): Value => NONE;

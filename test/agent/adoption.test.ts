@@ -22,15 +22,15 @@ describe('agent restart', () => {
       node('worker-1', 'WORKER', { interface: 'lo' }),
       node('worker-2', 'WORKER', { interface: 'lo' }),
     ];
-    const [, results] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-adopt', nodes), false]);
+    const [, results] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-adopt', nodes), false]);
     assert.ok(results.every((r) => r.success), JSON.stringify(results));
     const before = await waitForStates(c, peer, ['manager', 'worker-1', 'worker-2'], 'RUNNING');
     const pids = ['manager', 'worker-1', 'worker-2'].map((n) => before.get(n)!.pid!);
 
     process.kill(first.proc.pid, 'SIGKILL');
     await first.proc.exited();
-    await new Promise((r) => setTimeout(r, 300));
     for (const pid of pids) assert.ok(pidAlive(pid), `node ${pid} survived the agent`);
+    // That they keep running, not just outlive it for a moment: the next agent finds the same processes checked in.
 
     const second = spawnAgent(c.port, first.stateDir);
     const { peer: peer2 } = await c.hello(AGENT, 2);
@@ -40,11 +40,11 @@ describe('agent restart', () => {
     assert.deepEqual(nodeProcesses(first.stateDir).sort(), [...pids].sort(), 'no duplicate was started');
 
     // The adopted cluster keeps its configuration id: the same deploy touches nothing.
-    const [, same] = await c.request(peer2, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-adopt', nodes), false]);
+    const [, same] = await c.request(peer2, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-adopt', nodes), false]);
     assert.deepEqual(same.map((r) => [r.success, r.node]), [[true, undefined]]);
 
     // Dispatch reaches adopted nodes.
-    const [, values] = await c.request(peer2, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value', 'Cluster::node'], ['worker-2']]);
+    const [, values] = await c.request(peer2, AGENT, AgentApi.nodeDispatch.request, AgentApi.nodeDispatch.response, [['get_id_value', 'Cluster::node'], ['worker-2']]);
     assert.deepEqual(values.map((r) => [r.node, r.success]), [['worker-2', true]]);
 
     // An adopted node that dies is noticed and restarted.
@@ -52,7 +52,7 @@ describe('agent restart', () => {
     await eventually(() => c.notifications(AgentApi.notifyChange).some(([, n, , next]) => n.name === 'worker-1' && next === 'CRASHED'), 5000);
     await waitForStates(c, peer2, ['worker-1'], 'RUNNING', 10000);
 
-    const [, empty] = await c.request(peer2, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-empty', []), false]);
+    const [, empty] = await c.request(peer2, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-empty', []), false]);
     assert.deepEqual(empty.map((r) => [r.success, r.node]), [[true, undefined]]);
     assert.deepEqual(nodeProcesses(first.stateDir), [], 'no process of the cluster is left');
     for (const pid of pids) assert.equal(pidAlive(pid), false);
@@ -92,7 +92,7 @@ describe('agent restart', () => {
     const first = spawnAgent(c.port);
     const { peer } = await c.hello(AGENT);
     const nodes = [node('worker-1', 'WORKER', { interface: 'lo' }), node('worker-2', 'WORKER', { interface: 'lo' })];
-    await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-drop', nodes), false]);
+    await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-drop', nodes), false]);
     const before = await waitForStates(c, peer, ['worker-1', 'worker-2'], 'RUNNING');
     process.kill(first.proc.pid, 'SIGKILL');
     await first.proc.exited();
@@ -128,7 +128,7 @@ describe('agent restart', () => {
     ];
     // Broker: workers wait for the manager to check in, so the agent dies between the two stages.
     const config = configuration('cfg-mid', nodes, { backend: 'broker' });
-    c.endpoint.publishEvent(agentTopic(AGENT), AgentApi.deployRequest.make('mid', config, false), { to: peer.id });
+    c.endpoint.publishEvent(agentTopic(AGENT), AgentApi.deploy.request.make('mid', config, false), { to: peer.id });
     const managerPid = await eventually(() => { try { return readPid(first.stateDir, 'manager'); } catch { return 0; } }, 5000);
     process.kill(first.proc.pid, 'SIGKILL');
     await first.proc.exited();
@@ -139,7 +139,7 @@ describe('agent restart', () => {
     const states = await waitForStates(c, peer2, ['manager', 'worker-1', 'worker-2'], 'RUNNING');
     assert.equal(states.get('manager')!.pid, managerPid);
     assert.equal(nodeProcesses(first.stateDir).length, 3);
-    const [, same] = await c.request(peer2, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [config, false]);
+    const [, same] = await c.request(peer2, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [config, false]);
     assert.deepEqual(same.map((r) => [r.success, r.node]), [[true, undefined]], 'the interrupted configuration is the one it runs');
   });
 

@@ -23,7 +23,7 @@ before(async () => {
     node('worker-hang', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_HANG: 'yes' } }),
     node('worker-mute', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_MUTE: '1' } }),
   ];
-  await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-good', nodes), false]);
+  await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-good', nodes), false]);
   const states = await waitForStates(c, peer, ['manager', 'worker-1', 'worker-mute'], 'RUNNING');
   pids = new Map([...states.values()].map((s) => [s.node, s.pid]));
 });
@@ -40,7 +40,7 @@ async function assertUntouched(): Promise<void> {
 
 describe('bad input to the agent', () => {
   test('dispatch: unknown nodes, unknown ids and actions, nodes not running', async () => {
-    const [, results] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse,
+    const [, results] = await c.request(peer, AGENT, AgentApi.nodeDispatch.request, AgentApi.nodeDispatch.response,
       [['get_id_value', 'LogAscii::use_json'], ['worker-1', 'worker-hang', 'no-such-node']]);
     const byNode = new Map(results.map((r) => [r.node, r]));
     assert.equal(byNode.get('no-such-node')?.error, 'unknown cluster node no-such-node');
@@ -49,18 +49,18 @@ describe('bad input to the agent', () => {
     assert.equal(byNode.get('worker-1')?.instance, AGENT);
     assert.deepEqual(byNode.get('worker-1')?.data, str('true'), 'json-logs script turns on LogAscii::use_json');
 
-    const [, unknownId] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value', 'No::such_id'], ['manager']]);
+    const [, unknownId] = await c.request(peer, AGENT, AgentApi.nodeDispatch.request, AgentApi.nodeDispatch.response, [['get_id_value', 'No::such_id'], ['manager']]);
     assert.deepEqual(unknownId.map((r) => [r.node, r.success, r.error]), [['manager', false, 'unknown id']]);
-    const [, unknownAction] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['frobnicate'], ['manager']]);
+    const [, unknownAction] = await c.request(peer, AGENT, AgentApi.nodeDispatch.request, AgentApi.nodeDispatch.response, [['frobnicate'], ['manager']]);
     assert.deepEqual(unknownAction.map((r) => r.error), ['dispatch frobnicate unknown']);
-    const [, noId] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value'], ['manager']]);
+    const [, noId] = await c.request(peer, AGENT, AgentApi.nodeDispatch.request, AgentApi.nodeDispatch.response, [['get_id_value'], ['manager']]);
     assert.deepEqual(noId.map((r) => r.error), ['get_id_value expects name of global identifier']);
     await assertUntouched();
   });
 
   test('a running node that does not answer a dispatch times out; the others answer', async () => {
     const started = Date.now();
-    const [, results] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value', 'Cluster::node'], ['worker-mute', 'manager']]);
+    const [, results] = await c.request(peer, AGENT, AgentApi.nodeDispatch.request, AgentApi.nodeDispatch.response, [['get_id_value', 'Cluster::node'], ['worker-mute', 'manager']]);
     const byNode = new Map(results.map((r) => [r.node, r]));
     assert.deepEqual([byNode.get('worker-mute')?.success, byNode.get('worker-mute')?.error], [false, 'request timed out']);
     assert.deepEqual(byNode.get('manager')?.data, str('"manager"'));
@@ -68,7 +68,7 @@ describe('bad input to the agent', () => {
   });
 
   test('restart naming unknown nodes', async () => {
-    const [, results] = await c.request(peer, AGENT, AgentApi.restartRequest, AgentApi.restartResponse, [['ghost']]);
+    const [, results] = await c.request(peer, AGENT, AgentApi.restart.request, AgentApi.restart.response, [['ghost']]);
     assert.deepEqual(results.map((r) => [r.node, r.success, r.error]), [['ghost', false, 'unknown cluster node ghost']]);
     await assertUntouched();
   });
@@ -80,7 +80,7 @@ describe('bad input to the agent', () => {
       node('elsewhere', 'WORKER', { instance: 'agent-undeclared' }),
       node(AGENT, 'WORKER', { interface: 'lo' }),
     ]);
-    const [, results] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [bad, false]);
+    const [, results] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [bad, false]);
     assert.ok(results.every((r) => !r.success && r.instance === AGENT));
     const texts = results.map((r) => r.error ?? '');
     assert.ok(texts.some((t) => /node name "\.\.\/escape" cannot be used as a directory name/.test(t)), texts.join('\n'));
@@ -90,7 +90,7 @@ describe('bad input to the agent', () => {
     assert.equal(results.length, 4);
     await assertUntouched();
     // Still running the old configuration: deploying its id again is a no-op.
-    const [, same] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-good', []), false]);
+    const [, same] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-good', []), false]);
     assert.deepEqual(same.map((r) => [r.success, r.node]), [[true, undefined]]);
   });
 
@@ -98,15 +98,15 @@ describe('bad input to the agent', () => {
     const reqid = c.nextReqid();
     const badNode = vector([str('w'), str(AGENT), enumValue('Supervisor::BOGUS'), enumValue('Management::PENDING')]);
     const badConfig = vector([str('cfg-wire'), set([]), set([badNode])]);
-    c.endpoint.publishEvent(agentTopic(AGENT), { name: AgentApi.deployRequest.name, args: [str(reqid), badConfig, bool(false)] }, { to: peer.id });
-    const [, results] = await c.awaitResponse(reqid, AgentApi.deployResponse);
+    c.endpoint.publishEvent(agentTopic(AGENT), { name: AgentApi.deploy.request.name, args: [str(reqid), badConfig, bool(false)] }, { to: peer.id });
+    const [, results] = await c.awaitResponse(reqid, AgentApi.deploy.response);
     assert.equal(results.length, 1);
     assert.equal(results[0]!.success, false);
     assert.match(results[0]!.error ?? '', /^invalid request: .*deploy_request: args\[1\]\[2\]\[0\]\[2\]: expected one of Supervisor::NONE/);
     await eventually(() => errors.some((e) => /^invalid_data: .*Supervisor::BOGUS/.test(e)), 3000);
 
     // Wrong arity and an unknown event: errors, no crash.
-    c.endpoint.publishEvent(agentTopic(AGENT), { name: AgentApi.getNodesRequest.name, args: [] }, { to: peer.id });
+    c.endpoint.publishEvent(agentTopic(AGENT), { name: AgentApi.getNodes.request.name, args: [] }, { to: peer.id });
     c.endpoint.publishEvent(agentTopic(AGENT), { name: 'Management::Agent::API::self_destruct_request', args: [str('x')] }, { to: peer.id });
     await eventually(() => errors.some((e) => /unknown event Management::Agent::API::self_destruct_request/.test(e)), 3000);
     await assertUntouched();

@@ -11,8 +11,13 @@ after(removeTempDirs);
 
 const resolve = (flags: Parameters<typeof resolveAgentConfig>[0], env: NodeJS.ProcessEnv = {}) => {
   const r = resolveAgentConfig({ runtime: 'sim', ...flags }, { PATH: '', ...env }, '/work');
-  if (typeof r === 'string') throw new Error(r);
-  return r.options;
+  if (!r.ok) throw new Error(r.error);
+  return r.value.options;
+};
+const refused = (flags: Parameters<typeof resolveAgentConfig>[0], env: NodeJS.ProcessEnv = {}): string => {
+  const r = resolveAgentConfig({ runtime: 'sim', ...flags }, { PATH: '', ...env }, '/work');
+  assert.equal(r.ok, false, 'refused');
+  return r.ok ? '' : r.error;
 };
 
 describe('agent settings', () => {
@@ -43,12 +48,20 @@ describe('agent settings', () => {
     assert.deepEqual([o.nodeTimeoutMs, o.stopGraceMs, o.maxRestartBackoffMs], [2500, 0, 30000]);
     assert.deepEqual(o.archive, { command: '/usr/bin/zeek-archiver', intervalMs: 60000, archiveDir: '/logs' });
     const auto = resolveAgentConfig({ runtime: 'auto' }, { PATH: '/nonexistent' }, '/work');
-    assert.ok(typeof auto !== 'string');
-    assert.equal(auto.options.runtime, 'sim');
-    assert.match(auto.notes[0]!, /runtime auto: no zeek binary found \(zeek on PATH\); running simulated nodes/);
+    assert.ok(auto.ok);
+    assert.equal(auto.value.options.runtime, 'sim');
+    assert.match(auto.value.notes[0]!, /runtime auto: no zeek binary found \(zeek on PATH\); running simulated nodes/);
     assert.equal(resolve({ archive: false }).archive, false);
     assert.equal(resolve({ logQueueDir: '/q' }).logQueueDir, '/q');
-    assert.match(resolveAgentConfig({ archive: false, archiveInterval: '5' }, {}, '/w') as string, /--no-archive turns archival off/);
+    assert.match(refused({ archive: false, archiveInterval: '5' }), /--no-archive turns archival off/);
+  });
+
+  test('ports read as Zeek writes them; a bad value names the flag or the variable it came from', () => {
+    assert.equal(resolve({}, { ZEEK_CONTROLLER_PORT: '2150/tcp' }).controllerPort, 2150);
+    assert.equal(refused({}, { ZEEK_CONTROLLER_PORT: 'x' }), 'ZEEK_CONTROLLER_PORT must be a port number (0-65535), got "x"');
+    assert.equal(refused({ controller: 'c:99999' }), '--controller port must be a port number (0-65535), got "99999"');
+    assert.match(refused({ listenAddress: 'a b' }), /^--listen-address must be an address or host name/);
+    assert.match(refused({ logLevel: 'loud' }), /^--log-level must be one of trace, debug/);
   });
 });
 

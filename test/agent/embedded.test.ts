@@ -27,7 +27,7 @@ describe('embedded agent (startAgent)', () => {
     own({ agent });
     assert.ok(agent.listenPort && agent.listenPort > 0);
     const { peer } = await c.hello(AGENT);
-    await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-e', [node('worker-1', 'WORKER', { interface: 'lo' })]), false]);
+    await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-e', [node('worker-1', 'WORKER', { interface: 'lo' })]), false]);
     const states = await waitForStates(c, peer, ['worker-1'], 'RUNNING');
     assert.deepEqual(states.get('controller-test'), { node: 'controller-test', state: 'RUNNING', mgmtRole: 'CONTROLLER', clusterRole: 'NONE', pid: process.pid, port: { number: 2149, protocol: 'tcp' } });
     assert.deepEqual(states.get(AGENT), { node: AGENT, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid, port: { number: agent.listenPort, protocol: 'tcp' } });
@@ -69,7 +69,7 @@ describe('embedded agent (startAgent)', () => {
     });
     own({ agent });
     const { peer } = await c.hello(AGENT);
-    await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse,
+    await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response,
       [configuration('cfg-loop', [node('worker-1', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_CRASH_AFTER: '0.5' } })]), false]);
     // CRASHED (not FAILED) means each run checked in before it died.
     await eventually(() => c.notifications(AgentApi.notifyChange).filter(([, n, , s]) => n.name === 'worker-1' && s === 'CRASHED').length >= 3, 10000);

@@ -13,7 +13,7 @@ import {
 } from '../../src/management/index.js';
 import { findByEnv } from '../../src/agent/procfs.js';
 import type { Agent } from '../../src/agent/main.js';
-import { NODE_DIR_ENV } from '../../src/agent/process-handle.js';
+import { NODE_DIR_ENV } from '../../src/agent/process-identity.js';
 import { eventually, freePort, removeTempDirs, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
 
 export interface Received { event: ZeekEvent; from: PeerInfo }
@@ -105,7 +105,7 @@ export function statuses(result: Result): NodeStatus[] {
 }
 
 export async function getNodes(c: FakeController, peer: PeerInfo): Promise<Map<string, NodeStatus>> {
-  const [, result] = await c.request(peer, AGENT, AgentApi.getNodesRequest, AgentApi.getNodesResponse, []);
+  const [, result] = await c.request(peer, AGENT, AgentApi.getNodes.request, AgentApi.getNodes.response, []);
   return new Map(statuses(result).map((s) => [s.node, s]));
 }
 

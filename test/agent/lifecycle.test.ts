@@ -25,7 +25,7 @@ describe('agent with simulated nodes', () => {
       node('proxy', 'PROXY', { port: { number: proxyPort, protocol: 'tcp' } }),
       node('worker-1', 'WORKER', { interface: 'lo' }),
     ];
-    const [, results] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-1', nodes), false]);
+    const [, results] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-1', nodes), false]);
     assert.deepEqual(results.map((r) => [r.node, r.success, r.instance]).sort(), [
       ['logger', true, AGENT], ['manager', true, AGENT], ['proxy', true, AGENT], ['worker-1', true, AGENT],
     ]);
@@ -52,7 +52,7 @@ describe('agent with simulated nodes', () => {
 
     // Restart one node: a new process, through PENDING back to RUNNING.
     const before = back.get('manager')!.pid!;
-    const [, restarted] = await c.request(peer, AGENT, AgentApi.restartRequest, AgentApi.restartResponse, [['manager']]);
+    const [, restarted] = await c.request(peer, AGENT, AgentApi.restart.request, AgentApi.restart.response, [['manager']]);
     assert.deepEqual(restarted.map((r) => [r.node, r.success]), [['manager', true]]);
     const afterRestart = await getNodes(c, peer);
     assert.equal(afterRestart.get('manager')?.state, 'RUNNING');
@@ -60,19 +60,19 @@ describe('agent with simulated nodes', () => {
     assert.equal(pidAlive(before), false);
 
     // get_id_value through node_dispatch.
-    const [, values] = await c.request(peer, AGENT, AgentApi.nodeDispatchRequest, AgentApi.nodeDispatchResponse, [['get_id_value', 'Cluster::node'], []]);
+    const [, values] = await c.request(peer, AGENT, AgentApi.nodeDispatch.request, AgentApi.nodeDispatch.response, [['get_id_value', 'Cluster::node'], []]);
     assert.deepEqual(values.map((r) => [r.node, r.success, r.data?.type === 'string' ? JSON.parse(r.data.value) : null]).sort(), [
       ['logger', true, 'logger'], ['manager', true, 'manager'], ['proxy', true, 'proxy'], ['worker-1', true, 'worker-1'],
     ]);
 
     // Same configuration id again: nothing restarted.
     const pids = [...(await getNodes(c, peer)).values()].map((s) => [s.node, s.pid]);
-    const [, again] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-1', nodes), false]);
+    const [, again] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-1', nodes), false]);
     assert.deepEqual(again.map((r) => [r.success, r.node, r.instance]), [[true, undefined, AGENT]]);
     assert.deepEqual([...(await getNodes(c, peer)).values()].map((s) => [s.node, s.pid]), pids);
 
     // Standby: no node process left.
-    const [, standby] = await c.request(peer, AGENT, AgentApi.agentStandbyRequest, AgentApi.agentStandbyResponse, []);
+    const [, standby] = await c.request(peer, AGENT, AgentApi.agentStandby.request, AgentApi.agentStandby.response, []);
     assert.equal(standby.success, true);
     assert.deepEqual(nodeProcesses(stateDir), []);
     const afterStandby = await getNodes(c, peer);
@@ -89,7 +89,7 @@ describe('agent with simulated nodes', () => {
       node('worker-hang', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_HANG: '1' } }),
     ];
     const started = Date.now();
-    const [, results] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-bad', nodes), false]);
+    const [, results] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-bad', nodes), false]);
     const byNode = new Map(results.map((r) => [r.node, r]));
     assert.equal(byNode.get('manager')?.success, true);
     const bad = byNode.get('worker-bad')!;

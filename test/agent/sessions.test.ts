@@ -25,7 +25,7 @@ describe('agent sessions and command line', () => {
     const inbound = await dialer.hello(AGENT);
     assert.equal(inbound.args[2], false, 'connecting=false for a controller that dialled in');
     assert.equal(inbound.args[1], first.args[1], 'same agent endpoint id either way');
-    const [, welcome] = await dialer.request(inbound.peer, AGENT, AgentApi.agentWelcomeRequest, AgentApi.agentWelcomeResponse, []);
+    const [, welcome] = await dialer.request(inbound.peer, AGENT, AgentApi.agentWelcome.request, AgentApi.agentWelcome.response, []);
     assert.deepEqual([welcome.success, welcome.instance], [true, AGENT]);
 
     // The controller goes away and comes back on the same port: the agent reconnects and says hello again.
@@ -48,7 +48,7 @@ describe('agent sessions and command line', () => {
       node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' }, env: { ZEEK_MGMT_SIM_START_DELAY: '1.2', ZEEK_MGMT_SIM_IGNORE_SIGTERM: '1' } }),
       node('worker-1', 'WORKER', { interface: 'lo' }),
     ];
-    const [, results] = await other.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-n', nodes, { backend: 'broker' }), false]);
+    const [, results] = await other.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-n', nodes, { backend: 'broker' }), false]);
     assert.ok(results.every((r) => r.success), JSON.stringify(results));
     await eventually(() => other.notifications(AgentApi.notifyChange).some(([, n, , s]) => n.name === 'worker-1' && s === 'RUNNING'));
     assert.equal(c.notifications(AgentApi.notifyChange).length, 0, 'the idle controller session got no notifications');
@@ -59,7 +59,7 @@ describe('agent sessions and command line', () => {
 
     // A node ignoring SIGTERM is killed after the grace period.
     const managerPid = readPid(stateDir, 'manager');
-    const [, standby] = await other.request(peer, AGENT, AgentApi.agentStandbyRequest, AgentApi.agentStandbyResponse, []);
+    const [, standby] = await other.request(peer, AGENT, AgentApi.agentStandby.request, AgentApi.agentStandby.response, []);
     assert.equal(standby.success, true);
     assert.equal(pidAlive(managerPid), false);
     assert.deepEqual(nodeProcesses(stateDir), []);
@@ -69,7 +69,7 @@ describe('agent sessions and command line', () => {
     const c = await FakeController.start();
     const { proc, stateDir } = spawnAgent(c.port);
     const { peer } = await c.hello(AGENT);
-    await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [configuration('cfg-t', [node('worker-1', 'WORKER', { interface: 'lo' })]), false]);
+    await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-t', [node('worker-1', 'WORKER', { interface: 'lo' })]), false]);
     const states = await waitForStates(c, peer, ['worker-1'], 'RUNNING');
     process.kill(proc.pid, 'SIGTERM');
     assert.equal(await proc.exited(), 0);

@@ -58,7 +58,7 @@ describe('zeek runtime', () => {
     const c = await FakeController.start();
     const { stateDir } = spawnAgent(c.port, undefined, ['--runtime', 'zeek', '--zeek-path', fakeZeek]);
     const { peer } = await c.hello(AGENT);
-    const [, results] = await c.request(peer, AGENT, AgentApi.deployRequest, AgentApi.deployResponse, [layoutConfig, false]);
+    const [, results] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [layoutConfig, false]);
     const worker = results.find((r) => r.node === 'worker-1')!;
     assert.equal(worker.success, false);
     assert.equal(outputsOf(worker)?.stderr, 'fatal error: this stand-in cannot run worker-1');

@@ -24,7 +24,7 @@ assert.ok(staged.ok);
 
 describe('client commands against a protocol-speaking controller', () => {
   test('get-instances: one entry per instance, host and port only when known', async () => {
-    fake.on(ControllerApi.getInstancesRequest, ControllerApi.getInstancesResponse, (reqid) =>
+    fake.on(ControllerApi.getInstances.request, ControllerApi.getInstances.response, (reqid) =>
       [reqid, ok(reqid, { data: vector(staged.config.instances.map(encodeInstance)) })]);
     const r = await cli(['get-instances']);
     assert.equal(r.code, 0, r.stderr);
@@ -32,9 +32,9 @@ describe('client commands against a protocol-speaking controller', () => {
   });
 
   test('stage-config sends the parsed configuration and prints its id; deploy-config then deploys', async () => {
-    fake.on(ControllerApi.stageConfigurationRequest, ControllerApi.stageConfigurationResponse, (reqid, args) =>
+    fake.on(ControllerApi.stageConfiguration.request, ControllerApi.stageConfiguration.response, (reqid, args) =>
       [reqid, [ok(reqid, { data: str((args[1] as { id: string }).id) })]]);
-    fake.on(ControllerApi.deployRequest, ControllerApi.deployResponse, (reqid) => [reqid, [
+    fake.on(ControllerApi.deploy.request, ControllerApi.deploy.response, (reqid) => [reqid, [
       ok(reqid, { data: str('cfg-9') }),
       ok(reqid, { instance: 'agent-a', node: 'manager' }),
       bad(reqid, 'node failed', { instance: 'agent-a', node: 'worker-01', data: encodeNodeOutputs({ stdout: '', stderr: 'fatal error: problem with interface' }) }),
@@ -44,8 +44,8 @@ describe('client commands against a protocol-speaking controller', () => {
     const r = await cli(['stage-config', MINI]);
     assert.equal(r.code, 0, r.stderr);
     const sent = fake.received[before]!;
-    assert.equal(sent.name, ControllerApi.stageConfigurationRequest.name);
-    const [, config] = ControllerApi.stageConfigurationRequest.decode(sent);
+    assert.equal(sent.name, ControllerApi.stageConfiguration.request.name);
+    const [, config] = ControllerApi.stageConfiguration.request.decode(sent);
     assert.deepEqual(config.nodes.map((n) => n.name), ['logger', 'manager', 'worker-01']);
     assert.equal(r.stdout, `{\n  "errors": [],\n  "results": {\n    "id": "${config.id}"\n  }\n}\n`);
 
@@ -65,7 +65,7 @@ describe('client commands against a protocol-speaking controller', () => {
   });
 
   test('failed staging prints the errors, exits 1 and does not deploy', async () => {
-    fake.on(ControllerApi.stageConfigurationRequest, ControllerApi.stageConfigurationResponse, (reqid) =>
+    fake.on(ControllerApi.stageConfiguration.request, ControllerApi.stageConfiguration.response, (reqid) =>
       [reqid, [bad(reqid, 'node "x" has invalid instance "y"'), bad(reqid, '')]]);
     const r = await cli(['deploy-config', MINI]);
     assert.equal(r.code, 1);
@@ -74,7 +74,7 @@ describe('client commands against a protocol-speaking controller', () => {
   });
 
   test('get-config: INI by default, --as-json, -f FILE, --deployed asks for the deployed one', async () => {
-    fake.on(ControllerApi.getConfigurationRequest, ControllerApi.getConfigurationResponse, (reqid, args) =>
+    fake.on(ControllerApi.getConfiguration.request, ControllerApi.getConfiguration.response, (reqid, args) =>
       [reqid, args[1] ? bad(reqid, 'no configuration deployed') : ok(reqid, { data: encodeConfiguration(staged.config) })]);
     const ini = await cli(['get-config']);
     assert.equal(ini.code, 0, ini.stderr);
@@ -94,7 +94,7 @@ describe('client commands against a protocol-speaking controller', () => {
   });
 
   test('get-nodes: JSON by instance and node, NONE roles as null; --table for people', async () => {
-    fake.on(ControllerApi.getNodesRequest, ControllerApi.getNodesResponse, (reqid) => [reqid, [
+    fake.on(ControllerApi.getNodes.request, ControllerApi.getNodes.response, (reqid) => [reqid, [
       ok(reqid, { instance: 'agent-b', data: vector([encodeNodeStatus({ node: 'w1', state: 'RUNNING', mgmtRole: 'NONE', clusterRole: 'WORKER', pid: 42 })]) }),
       ok(reqid, { instance: 'agent-a', data: vector([
         encodeNodeStatus({ node: 'manager', state: 'PENDING', mgmtRole: 'NONE', clusterRole: 'MANAGER', port: { number: 2200, protocol: 'tcp' }, metricsPort: { number: 9000, protocol: 'tcp' } }),
@@ -126,7 +126,7 @@ describe('client commands against a protocol-speaking controller', () => {
   });
 
   test('get-id-value: values parsed from each node\'s JSON, failures as errors', async () => {
-    fake.on(ControllerApi.getIdValueRequest, ControllerApi.getIdValueResponse, (reqid, args) => [reqid, [
+    fake.on(ControllerApi.getIdValue.request, ControllerApi.getIdValue.response, (reqid, args) => [reqid, [
       ok(reqid, { instance: 'agent-a', node: 'worker-01', data: str('{"a":[1,2],"big":18446744073709551615}') }),
       ok(reqid, { instance: 'agent-a', node: 'logger', data: str(JSON.stringify(args[1])) }),
       bad(reqid, 'unknown cluster node', { node: 'nope' }),
@@ -134,13 +134,13 @@ describe('client commands against a protocol-speaking controller', () => {
     const r = await cli(['get-id-value', 'LogAscii::use_json', 'logger', 'worker-01', 'nope']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '{\n  "errors": [\n    {\n      "error": "unknown cluster node",\n      "source": "nope"\n    }\n  ],\n  "results": {\n    "logger": "LogAscii::use_json",\n    "worker-01": {\n      "a": [\n        1,\n        2\n      ],\n      "big": 18446744073709551615\n    }\n  }\n}\n');
-    const [, id, nodes] = ControllerApi.getIdValueRequest.decode(fake.received.at(-1)!);
+    const [, id, nodes] = ControllerApi.getIdValue.request.decode(fake.received.at(-1)!);
     assert.equal(id, 'LogAscii::use_json');
     assert.deepEqual([...nodes].sort(), ['logger', 'nope', 'worker-01']);
   });
 
   test('restart: per-node booleans; controller errors listed', async () => {
-    fake.on(ControllerApi.restartRequest, ControllerApi.restartResponse, (reqid) => [reqid, [
+    fake.on(ControllerApi.restart.request, ControllerApi.restart.response, (reqid) => [reqid, [
       ok(reqid, { instance: 'agent-a', node: 'manager' }),
       bad(reqid, 'could not restart', { instance: 'agent-a', node: 'logger' }),
     ]]);
@@ -150,7 +150,7 @@ describe('client commands against a protocol-speaking controller', () => {
   });
 
   test('test-timeout prints success and error', async () => {
-    fake.on(ControllerApi.testTimeoutRequest, ControllerApi.testTimeoutResponse, (reqid, args) => [reqid, bad(reqid, `request timed out${args[1] ? ' (with state)' : ''}`)]);
+    fake.on(ControllerApi.testTimeout.request, ControllerApi.testTimeout.response, (reqid, args) => [reqid, bad(reqid, `request timed out${args[1] ? ' (with state)' : ''}`)]);
     const r = await cli(['test-timeout', '--with-state']);
     assert.equal(r.code, 0);
     assert.equal(r.stdout, '{\n  "error": "request timed out (with state)",\n  "success": false\n}\n');

@@ -15,11 +15,13 @@ export class FakeController {
   private readonly responders = new Map<string, Responder>();
 
   async start(): Promise<this> {
-    const dispatcher = new EventDispatcher(() => undefined);
+    const dispatcher = new EventDispatcher([ControllerApi], () => undefined);
     for (const spec of Object.values(ControllerApi)) {
-      dispatcher.on(spec as EventSpec<readonly unknown[]>, (args) => {
-        this.received.push((spec as EventSpec<readonly unknown[]>).make(...args));
-        const answer = this.responders.get(spec.name)?.(args);
+      if (!('request' in spec)) continue;
+      const request = spec.request as EventSpec<readonly unknown[]>;
+      dispatcher.on(request, (args) => {
+        this.received.push(request.make(...args));
+        const answer = this.responders.get(request.name)?.(args);
         if (answer) this.endpoint.publishEvent(TOPIC_CONTROLLER, answer);
       });
     }

@@ -12,7 +12,7 @@ after(async () => { await stopAll(); await fake.close(); removeTempDirs(); });
 const env = { ZEEK_CLIENT_CONFIG_FILE: '', ZEEK_CLIENT_CONFIG_SETTINGS: '' };
 
 test('over the ES modules (dist/src/cli.js), a one-shot client command loads the client, ws and the codec: not commander, pino, SQLite, the endpoint or controller/agent code', async () => {
-  fake.on(ControllerApi.getInstancesRequest, ControllerApi.getInstancesResponse, (reqid) => [reqid, ok(reqid, { data: vector([]) })]);
+  fake.on(ControllerApi.getInstances.request, ControllerApi.getInstances.response, (reqid) => [reqid, ok(reqid, { data: vector([]) })]);
   const r = await runCliTracingLoads(['--controller', `127.0.0.1:${fake.port}`, 'get-instances'], { env, entry: MODULE_CLI });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '{}\n');

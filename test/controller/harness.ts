@@ -78,11 +78,11 @@ export class TestClient {
   }
 
   stage(config: Configuration): Promise<Result[]> {
-    return this.request((r) => ControllerApi.stageConfigurationRequest.make(r, config), ControllerApi.stageConfigurationResponse);
+    return this.request((r) => ControllerApi.stageConfiguration.request.make(r, config), ControllerApi.stageConfiguration.response);
   }
 
   deploy(timeoutMs?: number): Promise<Result[]> {
-    return this.request((r) => ControllerApi.deployRequest.make(r), ControllerApi.deployResponse, timeoutMs);
+    return this.request((r) => ControllerApi.deploy.request.make(r), ControllerApi.deploy.response, timeoutMs);
   }
 
   close(): Promise<void> {
@@ -103,17 +103,17 @@ export class TestAgent {
 
   constructor(readonly name: string, private readonly apiVersion = API_VERSION) {
     const topic = agentTopic(name);
-    const d = new EventDispatcher(() => undefined)
-      .on(AgentApi.agentWelcomeRequest, ([reqid]) => this.reply(AgentApi.agentWelcomeResponse.make(reqid, success(reqid, { instance: name }))))
-      .on(AgentApi.agentStandbyRequest, ([reqid]) => this.reply(AgentApi.agentStandbyResponse.make(reqid, success(reqid, { instance: name }))))
-      .on(AgentApi.deployRequest, ([reqid, config]) => this.onDeploy(reqid, config))
-      .on(AgentApi.getNodesRequest, ([reqid]) => this.reply(AgentApi.getNodesResponse.make(reqid, success(reqid, {
+    const d = new EventDispatcher([AgentApi], () => undefined)
+      .on(AgentApi.agentWelcome.request, ([reqid]) => this.reply(AgentApi.agentWelcome.response.make(reqid, success(reqid, { instance: name }))))
+      .on(AgentApi.agentStandby.request, ([reqid]) => this.reply(AgentApi.agentStandby.response.make(reqid, success(reqid, { instance: name }))))
+      .on(AgentApi.deploy.request, ([reqid, config]) => this.onDeploy(reqid, config))
+      .on(AgentApi.getNodes.request, ([reqid]) => this.reply(AgentApi.getNodes.response.make(reqid, success(reqid, {
         instance: name,
         data: vector((this.deployed.at(-1)?.nodes ?? []).filter((n) => n.instance === name)
           .map((n) => encodeNodeStatus({ node: n.name, state: 'RUNNING', mgmtRole: 'NONE', clusterRole: n.role, pid: 4242 }))),
       }))))
-      .on(AgentApi.nodeDispatchRequest, ([reqid, action, nodes]) => this.reply(AgentApi.nodeDispatchResponse.make(reqid, this.mine(nodes).map((n) => success(reqid, { instance: name, node: n, data: str(JSON.stringify(action)) })))))
-      .on(AgentApi.restartRequest, ([reqid, nodes]) => this.reply(AgentApi.restartResponse.make(reqid, this.mine(nodes).map((n) => success(reqid, { instance: name, node: n })))));
+      .on(AgentApi.nodeDispatch.request, ([reqid, action, nodes]) => this.reply(AgentApi.nodeDispatch.response.make(reqid, this.mine(nodes).map((n) => success(reqid, { instance: name, node: n, data: str(JSON.stringify(action)) })))))
+      .on(AgentApi.restart.request, ([reqid, nodes]) => this.reply(AgentApi.restart.response.make(reqid, this.mine(nodes).map((n) => success(reqid, { instance: name, node: n })))));
     this.endpoint.subscribe(topic, (delivery) => {
       try {
         this.received.push(decodeEvent(delivery.value));
@@ -159,7 +159,7 @@ export class TestAgent {
     if (b.silent) return;
     const results = b.results?.(reqid, config)
       ?? config.nodes.filter((n) => n.instance === this.name).map((n) => success(reqid, { instance: this.name, node: n.name }));
-    const send = (): void => this.reply(AgentApi.deployResponse.make(reqid, results));
+    const send = (): void => this.reply(AgentApi.deploy.response.make(reqid, results));
     if (!b.delayMs) return send();
     const t = setTimeout(() => { this.timers.delete(t); send(); }, b.delayMs);
     this.timers.add(t);

@@ -21,7 +21,9 @@ const refused = (port: number): Promise<boolean> => new Promise((resolve) => {
 test('startController in-process: bound ports exposed; close() with requests pending leaves nothing behind', async () => {
   const baseline = new Set(process.getActiveResourcesInfo());
   const stateDir = tempDir();
-  const options = resolveControllerOptions({ name: 'ctl-inproc', clientPort: '0', agentPort: '0', stateDir, requestTimeout: '30' }, {});
+  const resolved = resolveControllerOptions({ name: 'ctl-inproc', clientPort: '0', agentPort: '0', stateDir, requestTimeout: '30' }, {});
+  assert.ok(resolved.ok);
+  const options = resolved.value;
   const controller = await startController({ ...options, logger: createLogger({ name: 'ctl-inproc', role: 'controller', stateDir, quiet: true }) });
   assert.ok(controller.clientPort > 0 && controller.agentPort > 0);
   assert.equal(controller.name, 'ctl-inproc');
@@ -31,9 +33,10 @@ test('startController in-process: bound ports exposed; close() with requests pen
   agent.deployBehaviour = { silent: true };
   await agent.connect(controller.agentPort);
   await client.stage({ id: 'c', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [] });
-  client.send(ControllerApi.testTimeoutRequest.make('pending-1', true));
-  client.send(ControllerApi.deployRequest.make('pending-2'));
-  await sleep(200);
+  client.send(ControllerApi.testTimeout.request.make('pending-1', true));
+  client.send(ControllerApi.deploy.request.make('pending-2'));
+  // Barrier: the controller handles a client's events in order, so once this is answered the two above are pending.
+  await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
 
   await controller.close();
   await client.close();
@@ -46,7 +49,7 @@ test('startController in-process: bound ports exposed; close() with requests pen
   // The database is closed: a second controller on the same state directory starts and sees the stage.
   const again = await startController({ ...options, logger: createLogger({ name: 'ctl-inproc', role: 'controller', stateDir, quiet: true }) });
   const c2 = await TestClient.connect(again.clientPort);
-  const got = await c2.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+  const got = await c2.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
   assert.equal(got.success, true);
   await c2.close();
   await again.close();
@@ -61,8 +64,9 @@ test('a controller that made its own logger closes management.log when it closes
       return false;
     }
   }).length;
-  const options = resolveControllerOptions({ name: 'ctl-log', clientPort: '0', agentPort: '0', stateDir, logLevel: 'error' }, {});
-  const controller = await startController(options);
+  const resolved = resolveControllerOptions({ name: 'ctl-log', clientPort: '0', agentPort: '0', stateDir, logLevel: 'error' }, {});
+  assert.ok(resolved.ok);
+  const controller = await startController(resolved.value);
   assert.equal(openLogFiles(), 1, 'the log file is open while the controller runs');
   await controller.close();
   await eventually(() => openLogFiles() === 0, 2000);

@@ -50,15 +50,15 @@ describe('controller persistence', () => {
     const second = await startControllerProc(dir);
     await second.proc.waitFor(/re-deploying persisted configuration persist-1 as agents appear/);
     const client2 = await connectClient(second.clientPort);
-    const staged = await client2.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    const staged = await client2.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.equal(decodeConfiguration(staged.data!, 'c').id, 'persist-2');
-    const deployed = await client2.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    const deployed = await client2.request((r) => ControllerApi.getConfiguration.request.make(r, true), ControllerApi.getConfiguration.response);
     const dep = decodeConfiguration(deployed.data!, 'c');
     assert.equal(dep.id, 'persist-1');
     assert.equal(dep.nodes.find((n) => n.name === 'manager')?.port?.number, 2200);
 
     const back = await connectAgent(second.agentPort);
-    await eventually(() => back.count(AgentApi.deployRequest) === 1, 5000);
+    await eventually(() => back.count(AgentApi.deploy.request) === 1, 5000);
     assert.equal(back.deployed[0]?.id, 'persist-1');
     await second.proc.waitFor(/instance agent-a is back on the deployed configuration/);
     await second.proc.stop();
@@ -129,7 +129,7 @@ describe('controller persistence', () => {
     });
     const second = await startControllerProc(dir);
     const client = await connectClient(second.clientPort);
-    const staged = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    const staged = await client.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.deepEqual(decodeConfiguration(staged.data!, 'c'), { ...config, id: 'persist-v1' });
     await second.proc.stop();
     const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Configuration, Instance, Node } from '../../src/management/index.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from '../../src/controller/ports.js';
 import { validateConfiguration } from '../../src/controller/validate.js';
-import { resolveControllerOptions, SettingsError } from '../../src/controller/config.js';
+import { resolveControllerOptions, type ControllerFlags } from '../../src/controller/config.js';
 
 const tcp = (number: number) => ({ number, protocol: 'tcp' as const });
 const inst = (name: string, host = '127.0.0.1', listen?: number): Instance => ({ name, host, ...(listen ? { listenPort: tcp(listen) } : {}) });
@@ -159,18 +159,29 @@ describe('backend port assignment', () => {
 });
 
 describe('settings', () => {
+  const resolved = (flags: ControllerFlags, env: NodeJS.ProcessEnv) => {
+    const r = resolveControllerOptions(flags, env);
+    if (!r.ok) throw new Error(r.error);
+    return r.value;
+  };
+  const refused = (flags: ControllerFlags, env: NodeJS.ProcessEnv = {}): string => {
+    const r = resolveControllerOptions(flags, env);
+    assert.equal(r.ok, false, 'refused');
+    return r.ok ? '' : r.error;
+  };
+
   test('flags win over the environment, which wins over defaults', () => {
     const env = { ZEEK_CONTROLLER_NAME: 'c-env', ZEEK_CONTROLLER_PORT: '3150', ZEEK_CONTROLLER_WEBSOCKET_PORT: '3149', ZEEK_MANAGEMENT_STATE_DIR: '/tmp/x' };
-    const fromEnv = resolveControllerOptions({}, env);
+    const fromEnv = resolved({}, env);
     assert.equal(fromEnv.name, 'c-env');
     assert.equal(fromEnv.agentPort, 3150);
     assert.equal(fromEnv.clientPort, 3149);
     assert.equal(fromEnv.stateDir, '/tmp/x');
-    const fromFlags = resolveControllerOptions({ name: 'c-flag', agentPort: '0', requestTimeout: '1.5' }, env);
+    const fromFlags = resolved({ name: 'c-flag', agentPort: '0', requestTimeout: '1.5' }, env);
     assert.equal(fromFlags.name, 'c-flag');
     assert.equal(fromFlags.agentPort, 0);
     assert.equal(fromFlags.requestTimeoutMs, 1500);
-    const defaults = resolveControllerOptions({}, {});
+    const defaults = resolved({}, {});
     assert.equal(defaults.clientPort, 2149);
     assert.equal(defaults.agentPort, 2150);
     assert.equal(defaults.clientHost, '127.0.0.1');
@@ -179,8 +190,16 @@ describe('settings', () => {
   });
 
   test('bad values are refused with the flag named', () => {
-    assert.throws(() => resolveControllerOptions({ clientPort: '70000' }, {}), (e) => e instanceof SettingsError && /--client-port/.test(e.message));
-    assert.throws(() => resolveControllerOptions({ requestTimeout: 'soon' }, {}), /--request-timeout must be a positive number/);
-    assert.throws(() => resolveControllerOptions({ portStart: '0' }, {}), /--port-start/);
+    assert.equal(refused({ clientPort: '70000' }), '--client-port must be a port number (0-65535), got "70000"');
+    assert.match(refused({ requestTimeout: 'soon' }), /--request-timeout must be a positive number/);
+    assert.match(refused({ portStart: '0' }), /--port-start must be a port number \(1-65535\)/);
+    assert.match(refused({ logLevel: 'loud' }), /--log-level must be one of trace, debug, info, warn, error, fatal, silent, got "loud"/);
+  });
+
+  test('ports read as Zeek writes them; a bad one from the environment names the variable', () => {
+    assert.equal(resolved({}, { ZEEK_CONTROLLER_PORT: '2150/tcp', ZEEK_CONTROLLER_WEBSOCKET_PORT: '3149/tcp' }).agentPort, 2150);
+    assert.equal(resolved({}, { ZEEK_CONTROLLER_WEBSOCKET_PORT: '3149/tcp' }).clientPort, 3149);
+    assert.equal(refused({}, { ZEEK_CONTROLLER_PORT: '2150/udp' }), 'ZEEK_CONTROLLER_PORT must be a port number (0-65535), got "2150/udp"');
+    assert.match(refused({}, { ZEEK_CONTROLLER_ADDR: 'not an address' }), /^ZEEK_CONTROLLER_ADDR must be an address or host name/);
   });
 });

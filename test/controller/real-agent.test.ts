@@ -17,7 +17,7 @@ const node = (name: string, role: Node['role']): Node =>
   ({ name, instance: 'agent-real', role, state: 'RUNNING', env: {}, ...(role === 'WORKER' ? { interface: 'lo' } : {}) });
 
 async function nodeStatuses(client: TestClient): Promise<NodeStatus[]> {
-  const results = await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse);
+  const results = await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
   return results.flatMap((r) => (r.data?.type === 'vector' ? r.data.value.map((v: Value) => decodeNodeStatus(v, 'n')) : []));
 }
 

@@ -40,18 +40,18 @@ async function agent(name: string, port: number): Promise<TestAgent> {
 describe('controller requests', () => {
   test('with nothing staged or connected, each request gets the original\'s error', async () => {
     const { client } = await setup();
-    const get = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    const get = await client.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.equal(get.error, 'no staged configuration available');
-    const getDeployed = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    const getDeployed = await client.request((r) => ControllerApi.getConfiguration.request.make(r, true), ControllerApi.getConfiguration.response);
     assert.equal(getDeployed.error, 'no deployed configuration available');
     assert.deepEqual(errorsOf(await client.deploy()), ['no configuration available to deploy']);
-    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse)), ['no instances connected']);
-    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.getIdValueRequest.make(r, 'Cluster::node', []), ControllerApi.getIdValueResponse)), ['no cluster deployed']);
-    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.restartRequest.make(r, []), ControllerApi.restartResponse)), ['no instances connected']);
-    const instances = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response)), ['no instances connected']);
+    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.getIdValue.request.make(r, 'Cluster::node', []), ControllerApi.getIdValue.response)), ['no cluster deployed']);
+    assert.deepEqual(errorsOf(await client.request((r) => ControllerApi.restart.request.make(r, []), ControllerApi.restart.response)), ['no instances connected']);
+    const instances = await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
     assert.equal(instances.success, true);
     assert.deepEqual(instances.data, { type: 'vector', value: [] });
-    const t = await client.request((r) => ControllerApi.testTimeoutRequest.make(r, true), ControllerApi.testTimeoutResponse, 5000);
+    const t = await client.request((r) => ControllerApi.testTimeout.request.make(r, true), ControllerApi.testTimeout.response, 5000);
     assert.equal(t.error, 'request timed out');
   });
 
@@ -59,28 +59,31 @@ describe('controller requests', () => {
     const { ctl, client } = await setup();
     const [one, ten] = [await agent('agent-1', ctl.agentPort), await agent('agent-10', ctl.agentPort)];
     await eventually(async () => {
-      const got = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+      const got = await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
       return items(got.data).length === 2;
     });
-    const results = await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse);
+    const results = await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
     assert.deepEqual(results.map((r) => r.instance).sort(), ['agent-1', 'agent-10']);
     // Both answered; agent-1 subscribes to the prefix of agent-10's topic, but what agent-10 says is for the controller.
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(one.received.map((e) => e.name), ['Management::Agent::API::get_nodes_request']);
-    assert.deepEqual(ten.received.map((e) => e.name), ['Management::Agent::API::get_nodes_request']);
+    // Barrier: a second request reaches each agent after anything relayed from the first round would have.
+    await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
+    const request = 'Management::Agent::API::get_nodes_request';
+    await eventually(() => one.received.length >= 2 && ten.received.length >= 2);
+    assert.deepEqual(one.received.map((e) => e.name), [request, request]);
+    assert.deepEqual(ten.received.map((e) => e.name), [request, request]);
   });
 
   test('stage, get and deploy round trip: ports assigned, one Result per node, relayed requests', async () => {
     const { ctl, client } = await setup();
     const a = await agent('agent-testbox', ctl.agentPort);
-    const instances = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+    const instances = await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
     assert.equal(instances.data?.type, 'vector');
     const names = items(instances.data).map((v) => decodeInstance(v, 'i').name);
     assert.deepEqual(names, ['agent-testbox']);
 
     const staged = await client.stage(mini());
     assert.deepEqual(staged.map((r) => [r.success, r.data]), [[true, { type: 'string', value: 'mini-1' }]]);
-    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    const got = await client.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.deepEqual(decodeConfiguration(got.data!, 'c'), mini(), 'staged configuration is kept as sent');
 
     const deployed = await client.deploy();
@@ -89,20 +92,20 @@ describe('controller requests', () => {
     assert.equal(a.deployed.length, 1);
     const ports = Object.fromEntries(a.deployed[0]!.nodes.map((n) => [n.name, [n.port?.number, n.metricsPort?.number]]));
     assert.deepEqual(ports, { manager: [2200, 9000], logger: [2201, 9001], 'worker-01': [undefined, 9002], 'worker-02': [undefined, 9003] });
-    const dep = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    const dep = await client.request((r) => ControllerApi.getConfiguration.request.make(r, true), ControllerApi.getConfiguration.response);
     assert.equal(decodeConfiguration(dep.data!, 'c').nodes.find((n) => n.name === 'manager')?.port?.number, 2200);
 
-    const nodes = await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse);
+    const nodes = await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
     assert.equal(nodes.length, 1);
     assert.equal(nodes[0]!.instance, 'agent-testbox');
     assert.equal(items(nodes[0]!.data).length, 4);
 
-    const idv = await client.request((r) => ControllerApi.getIdValueRequest.make(r, 'Cluster::node', ['manager', 'nope']), ControllerApi.getIdValueResponse);
+    const idv = await client.request((r) => ControllerApi.getIdValue.request.make(r, 'Cluster::node', ['manager', 'nope']), ControllerApi.getIdValue.response);
     assert.deepEqual(idv.map((r) => [r.node, r.success, r.error ?? null]).sort(), [['manager', true, null], ['nope', false, 'unknown cluster node']]);
     assert.deepEqual(a.received.filter((e) => e.name.endsWith('node_dispatch_request')).length, 1);
-    const onlyUnknown = await client.request((r) => ControllerApi.restartRequest.make(r, ['ghost']), ControllerApi.restartResponse);
+    const onlyUnknown = await client.request((r) => ControllerApi.restart.request.make(r, ['ghost']), ControllerApi.restart.response);
     assert.deepEqual(onlyUnknown.map((r) => [r.node, r.error]), [['ghost', 'unknown cluster node']]);
-    const restartAll = await client.request((r) => ControllerApi.restartRequest.make(r, []), ControllerApi.restartResponse);
+    const restartAll = await client.request((r) => ControllerApi.restart.request.make(r, []), ControllerApi.restart.response);
     assert.deepEqual(restartAll.map((r) => r.node).sort(), ['logger', 'manager', 'worker-01', 'worker-02']);
   });
 
@@ -119,7 +122,7 @@ describe('controller requests', () => {
       [false, "multiple nodes on instance 'agent-testbox' using port 2300/tcp"],
       [false, "node 'w' has undeclared instance name 'elsewhere'"],
     ]);
-    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    const got = await client.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.equal(decodeConfiguration(got.data!, 'c').id, 'good');
   });
 
@@ -156,7 +159,7 @@ describe('controller requests', () => {
     await client.stage(mini());
     const first = client.deploy();
     await ctl.proc.waitFor(/tx Management::Agent::API::deploy_request/);
-    const second = await client.request((r) => ControllerApi.deployRequest.make(r), ControllerApi.deployResponse);
+    const second = await client.request((r) => ControllerApi.deploy.request.make(r), ControllerApi.deploy.response);
     assert.equal(second.length, 1);
     assert.match(second[0]!.error ?? '', /^earlier deployment .+ still pending$/);
     assert.deepEqual(errorsOf(await first), []);
@@ -174,7 +177,7 @@ describe('controller requests', () => {
     const results = await pending;
     assert.ok(Date.now() - started < 4000, 'answered before the timeout');
     assert.deepEqual(errorsOf(results), ['instance agent-testbox disconnected']);
-    const instances = await client.request((r) => ControllerApi.getInstancesRequest.make(r), ControllerApi.getInstancesResponse);
+    const instances = await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
     assert.deepEqual(instances.data, { type: 'vector', value: [] });
   });
 

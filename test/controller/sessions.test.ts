@@ -43,7 +43,7 @@ function newAgent(name: string, apiVersion?: number): TestAgent {
 }
 
 const instanceNames = async (client: TestClient): Promise<string[]> => {
-  const r = await client.request((id) => ControllerApi.getInstancesRequest.make(id), ControllerApi.getInstancesResponse);
+  const r = await client.request((id) => ControllerApi.getInstances.request.make(id), ControllerApi.getInstances.response);
   return items(r.data).map((v) => decodeInstance(v, 'i').name);
 };
 
@@ -75,7 +75,7 @@ describe('agent sessions', () => {
     await a.connect(ctl.agentPort);
     const results = await client.deploy(6000);
     assert.deepEqual(results.filter((r) => !r.success), []);
-    assert.equal(a.count(AgentApi.deployRequest), 1, 'the deploy went over one session only');
+    assert.equal(a.count(AgentApi.deploy.request), 1, 'the deploy went over one session only');
     await eventually(() => a.endpoint.peerList().length === 2);
     assert.deepEqual(await instanceNames(client), ['agent-dialled']);
   });
@@ -94,19 +94,19 @@ describe('agent sessions', () => {
     const a = newAgent('agent-late');
     await a.listen(port);
     assert.deepEqual((await deploy).filter((r) => !r.success), []);
-    assert.equal(a.count(AgentApi.deployRequest), 1);
+    assert.equal(a.count(AgentApi.deploy.request), 1);
   });
 
   test('a new agent process under a known name replaces the old session and is brought to the deployed configuration', async () => {
     const { ctl, client, a: old } = await deployedOn('swap');
     const fresh = newAgent('agent-a');
     await fresh.connect(ctl.agentPort);
-    await eventually(() => fresh.count(AgentApi.deployRequest) === 1);
+    await eventually(() => fresh.count(AgentApi.deploy.request) === 1);
     assert.equal(fresh.deployed[0]?.id, 'swap');
     await ctl.proc.waitFor(/instance agent-a checked in as a new agent process/);
-    await client.request((r) => ControllerApi.getNodesRequest.make(r), ControllerApi.getNodesResponse);
-    assert.equal(fresh.count(AgentApi.getNodesRequest), 1);
-    assert.equal(old.count(AgentApi.getNodesRequest), 0);
+    await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
+    assert.equal(fresh.count(AgentApi.getNodes.request), 1);
+    assert.equal(old.count(AgentApi.getNodes.request), 0);
   });
 
   test('instances a new configuration drops are sent to standby', async () => {
@@ -122,12 +122,12 @@ describe('agent sessions', () => {
     };
     await client.stage(both);
     assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
-    assert.equal(b.count(AgentApi.agentStandbyRequest), 0);
+    assert.equal(b.count(AgentApi.agentStandby.request), 0);
     await client.stage({ ...both, id: 'only-a', instances: [both.instances[0]!], nodes: [both.nodes[0]!] });
     assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
-    await eventually(() => b.count(AgentApi.agentStandbyRequest) === 1);
-    assert.equal(b.count(AgentApi.deployRequest), 1);
-    assert.equal(a.count(AgentApi.deployRequest), 2);
+    await eventually(() => b.count(AgentApi.agentStandby.request) === 1);
+    assert.equal(b.count(AgentApi.deploy.request), 1);
+    assert.equal(a.count(AgentApi.deploy.request), 2);
   });
 
   test('a deploy that cannot start (an instance never checks in) brings the others back to the deployed configuration', async () => {
@@ -135,10 +135,10 @@ describe('agent sessions', () => {
     await client.stage(oneManager('ghostly', 'agent-ghost'));
     const results = await client.deploy();
     assert.deepEqual(results.map((r) => r.error), ['instance agent-ghost did not check in', 'request timed out']);
-    assert.equal(a.count(AgentApi.agentStandbyRequest), 1);
-    await eventually(() => a.count(AgentApi.deployRequest) === 2);
+    assert.equal(a.count(AgentApi.agentStandby.request), 1);
+    await eventually(() => a.count(AgentApi.deploy.request) === 2);
     assert.deepEqual(a.deployed.map((c) => c.id), ['good', 'good']);
-    const deployed = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    const deployed = await client.request((r) => ControllerApi.getConfiguration.request.make(r, true), ControllerApi.getConfiguration.response);
     assert.equal(deployed.success, true);
   });
 
@@ -163,25 +163,25 @@ describe('agent sessions', () => {
     await client.stage(oneManager('keep'));
     const errors: string[] = [];
     client.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
-    client.send({ name: ControllerApi.stageConfigurationRequest.name, args: [str('r1')] });
-    client.send({ name: ControllerApi.stageConfigurationRequest.name, args: [str('r2'), str('not a configuration')] });
+    client.send({ name: ControllerApi.stageConfiguration.request.name, args: [str('r1')] });
+    client.send({ name: ControllerApi.stageConfiguration.request.name, args: [str('r2'), str('not a configuration')] });
     client.send({ name: 'Management::Controller::API::launch_missiles_request', args: [str('r3')] });
-    client.send({ name: ControllerApi.deployRequest.name, args: [str('r4'), str('extra')] });
+    client.send({ name: ControllerApi.deploy.request.name, args: [str('r4'), str('extra')] });
     await eventually(() => errors.length === 4);
     assert.match(errors[0]!, /stage_configuration_request takes 2 arguments, got 1/);
     assert.match(errors[1]!, /args\[1\]/);
     assert.match(errors[2]!, /unknown event Management::Controller::API::launch_missiles_request/);
     assert.match(errors[3]!, /deploy_request takes 1 argument, got 2/);
     await ctl.proc.waitFor(/rejected malformed event/);
-    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    const got = await client.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.equal(got.success, true);
     assert.equal(items(got.data)[0]?.type === 'string' ? (items(got.data)[0] as { value: string }).value : '', 'keep');
-    for (const [id, spec] of [['r1', ControllerApi.stageConfigurationResponse], ['r2', ControllerApi.stageConfigurationResponse], ['r4', ControllerApi.deployResponse]] as const) {
+    for (const [id, spec] of [['r1', ControllerApi.stageConfiguration.response], ['r2', ControllerApi.stageConfiguration.response], ['r4', ControllerApi.deploy.response]] as const) {
       const [, results] = await client.waitFor(spec, ([reqid]) => reqid === id);
       assert.equal(results.length, 1);
       assert.match(results[0]!.error ?? '', /^invalid request: /);
     }
-    const rows = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, true), ControllerApi.getConfigurationResponse);
+    const rows = await client.request((r) => ControllerApi.getConfiguration.request.make(r, true), ControllerApi.getConfiguration.response);
     assert.equal(rows.error, 'no deployed configuration available', 'no deploy happened');
   });
 
@@ -201,7 +201,7 @@ describe('agent sessions', () => {
     const results = await client.stage({ id: 'chef', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [chef] });
     assert.equal(results.length, 1);
     assert.match(results[0]!.error ?? '', /^invalid request: .*CHEF/);
-    const got = await client.request((r) => ControllerApi.getConfigurationRequest.make(r, false), ControllerApi.getConfigurationResponse);
+    const got = await client.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.equal(got.error, 'no staged configuration available');
   });
 });

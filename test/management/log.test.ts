@@ -92,3 +92,17 @@ test('a process that exits right after logging still writes its lines, to the fi
   assert.equal(lines(dir).length, 100);
   assert.equal(proc.stderr().trim().split('\n').length, 100);
 });
+
+test('a line has pino\'s shape: level, time, name, role, the fields in order (err serialized, big integers exact, undefined left out), msg', () => {
+  const dir = tempDir();
+  const log = createLogger({ name: 'shape', role: 'controller', stateDir: dir, quiet: true });
+  const err = Object.assign(new Error('boom'), { code: 'EBOOM' });
+  log.info({ reqid: 'r1', big: 2n ** 64n, gone: undefined, nested: { a: [1, 'x'] } }, 'first "line"');
+  log.error({ err }, 'failed');
+  log.close();
+  const text = readFileSync(join(dir, 'management.log'), 'utf8').split('\n');
+  assert.match(text[0]!, /^\{"level":"info","time":"[^"]+","name":"shape","role":"controller","reqid":"r1","big":18446744073709551616,"nested":\{"a":\[1,"x"\]\},"msg":"first \\"line\\""\}$/);
+  const second = JSON.parse(text[1]!) as { err: Record<string, unknown> };
+  assert.deepEqual(Object.keys(second.err), ['type', 'message', 'stack', 'code']);
+  assert.deepEqual([second.err.type, second.err.message, second.err.code], ['Error', 'boom', 'EBOOM']);
+});

@@ -98,9 +98,9 @@ describe('Management record codecs', () => {
     const node = encodeNode({ name: 'm', instance: 'i', role: 'MANAGER', state: 'RUNNING', env: {} });
     if (node.type !== 'vector') throw new Error('not a vector');
     const bad = vector(node.value.map((f, i) => (i === 4 ? str('abc') : f)));
-    const event = ControllerApi.stageConfigurationRequest.make('r1', { id: 'c', instances: [], nodes: [] });
+    const event = ControllerApi.stageConfiguration.request.make('r1', { id: 'c', instances: [], nodes: [] });
     const broken = { ...event, args: [event.args[0]!, vector([str('c'), vector([]), vector([bad])])] };
-    const r = attempt(() => ControllerApi.stageConfigurationRequest.decode(broken));
+    const r = attempt(() => ControllerApi.stageConfiguration.request.decode(broken));
     assert.deepEqual(r, { ok: false, error: 'args[1][2][0][4]: expected port, got string "abc"' });
   });
 
@@ -111,12 +111,12 @@ describe('Management record codecs', () => {
   });
 
   test('event arity is checked and trailing defaults apply', () => {
-    const bad = attempt(() => ControllerApi.deployRequest.decode({ name: 'x', args: [str('a'), str('b')] }));
+    const bad = attempt(() => ControllerApi.deploy.request.decode({ name: 'x', args: [str('a'), str('b')] }));
     assert.deepEqual(bad, { ok: false, error: 'args: Management::Controller::API::deploy_request takes 1 argument, got 2' });
     const cfg = { id: 'c', instances: [], nodes: [] };
-    const noForce = AgentApi.deployRequest.make('r', cfg, false);
+    const noForce = AgentApi.deploy.request.make('r', cfg, false);
     const shortened = { ...noForce, args: noForce.args.slice(0, 2) };
-    assert.deepEqual(AgentApi.deployRequest.decode(shortened), ['r', cfg, false]);
+    assert.deepEqual(AgentApi.deploy.request.decode(shortened), ['r', cfg, false]);
   });
 });
 

@@ -59,9 +59,9 @@ async function agentSide(port: number, node = 'manager'): Promise<AgentSide> {
 }
 
 async function getIdValue(side: AgentSide, id: string, reqid = `r-${id}`): Promise<Result> {
-  side.ep.publishEvent(side.topic, NodeApi.nodeDispatchRequest.make(reqid, ['get_id_value', id], []), { to: side.peerId });
-  const ev = await eventually(() => side.got.find((e) => e.name === NodeApi.nodeDispatchResponse.name && NodeApi.nodeDispatchResponse.decode(e)[0] === reqid), 5000);
-  return NodeApi.nodeDispatchResponse.decode(ev)[1];
+  side.ep.publishEvent(side.topic, NodeApi.nodeDispatch.request.make(reqid, ['get_id_value', id], []), { to: side.peerId });
+  const ev = await eventually(() => side.got.find((e) => e.name === NodeApi.nodeDispatch.response.name && NodeApi.nodeDispatch.response.decode(e)[0] === reqid), 5000);
+  return NodeApi.nodeDispatch.response.decode(ev)[1];
 }
 
 /** Whether nothing listens on a port of 127.0.0.1 (a bind succeeds). */
@@ -103,9 +103,9 @@ describe('simulated node', () => {
     assert.deepEqual([unknown.success, unknown.error, unknown.node], [false, 'unknown id', 'manager']);
 
     // A dispatch for other nodes is not answered.
-    side.ep.publishEvent(side.topic, NodeApi.nodeDispatchRequest.make('not-me', ['get_id_value', 'Cluster::node'], ['logger']), { to: side.peerId });
+    side.ep.publishEvent(side.topic, NodeApi.nodeDispatch.request.make('not-me', ['get_id_value', 'Cluster::node'], ['logger']), { to: side.peerId });
     await getIdValue(side, 'Cluster::node', 'after');
-    assert.equal(side.got.some((e) => NodeApi.nodeDispatchResponse.name === e.name && NodeApi.nodeDispatchResponse.decode(e)[0] === 'not-me'), false);
+    assert.equal(side.got.some((e) => NodeApi.nodeDispatch.response.name === e.name && NodeApi.nodeDispatch.response.decode(e)[0] === 'not-me'), false);
 
     // The Broker port is really taken.
     const probe = createServer();
@@ -173,7 +173,8 @@ describe('simulated node', () => {
     endpoints.push(ep);
     await assert.rejects(ep.connect({ host: '127.0.0.1', port: hung.mgmtPort, retry: false }).ready(), /refused/);
     process.kill(hung.proc.pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    // The node says it got the signal: once it has, an exit on SIGTERM would have happened.
+    await hung.proc.waitFor(/ignoring SIGTERM/);
     assert.equal(hung.proc.child.exitCode, null, 'SIGTERM ignored');
     process.kill(hung.proc.pid, 'SIGKILL');
     assert.equal(await hung.proc.exited(), 'SIGKILL');

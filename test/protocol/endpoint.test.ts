@@ -90,10 +90,13 @@ describe('endpoint routing', () => {
     assert.equal(atB[1]!.from.direction, 'outbound');
     assert.equal(atB[1]!.from.id, linkB.connected!.id);
 
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(atA.length, 2, 'a never receives its own message');
-    assert.equal(atB.length, 2, 'b never receives its own message');
+    hub.publish('zeek/b/own', str('from the hub'));
     assert.equal(atHub.length, 1, 'the hub never delivers its own publishes locally');
+    // Barrier: a socket delivers in order, so once the hub's last publish has arrived, an echo sent before it would have too.
+    hub.publish('zeek/a/barrier', str('barrier'));
+    await until(() => atA.length === 3 && atB.length === 4);
+    assert.deepEqual(atA.map((d) => d.topic), ['zeek/a/1', 'zeek/a/2', 'zeek/a/barrier'], 'a never receives its own message');
+    assert.deepEqual(atB.map((d) => d.topic), ['zeek/b/x', 'zeek/a/2', 'zeek/b/own', 'zeek/a/barrier'], 'b never receives its own message');
   });
 
   test('publish to one peer reaches only that peer', async () => {
@@ -106,9 +109,10 @@ describe('endpoint routing', () => {
     await until(() => hub.peerList().length === 2);
     const target = hub.peerList()[0]!;
     hub.publish('t/1', str('only you'), { to: target.id });
-    await until(() => atA.length + atB.length === 1);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(atA.length + atB.length, 1);
+    // Barrier: a publish to both after it; each socket delivers in order.
+    hub.publish('t/barrier', str('both'));
+    await until(() => atA.some((d) => d.topic === 't/barrier') && atB.some((d) => d.topic === 't/barrier'));
+    assert.deepEqual([...atA, ...atB].filter((d) => d.topic === 't/1').map((d) => d.from.id), [target.id], "only the target got it");
   });
 
   test('a client reconnects after the server restarts', async () => {
@@ -273,7 +277,9 @@ describe('endpoint handshake and bad input', () => {
     await rawClient(normal.port, '["b"]', { autoPong: false });
     await until(() => downs.length === 1, 2000);
     assert.deepEqual(downs[0]!.subscriptions, ['b'], 'only the peer on the normal listener is dropped');
-    await new Promise((r) => setTimeout(r, 300));
+    // Barrier: by now the hub pinged on the normal listener several times; a message to the quiet peer comes after any ping sent to it.
+    hub.publish('a/barrier', str('x'));
+    await until(() => onQuiet.frames.some((f) => f.includes('a/barrier')));
     assert.equal(pings.length, 0, 'the quiet listener never pinged');
     assert.equal(hub.peerList().length, 1);
   });
@@ -289,9 +295,11 @@ describe('endpoint handshake and bad input', () => {
     await link.ready();
     await client.close();
     await hub.close();
-    await new Promise((r) => setTimeout(r, 50));
+    const kinds = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'];
+    // Sockets are released by the event loop shortly after close; wait for that, then name what is left.
+    await until(() => kinds.every((kind) => countOf(process.getActiveResourcesInfo(), kind) <= countOf(baseline, kind)), 2000).catch(() => undefined);
     const now = process.getActiveResourcesInfo();
-    for (const kind of ['TCPSocketWrap', 'TCPServerWrap', 'Timeout']) {
+    for (const kind of kinds) {
       assert.ok(countOf(now, kind) <= countOf(baseline, kind), `${kind}: ${countOf(now, kind)} now vs ${countOf(baseline, kind)} before (${[...before].join(',')})`);
     }
   });
