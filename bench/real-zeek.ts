@@ -92,7 +92,8 @@ export async function realZeek(quick: boolean): Promise<Row[]> {
     await up.waitFor(/^Ready\./m, 60_000);
     const state = procs.tempDir('original');
     procs.spawnCommand(ZEEK, ['-j', 'frameworks/management/agent', 'frameworks/management/controller',
-      `Management::Controller::auto_assign_broker_start_port=${origStart}/tcp`, `Management::Controller::auto_assign_metrics_start_port=${origMetrics}/tcp`], {
+      `Management::Controller::auto_assign_broker_start_port=${origStart}/tcp`, `Management::Controller::auto_assign_metrics_start_port=${origMetrics}/tcp`,
+      'Management::Request::timeout_interval=30sec'], {
       ZEEK_CONTROLLER_WEBSOCKET_PORT: `${origClient}/tcp`, ZEEK_CONTROLLER_PORT: `${origAgent}/tcp`, ZEEK_AGENT_PORT: `${origListen}/tcp`,
       ZEEK_MANAGEMENT_STATE_DIR: state, ZEEK_MANAGEMENT_SPOOL_DIR: state,
     }, state);
@@ -109,14 +110,26 @@ export async function realZeek(quick: boolean): Promise<Row[]> {
     };
     const mini = (): Configuration => parse(text);
 
+    // The original's agent loses track of a deploy now and then on a loaded machine ("request timed out"):
+    // it gets a second try, counted in the row; ours gets none.
+    let retries = 0;
+    const originalDeploy = async (): Promise<number> => {
+      try {
+        return await deployMini(original, mini);
+      } catch (err) {
+        if (!/request timed out/.test((err as Error).message)) throw err;
+        retries++;
+        return deployMini(original, mini);
+      }
+    };
     // One unmeasured deploy each leaves a cluster running, which every measured deploy replaces.
     await deployMini(ours, mini);
-    await deployMini(original, mini);
+    await originalDeploy();
     const oursDeploys: number[] = [];
     const origDeploys: number[] = [];
     for (let i = 0; i < deploys; i++) {
       oursDeploys.push(await deployMini(ours, mini));
-      origDeploys.push(await deployMini(original, mini));
+      origDeploys.push(await originalDeploy());
     }
     const trip = (side: Side) => async (): Promise<void> => { await runningNodes(side.client); };
     const [oursTrips, origTrips] = await interleaved(trips, trip(ours), trip(original), Math.min(20, trips));
@@ -124,7 +137,8 @@ export async function realZeek(quick: boolean): Promise<Row[]> {
     original.client.close();
     return [
       { benchmark: `redeploy of mini with real Zeek until all RUNNING: zeek-mgmt vs Zeek's own framework, p50 (runs=${deploys})`,
-        product: percentile(oursDeploys, 50), floor: percentile(origDeploys, 50), unit: 'ms', target: '≤ 1.0×' },
+        product: percentile(oursDeploys, 50), floor: percentile(origDeploys, 50), unit: 'ms', target: '≤ 1.0×',
+        ...(retries > 0 ? { note: `the original needed ${retries} second tries` } : {}) },
       { benchmark: `get_nodes round trip with real Zeek: zeek-mgmt vs Zeek's own framework, p50 (n=${trips})`,
         product: percentile(oursTrips, 50), floor: percentile(origTrips, 50), unit: 'ms', target: '≤ 1.0×' },
     ];
