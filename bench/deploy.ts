@@ -23,6 +23,8 @@ function workers(id: string, n: number): Configuration {
     id,
     instances: [{ name: INSTANCE, host: '127.0.0.1' }],
     nodes: Array.from({ length: n }, (_, i) => ({ name: `worker-${i}`, instance: INSTANCE, role: 'WORKER', state: 'PENDING', interface: 'lo', env: {} })),
+    // Workers alone: with Broker (ZeroMQ needs a manager for its proxy), in one start stage.
+    cluster: { backend: 'broker' },
   };
 }
 

@@ -74,11 +74,11 @@ export class Procs {
   /** `cpus`: a taskset list for every process started here (all CPUs unless told). */
   constructor(private readonly cpus = ALL_CPUS) {}
 
-  spawn(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  spawn(args: string[], env: NodeJS.ProcessEnv = {}, command?: [string, string[]], cwd = this.dir): Proc {
     const file = join(this.dir, `proc-${++this.n}.out`);
     const fd = openSync(file, 'w');
-    const [cmd, argv] = onCpus(this.cpus, args);
-    const child = spawn(cmd, argv, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, cwd: this.dir });
+    const [cmd, argv] = command ? (CAN_PIN ? ['taskset', ['-c', this.cpus, ...command.flat()]] as [string, string[]] : command) : onCpus(this.cpus, args);
+    const child = spawn(cmd, argv, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, cwd });
     closeSync(fd);
     const exit = new Promise<number | string>((r) => child.once('exit', (code, sig) => r(code ?? sig ?? -1)));
     const output = (): string => readFileSync(file, 'utf8');
@@ -102,6 +102,11 @@ export class Procs {
     this.live.add(proc);
     void exit.then(() => this.live.delete(proc));
     return proc;
+  }
+
+  /** Another program (not Node), on this set's CPUs, in `cwd` (default the temp directory). */
+  spawnCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = this.dir): Proc {
+    return this.spawn(args, env, [command, args], cwd);
   }
 
   /** Product processes; BENCH_CPU_PROF=DIR runs them under --cpu-prof, profiles written to DIR on exit. */
@@ -138,13 +143,13 @@ export class Procs {
    * directory is there too, are ours: stop their process groups.
    */
   private async stopStrayNodes(graceMs: number): Promise<void> {
+    // Any process working under our directory: nodes of our agents, and of Zeek's own framework (real-zeek.ts).
     const pids: number[] = [];
-    for (const entry of readdirSync(this.dir, { recursive: true, encoding: 'utf8' })) {
-      if (!entry.endsWith('pid.json')) continue;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
       try {
-        const { pid } = JSON.parse(readFileSync(join(this.dir, entry), 'utf8')) as { pid: number };
-        if (readlinkSync(`/proc/${pid}/cwd`).startsWith(this.dir)) pids.push(pid);
-      } catch { /* gone or unreadable */ }
+        if (readlinkSync(`/proc/${entry}/cwd`).startsWith(this.dir)) pids.push(Number(entry));
+      } catch { /* gone or not ours to read */ }
     }
     for (const pid of pids) killGroup(pid, 'SIGTERM');
     const until = Date.now() + graceMs;

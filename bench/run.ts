@@ -15,6 +15,7 @@ import { cliOneShot } from './cli-oneshot.js';
 import { zeekClientOneShot } from './zeek-client-oneshot.js';
 import { stageLarge } from './stage.js';
 import { nodeStartCpu } from './node-start-cpu.js';
+import { realZeek } from './real-zeek.js';
 import { runPinned } from './procs.js';
 import { BenchFailure, formatTable, meetsTarget, ratio, type Row } from './stats.js';
 
@@ -29,6 +30,7 @@ export const BENCHMARKS: [string, Benchmark][] = [
   ['one-shot vs zeek-client', zeekClientOneShot],
   ['stage', stageLarge],
   ['node start CPU', nodeStartCpu],
+  ['real Zeek', realZeek],
 ];
 
 async function main(): Promise<void> {

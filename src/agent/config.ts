@@ -10,7 +10,7 @@ import {
   readHost, readHostPort, readLogLevel, readPort, readSeconds, setting, settle, SettingsError, type Setting,
 } from '../management/settings.js';
 import type { Outcome } from '../protocol/errors.js';
-import { findExecutable, type RuntimeKind } from './runtimes/index.js';
+import { findExecutable, probeZeek, type RuntimeKind, type ZeekVersion } from './runtimes/index.js';
 
 export interface AgentOptions {
   name: string;
@@ -28,12 +28,17 @@ export interface AgentOptions {
   spoolDir?: string;
   runtime: RuntimeKind;
   zeekPath?: string;
+  /** The zeek's version, read once (`zeek --version`) when the options were resolved; probed at start when absent. */
+  zeekVersion?: ZeekVersion;
   nodeTimeoutMs?: number;
   stopGraceMs?: number;
   initialRestartBackoffMs?: number;
   maxRestartBackoffMs?: number;
   restartBackoffResetMs?: number;
-  archive?: { command: string; intervalMs: number; logQueueDir?: string; archiveDir?: string };
+  /** Where nodes rotate their logs to (default `<spool dir>/log-queue`). */
+  logQueueDir?: string;
+  /** Log archival: on (built in) unless false; `command` runs an external archiver instead. */
+  archive?: { command?: string; intervalMs?: number; archiveDir?: string } | false;
   logger?: ManagementLogger;
   logLevel?: string;
   /** Lines worth logging at start (e.g. why this runtime was chosen). */
@@ -51,7 +56,7 @@ export const AGENT_DEFAULTS = {
   nodeTimeoutMs: 5000,
   stopGraceMs: 5000,
   maxRestartBackoffMs: 60_000,
-  archiveIntervalMs: 3_600_000,
+  archiveIntervalMs: 300_000,
 } as const;
 
 export interface AgentFlags {
@@ -68,6 +73,7 @@ export interface AgentFlags {
   nodeTimeout?: string;
   stopGrace?: string;
   maxRestartBackoff?: string;
+  archive?: boolean;
   archiveCmd?: string;
   archiveInterval?: string;
   archiveDir?: string;
@@ -115,13 +121,26 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
 
     const zeekPath = flags.zeekPath ?? 'zeek';
     const zeekFound = findExecutable(zeekPath, env.PATH ?? '');
+    const onPath = zeekPath.includes('/') ? '' : ' on PATH';
     let runtime: RuntimeKind;
+    let zeekVersion: ZeekVersion | undefined;
     if (flags.runtime === undefined || flags.runtime === 'auto') {
-      runtime = zeekFound ? 'zeek' : 'sim';
-      if (!zeekFound) notes.push(`no zeek binary found (${zeekPath} on PATH); running simulated nodes (--runtime sim). Pass --runtime zeek --zeek-path PATH to require real Zeek`);
+      const probe = zeekFound ? probeZeek(zeekFound) : undefined;
+      if (probe?.ok) {
+        runtime = 'zeek';
+        zeekVersion = probe.version;
+      } else {
+        runtime = 'sim';
+        const why = probe && !probe.ok ? probe.error : `no zeek binary found (${zeekPath}${onPath})`;
+        notes.push(`runtime auto: ${why}; running simulated nodes. Pass --runtime zeek --zeek-path PATH to require real Zeek`);
+      }
     } else if (flags.runtime === 'sim' || flags.runtime === 'zeek') {
       runtime = flags.runtime;
-      if (runtime === 'zeek' && !zeekFound) fail(`--runtime zeek: no executable zeek at ${JSON.stringify(zeekPath)} (set --zeek-path)`);
+      if (runtime === 'zeek') {
+        if (!zeekFound) fail(`--runtime zeek: no executable zeek at ${JSON.stringify(zeekPath)}${onPath} (set --zeek-path)`);
+        const probe = probeZeek(zeekFound);
+        zeekVersion = probe.ok ? probe.version : fail(`--runtime zeek: ${probe.error}`);
+      }
     } else return fail(`--runtime must be sim, zeek or auto, got ${JSON.stringify(flags.runtime)}`);
 
     const nodeTimeoutMs = seconds(flags.nodeTimeout, '--node-timeout', 0.1);
@@ -129,22 +148,25 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     const maxRestartBackoffMs = seconds(flags.maxRestartBackoff, '--max-restart-backoff', 0.1);
     const archiveIntervalMs = seconds(flags.archiveInterval, '--archive-interval', 1);
     const logLevel = get(flags.logLevel, '--log-level');
-    if (flags.archiveCmd === undefined && (flags.archiveInterval ?? flags.archiveDir ?? flags.logQueueDir) !== undefined) {
-      fail('--archive-interval, --archive-dir and --log-queue-dir need --archive-cmd');
+    if (flags.archive === false && (flags.archiveCmd ?? flags.archiveInterval ?? flags.archiveDir) !== undefined) {
+      fail('--no-archive turns archival off: drop --archive-cmd, --archive-interval and --archive-dir, or --no-archive');
     }
 
     const options: AgentOptions = {
       name, listen, listenHost, listenPort, connect, controllerHost, controllerPort, stateDir, runtime, zeekPath: zeekFound ?? zeekPath,
     };
     if (spoolDir !== undefined) options.spoolDir = spoolDir;
+    if (zeekVersion) options.zeekVersion = zeekVersion;
     if (nodeTimeoutMs !== undefined) options.nodeTimeoutMs = nodeTimeoutMs;
     if (stopGraceMs !== undefined) options.stopGraceMs = stopGraceMs;
     if (maxRestartBackoffMs !== undefined) options.maxRestartBackoffMs = maxRestartBackoffMs;
     if (logLevel !== undefined) options.logLevel = readLogLevel(logLevel);
-    if (flags.archiveCmd !== undefined) {
-      options.archive = { command: flags.archiveCmd, intervalMs: archiveIntervalMs ?? AGENT_DEFAULTS.archiveIntervalMs };
+    if (flags.logQueueDir !== undefined) options.logQueueDir = flags.logQueueDir;
+    if (flags.archive === false) options.archive = false;
+    else {
+      options.archive = { intervalMs: archiveIntervalMs ?? AGENT_DEFAULTS.archiveIntervalMs };
+      if (flags.archiveCmd !== undefined) options.archive.command = flags.archiveCmd;
       if (flags.archiveDir !== undefined) options.archive.archiveDir = flags.archiveDir;
-      if (flags.logQueueDir !== undefined) options.archive.logQueueDir = flags.logQueueDir;
     }
     return { options, notes };
   });

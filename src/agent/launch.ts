@@ -15,15 +15,19 @@ import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, type ProcessIdentity } from './process-
 import { readStat } from './procfs.js';
 import type { GeneratedFile, LaunchPlan } from './runtimes/types.js';
 
-export function nodeEnvironment(node: Node, plan: LaunchPlan, dir: string, spoolDir: string, token: string): NodeJS.ProcessEnv {
+/** What a node is told, the same for its launch and its script check: the agent's env, the configuration's, the runtime's, then its name and directories. */
+export function nodeEnvironment(node: Node, runtimeEnv: Record<string, string>, dir: string, spoolDir: string): NodeJS.ProcessEnv {
   return {
-    ...process.env, ...node.env, ...plan.env,
+    ...process.env, ...node.env, ...runtimeEnv,
     CLUSTER_NODE: node.name,
     ZEEK_MANAGEMENT_STATE_DIR: dir,
     ZEEK_MANAGEMENT_SPOOL_DIR: spoolDir,
-    [NODE_DIR_ENV]: dir,
-    [LAUNCH_TOKEN_ENV]: token,
   };
+}
+
+/** A launch's environment: the node's, plus the markers by which a later agent knows the process. */
+export function launchEnvironment(node: Node, plan: LaunchPlan, dir: string, spoolDir: string, token: string): NodeJS.ProcessEnv {
+  return { ...nodeEnvironment(node, plan.env, dir, spoolDir), [NODE_DIR_ENV]: dir, [LAUNCH_TOKEN_ENV]: token };
 }
 
 export function writeNodeFiles(dir: string, files: readonly GeneratedFile[]): void {

@@ -67,6 +67,8 @@ class AgentRuntime implements Agent {
   private controllerPeer: string | undefined;
   private closed = false;
   private readonly spoolDir: string;
+  private readonly logQueueDir: string;
+  private readonly runtimeDescription: string;
 
   constructor(private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock) {
     this.name = options.name;
@@ -75,11 +77,15 @@ class AgentRuntime implements Agent {
     this.endpointId = this.endpoint.id;
     this.spoolDir = resolve(options.spoolDir ?? join(stateDir, 'spool'));
     mkdirSync(this.spoolDir, { recursive: true });
+    this.logQueueDir = resolve(options.logQueueDir ?? join(this.spoolDir, 'log-queue'));
+    const runtime = createRuntime(options.runtime, options.zeekPath ?? 'zeek', options.zeekVersion);
+    this.runtimeDescription = runtime.describe;
     this.supervisor = new Supervisor({
       name: options.name,
       stateDir,
       spoolDir: this.spoolDir,
-      runtime: createRuntime(options.runtime, options.zeekPath ?? 'zeek'),
+      logQueueDir: this.logQueueDir,
+      runtime,
       log,
       nodeTimeoutMs: options.nodeTimeoutMs ?? AGENT_DEFAULTS.nodeTimeoutMs,
       stopGraceMs: options.stopGraceMs ?? AGENT_DEFAULTS.stopGraceMs,
@@ -134,17 +140,16 @@ class AgentRuntime implements Agent {
         reported = true;
       });
     }
-    if (o.archive) {
-      const spool = this.spoolDir;
+    if (o.archive !== false) {
       this.archiver = new Archiver({
-        command: o.archive.command,
-        intervalMs: o.archive.intervalMs,
-        logQueueDir: o.archive.logQueueDir ?? join(spool, 'log-queue'),
-        archiveDir: o.archive.archiveDir ?? join(spool, 'logs'),
+        ...(o.archive?.command === undefined ? {} : { command: o.archive.command }),
+        intervalMs: o.archive?.intervalMs ?? AGENT_DEFAULTS.archiveIntervalMs,
+        logQueueDir: this.logQueueDir,
+        archiveDir: resolve(o.archive?.archiveDir ?? join(this.spoolDir, 'logs')),
       }, this.log);
     }
     for (const note of o.notes ?? []) this.log.warn({ runtime: o.runtime }, note);
-    this.log.info({ endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, zeekPath: o.runtime === 'zeek' ? o.zeekPath : undefined, config: this.supervisor.configId || null }, 'agent is live');
+    this.log.info({ endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, nodes: this.runtimeDescription, config: this.supervisor.configId || null }, 'agent is live');
   }
 
   async close({ stopNodes }: { stopNodes: boolean }): Promise<void> {

@@ -10,16 +10,17 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import type { ClusterLayout } from '../management/cluster-layout.js';
+import { join } from 'node:path';
+import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
 import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
-import { readOutputs, rotateOutputs, watchStdout } from './outputs.js';
-import { commandLine, nodeEnvironment, recordLaunch, spawnNode, writeNodeFiles } from './launch.js';
+import { readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
+import { commandLine, launchEnvironment, recordLaunch, spawnNode, writeNodeFiles } from './launch.js';
 import { removePidFile, type PidRecord } from './pid-file.js';
 import { isRunning, terminate, type ProcessIdentity } from './process-identity.js';
-import type { NodeRuntime } from './runtimes/index.js';
+import { READY_LINE, type ManagementPath, type NodeRuntime } from './runtimes/index.js';
 
 /** What every supervised node shares: set up once by the supervisor. */
 export interface NodeHost {
@@ -28,12 +29,15 @@ export interface NodeHost {
   readonly channel: NodeChannel;
   readonly log: Logger;
   readonly spoolDir: string;
+  readonly logQueueDir: string;
   readonly stopGraceMs: number;
   readonly backoff: BackoffOptions;
   /** Path of `taskset`, when CPU affinity can be applied. */
   readonly taskset: string | undefined;
   allocatePort(): Promise<number>;
   releasePort(port: number): void;
+  /** Topics of this instance's `cluster`-path nodes: every node session also carries them, so those nodes are reachable through it. */
+  relayTopics(): string[];
 }
 
 export type CheckIn = 'running' | 'exited' | 'timeout';
@@ -46,8 +50,9 @@ interface Running {
   child?: ChildProcess;
   /** Settles when the child exits (children only: adopted processes are polled). */
   exited?: Promise<void>;
-  session: NodeSession;
-  /** Stops watching stdout for the node's "listening" hint (until it checked in). */
+  /** The agent's session with the node (none for a `cluster`-path node). */
+  session: NodeSession | undefined;
+  /** Stops watching stdout for the node's "listening" hint or ready line (until it checked in). */
   unwatchStdout: () => void;
   watch?: NodeJS.Timeout;
 }
@@ -66,6 +71,8 @@ export interface SupervisedNodeEvents {
 }
 
 const ADOPTED_POLL_MS = 500;
+/** How often a `cluster`-path node's stdout is read for its ready line, besides inotify's hints. */
+const READY_POLL_MS = 250;
 const MGMT_HOST = '127.0.0.1';
 
 export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
@@ -75,6 +82,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   private generation = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
+  readonly managementPath: ManagementPath;
   private readonly progress = new EventEmitter();
   /** False once stopped or closed: no more restarts. */
   private supervising = true;
@@ -84,6 +92,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     super();
     this.backoff = new Backoff(host.backoff);
     this.progress.setMaxListeners(0);
+    this.managementPath = host.runtime.managementPath(node, layout);
   }
 
   get name(): string {
@@ -94,17 +103,29 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     return this.proc?.id.pid;
   }
 
+  /** When the current process was started (ms since the epoch), while there is one. */
+  get startedAt(): number | undefined {
+    return this.proc?.startedAt;
+  }
+
+  /** The layout the node was started with. */
+  get clusterLayout(): ClusterLayout {
+    return this.layout;
+  }
+
   status(): NodeStatus {
     const s: NodeStatus = { node: this.name, state: this.state, mgmtRole: 'NONE', clusterRole: this.node.role };
     if (this.proc) s.pid = this.proc.id.pid;
     if (this.node.port && this.node.port.number !== 0) s.port = this.node.port;
     if (this.node.metricsPort) s.metricsPort = this.node.metricsPort;
+    const backend = Object.entries(backendPortsOf(this.layout, this.node.role));
+    if (backend.length > 0) s.backendPorts = Object.fromEntries(backend.map(([k, p]) => [k, { number: p, protocol: 'tcp' as const }]));
     return s;
   }
 
   /** The node's management session, when connected and checked in. */
   sessionPeer(): string | undefined {
-    return this.state === 'RUNNING' ? this.proc?.session.peer()?.id : undefined;
+    return this.state === 'RUNNING' ? this.proc?.session?.peer()?.id : undefined;
   }
 
   /** Starts a new process for the node (the previous one must be gone). */
@@ -122,12 +143,12 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
       this.host.releasePort(mgmtPort);
       return;
     }
-    const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, mgmtHost: MGMT_HOST, mgmtPort });
+    const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, logQueueDir: this.host.logQueueDir, mgmtHost: MGMT_HOST, mgmtPort });
     writeNodeFiles(this.dir, plan.files);
     const token = randomUUID();
     const { command, args, unpinned } = commandLine(this.node, plan, this.host.taskset);
     if (unpinned) this.emit('error', this, unpinned);
-    const spawned = await spawnNode(command, args, nodeEnvironment(this.node, plan, this.dir, this.host.spoolDir, token), this.dir);
+    const spawned = await spawnNode(command, args, launchEnvironment(this.node, plan, this.dir, this.host.spoolDir, token), this.dir);
     if (!spawned.ok) {
       this.notStarted(generation, mgmtPort, command, spawned.error);
       return;
@@ -196,7 +217,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     proc.child?.removeAllListeners('exit');
     proc.unwatchStdout();
     this.proc = undefined;
-    await proc.session.close();
+    await proc.session?.close();
   }
 
   /** Waits until the current launch checks in, its process exits, or the deadline passes. */
@@ -227,9 +248,22 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   }
 
   private attach(id: ProcessIdentity, mgmtPort: number, generation: number, child: ChildProcess | undefined): void {
-    const session = this.host.channel.connect(mgmtPort, MGMT_HOST, (name) => this.onHello(generation, name));
-    // A node prints when it is up (the sim node once it listens, management-node.zeek too): dial then, not at the next retry.
-    const unwatchStdout = watchStdout(this.dir, () => session.dialNow());
+    let session: NodeSession | undefined;
+    let unwatchStdout: () => void;
+    if (this.managementPath === 'listener') {
+      const s = this.host.channel.connect(this.name, mgmtPort, MGMT_HOST, this.host.relayTopics(), (name) => this.onHello(generation, name));
+      session = s;
+      // A node prints when it is up (the sim node once it listens, management-node.zeek too): dial then, not at the next retry.
+      unwatchStdout = watchStdout(this.dir, () => s.dialNow());
+    } else {
+      // Checked in by its ready line: read stdout on every write, and every READY_POLL_MS should inotify be unavailable.
+      const check = (): void => { if (hasReadyLine(this.dir)) this.onHello(generation, this.name); };
+      const unwatch = watchStdout(this.dir, check);
+      const poll = setInterval(check, READY_POLL_MS);
+      poll.unref();
+      unwatchStdout = () => { unwatch(); clearInterval(poll); };
+      queueMicrotask(check);
+    }
     const proc: Running = { id, mgmtPort, startedAt: Date.now(), generation, session, unwatchStdout };
     if (child) {
       proc.child = child;
@@ -263,7 +297,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.proc = undefined;
     clearInterval(proc.watch);
     proc.unwatchStdout();
-    void proc.session.close();
+    void proc.session?.close();
     removePidFile(this.dir);
     this.host.releasePort(proc.mgmtPort);
     this.recordExit(generation, description);
@@ -296,6 +330,10 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.progress.emit('progress');
     if (old !== next) this.emit('change', this, old, next);
   }
+}
+
+function hasReadyLine(dir: string): boolean {
+  return tailFile(join(dir, 'stdout'), 20).split('\n').some((line) => line.startsWith(READY_LINE));
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {

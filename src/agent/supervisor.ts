@@ -8,10 +8,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { buildClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
 import {
-  REQUEST_TIMED_OUT, encodeNodeOutputs, failure, success,
+  REQUEST_TIMED_OUT, backendOf, encodeNodeOutputs, failure, nodeTopic, success,
   type Configuration, type Node, type NodeStatus, type Result, type State,
 } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
@@ -24,6 +25,8 @@ import { storedConfiguration, takeStock } from './recovery.js';
 import type { NodeRuntime } from './runtimes/index.js';
 import { saveConfiguration } from './state-store.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
+import { checkKey, unchangedSince } from './check-proof.js';
+import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
 
 /** How a node's start went: its check-in, or why it could not be started. */
@@ -32,11 +35,15 @@ type Start = { state: CheckIn } | { state: 'not-started'; error: string };
 /** How many nodes are prepared and spawned at once. */
 const SPAWN_CONCURRENCY = 8;
 const STAGE_ORDER: readonly string[] = ['LOGGER', 'MANAGER', 'PROXY'];
+/** The least time a script check (zeek -a) gets, whatever the node timeout. */
+const CHECK_TIMEOUT_MS = 30_000;
 
 export interface SupervisorOptions {
   name: string;
   stateDir: string;
   spoolDir: string;
+  /** Where the nodes rotate their logs to, for the archiver. */
+  logQueueDir: string;
   runtime: NodeRuntime;
   log: Logger;
   nodeTimeoutMs: number;
@@ -73,11 +80,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       channel: this.channel,
       log: options.log,
       spoolDir: options.spoolDir,
+      logQueueDir: options.logQueueDir,
       stopGraceMs: options.stopGraceMs,
       backoff: options.backoff,
       taskset: options.taskset,
       allocatePort: () => this.ports.allocate(),
       releasePort: (p) => this.ports.release(p),
+      relayTopics: () => [...this.nodes.values()].filter((n) => n.managementPath === 'cluster').map((n) => nodeTopic(n.name)),
     };
   }
 
@@ -142,8 +151,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async dispatch(reqid: string, action: readonly string[], names: readonly string[]): Promise<Result[]> {
     const { targets, results } = this.select(reqid, names);
     const answers = await Promise.all(targets.map(async (node): Promise<Result> => {
-      const peer = node.sessionPeer();
-      if (!peer) return failure(reqid, `cluster node ${node.name} not in running state`, { instance: this.options.name, node: node.name });
+      const instance = this.options.name;
+      if (node.state !== 'RUNNING') return failure(reqid, `cluster node ${node.name} not in running state`, { instance, node: node.name });
+      const peer = node.managementPath === 'listener' ? node.sessionPeer() : this.relayPeer();
+      if (!peer) {
+        const why = node.managementPath === 'listener' ? 'its management session is down' : 'it is reached through another node of this instance, and none is running';
+        return failure(reqid, `cluster node ${node.name} is not reachable: ${why}`, { instance, node: node.name });
+      }
       const r = await this.channel.dispatch(peer, node.name, action, this.options.nodeTimeoutMs);
       return { ...r, reqid, instance: this.options.name, node: node.name };
     }));
@@ -171,6 +185,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
     }
+    // The check protects running nodes from a script error; with none running, each node's own start parses the same scripts and fails as fast.
+    const checked = this.nodes.size > 0 ? await this.checkScripts(reqid, config) : [];
+    if (checked.some((r) => !r.success)) {
+      const failed = checked.filter((r) => r.data !== undefined).map((r) => r.node).join(', ');
+      this.options.log.warn({ config: config.id, failed }, 'script check failed; the running nodes are left as they are');
+      return checked.map((r) => (r.success ? failure(reqid, `node ${r.node} not deployed: the script check failed for ${failed}`, { instance, node: r.node! }) : r));
+    }
     await this.stopAll();
     this.config = config;
     saveConfiguration(this.options.stateDir, config);
@@ -179,15 +200,59 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (mine.length === 0) return [success(reqid, { instance })];
     const layout = buildClusterLayout(config);
     const tracked = mine.map((n) => this.track(n, layout));
-    // Spawned in zeekctl's order (loggers, manager, proxies); workers wait until those checked in.
+    // Spawned in zeekctl's order (loggers, manager, proxies, workers). With Broker, workers wait until the others
+    // checked in, so that they can peer; ZeroMQ nodes connect to the manager's proxy whenever it comes up.
     const first = tracked.filter((n) => n.node.role !== 'WORKER').sort((a, b) => STAGE_ORDER.indexOf(a.node.role) - STAGE_ORDER.indexOf(b.node.role));
     const workers = tracked.filter((n) => n.node.role === 'WORKER');
+    const stages = backendOf(config) === 'broker' ? [first, workers] : [[...first, ...workers]];
     const deadline = Date.now() + this.options.nodeTimeoutMs;
     const outcomes = new Map<string, Start>();
-    for (const stage of [first, workers]) {
+    for (const stage of stages) {
       for (const [name, outcome] of await this.startStage(stage, deadline)) outcomes.set(name, outcome);
     }
     return this.results(reqid, tracked, outcomes);
+  }
+
+  /**
+   * Parses the scripts of every node of this instance in `config` without
+   * starting anything (zeekctl's check): one Result per node, failures with
+   * the parser's output.
+   */
+  async checkScripts(reqid: string, config: Configuration): Promise<Result[]> {
+    const instance = this.options.name;
+    const mine = config.nodes.filter((n) => n.instance === instance);
+    const ctx = {
+      runtime: this.options.runtime,
+      layout: buildClusterLayout(config),
+      checkRoot: join(this.options.stateDir, 'check'),
+      spoolDir: this.options.spoolDir,
+      logQueueDir: this.options.logQueueDir,
+      timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),
+    };
+    // Nodes that differ only by name parse alike: one check per kind (a worker fleet costs one zeek -a).
+    const groups = new Map<string, Node[]>();
+    for (const n of mine) {
+      const key = checkKey(n, ctx.layout);
+      groups.set(key, [...(groups.get(key) ?? []), n]);
+    }
+    // A group whose kind of node is RUNNING on unchanged scripts has passed this parse already.
+    const representatives = [...groups.values()].map((g) => g[0]!);
+    const verdicts = await mapLimit(representatives, availableParallelism(), async (n): Promise<CheckOutcome> => {
+      const proof = this.vouchingNode(n, ctx.layout);
+      if (proof) {
+        this.options.log.info({ node: n.name, vouchedBy: proof }, 'script check skipped: a running node of this kind parsed the same unchanged scripts');
+        return { ok: true };
+      }
+      return checkNode(ctx, n);
+    });
+    const outcomeOf = new Map<string, CheckOutcome>();
+    [...groups.values()].forEach((g, i) => { for (const n of g) outcomeOf.set(n.name, verdicts[i]!); });
+    return mine.map((n) => {
+      const o = outcomeOf.get(n.name)!;
+      return o.ok
+        ? success(reqid, { instance, node: n.name })
+        : failure(reqid, `node ${n.name} failed the script check: ${o.error}`, { instance, node: n.name, data: encodeNodeOutputs(o.outputs) });
+    });
   }
 
   private async doRestart(reqid: string, names: readonly string[]): Promise<Result[]> {
@@ -261,6 +326,26 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return { targets, results };
   }
 
+  /** A RUNNING node of the same kind as `node` whose loaded scripts are unchanged since it started, by name. */
+  private vouchingNode(node: Node, layout: ClusterLayout): string | undefined {
+    const list = this.options.runtime.loadedScripts;
+    if (list === undefined) return undefined;
+    const key = checkKey(node, layout);
+    for (const sn of this.nodes.values()) {
+      const since = sn.startedAt;
+      if (sn.state !== 'RUNNING' || since === undefined || checkKey(sn.node, sn.clusterLayout) !== key) continue;
+      if (unchangedSince(join(sn.dir, list), sn.dir, since)) return sn.name;
+    }
+    return undefined;
+  }
+
+  /** A RUNNING node's session through which `cluster`-path nodes are reached (the manager's when it has one). */
+  private relayPeer(): string | undefined {
+    const candidates = [...this.nodes.values()].filter((n) => n.managementPath === 'listener' && n.sessionPeer() !== undefined);
+    candidates.sort((a, b) => Number(b.node.role === 'MANAGER') - Number(a.node.role === 'MANAGER'));
+    return candidates[0]?.sessionPeer();
+  }
+
   private myNodes(): Node[] {
     return this.config?.nodes.filter((n) => n.instance === this.options.name) ?? [];
   }
@@ -271,6 +356,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (n.port) ports.push(n.port.number);
       if (n.metricsPort) ports.push(n.metricsPort.number);
     }
+    for (const p of [config.cluster?.xpubPort, config.cluster?.xsubPort]) if (p) ports.push(p.number);
     this.ports.reserve(ports);
   }
 

@@ -34,6 +34,8 @@ export function validateConfiguration(config: Configuration, instance: string): 
     if (node.cpuAffinity !== undefined && node.cpuAffinity < 0) errors.push(`node ${n} has a negative cpu_affinity ${node.cpuAffinity}`);
     for (const script of node.scripts ?? []) {
       if (script === '' || CONTROL.test(script)) errors.push(`node ${n} has an invalid script name ${JSON.stringify(script)}`);
+      // zeek would take these for an option or a NAME=VALUE redef.
+      else if (script.startsWith('-') || script.includes('=')) errors.push(`node ${n} has a script ${JSON.stringify(script)} that zeek would read as an option or a redef (no leading '-', no '=')`);
     }
     for (const [key, value] of Object.entries(node.env)) {
       if (!ENV_NAME.test(key)) errors.push(`node ${n} has an invalid environment variable name ${JSON.stringify(key)}`);

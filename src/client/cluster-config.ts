@@ -3,12 +3,16 @@
  * `[instances]` section (bare names: agents that connect to the controller;
  * `name = host:port`: agents the controller dials) and one section per node.
  * Parsing yields the same Management::Configuration zeek-client would send,
- * or one error naming the file, the line and the problem.
+ * or one error naming the file, the line and the problem. Ours beyond it: a
+ * `[cluster]` section (without a `role`, else it is a node of that name) for
+ * cluster-wide settings such as the backend.
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Port } from '../protocol/index.js';
-import { CLUSTER_ROLES, type ClusterRole, type Configuration, type Instance, type Node } from '../management/types.js';
+import {
+  CLUSTER_BACKENDS, CLUSTER_ROLES, type ClusterBackend, type ClusterRole, type ClusterSettings, type Configuration, type Instance, type Node,
+} from '../management/types.js';
 import { effectiveEntries, escapeIniValue, parseIni, renderIni, type IniDocument, type IniEntry, type IniSection } from './ini.js';
 import { quoteIfSpaced, shlexSplit } from './shlex.js';
 import { instanceToJson } from './results.js';
@@ -27,6 +31,11 @@ export type ParseResult =
   | { ok: false; error: string };
 
 const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port']);
+const CLUSTER_KEYS = new Set(['backend', 'xpub_port', 'xsub_port']);
+
+/** `[cluster]` holds settings unless it has a role (then it is a node named "cluster", as zeek-client reads it). */
+const isClusterSection = (doc: IniDocument, s: IniSection): boolean =>
+  s.name === 'cluster' && !effectiveEntries(doc, s).some((e) => e.key === 'role' || e.key === 'type');
 const NODE_ROLES = CLUSTER_ROLES.filter((r) => r !== 'NONE');
 
 class ConfigError extends Error {
@@ -49,16 +58,18 @@ export function parseClusterConfig(text: string, options: ParseOptions): ParseRe
 function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: string[]): Configuration {
   const instancesSection = doc.sections.find((s) => s.name === 'instances');
   const instances = instancesSection ? effectiveEntries(doc, instancesSection).map(parseInstance) : [];
+  const clusterSection = doc.sections.find((s) => isClusterSection(doc, s));
+  const cluster = clusterSection ? parseClusterSection(effectiveEntries(doc, clusterSection), warnings) : undefined;
   const nodes: Node[] = [];
   const instanceFree: IniSection[] = [];
   for (const section of doc.sections) {
-    if (section === instancesSection) continue;
+    if (section === instancesSection || section === clusterSection) continue;
     const entries = effectiveEntries(doc, section);
     if (!entries.some((e) => e.key === 'instance')) instanceFree.push(section);
     nodes.push(parseNode(section, entries, options.hostname, warnings));
   }
   if (instanceFree.length > 0 && instanceFree.length !== nodes.length) {
-    const withInstance = doc.sections.find((s) => s !== instancesSection && !instanceFree.includes(s))!;
+    const withInstance = doc.sections.find((s) => s !== instancesSection && s !== clusterSection && !instanceFree.includes(s))!;
     throw new ConfigError(instanceFree[0]!.line,
       `node "${instanceFree[0]!.name}" names no instance but node "${withInstance.name}" (line ${withInstance.line}) does: either all or no nodes must state instances`);
   }
@@ -68,7 +79,27 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
   const finalInstances = instancesSection
     ? instances
     : [...new Set(nodes.map((n) => n.instance))].sort().map((name): Instance => ({ name, host: '0.0.0.0' }));
-  return { id: options.id ?? randomUUID(), instances: finalInstances, nodes: nodes.sort(byName) };
+  const config: Configuration = { id: options.id ?? randomUUID(), instances: finalInstances, nodes: nodes.sort(byName) };
+  if (cluster && Object.keys(cluster).length > 0) config.cluster = cluster;
+  return config;
+}
+
+function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSettings {
+  const settings: ClusterSettings = {};
+  for (const e of entries) {
+    if (e.value === undefined || e.value === '') throw new ConfigError(e.line, `config item cluster.${e.key} needs a value`);
+    if (e.key === 'backend') {
+      const backend = e.value.trim().toLowerCase();
+      if (!(CLUSTER_BACKENDS as readonly string[]).includes(backend)) {
+        throw new ConfigError(e.line, `cluster backend "${e.value}" is invalid; use one of ${CLUSTER_BACKENDS.join(', ')}`);
+      }
+      settings.backend = backend as ClusterBackend;
+    } else if (e.key === 'xpub_port') settings.xpubPort = tcp(portNumber(e.value, e, 'cluster xpub_port'));
+    else if (e.key === 'xsub_port') settings.xsubPort = tcp(portNumber(e.value, e, 'cluster xsub_port'));
+  }
+  const unknown = entries.filter((e) => !CLUSTER_KEYS.has(e.key)).map((e) => e.key).sort();
+  if (unknown.length > 0) warnings.push(`ignoring unexpected keys in [cluster]: ${unknown.join(', ')} (known: ${[...CLUSTER_KEYS].join(', ')})`);
+  return settings;
 }
 
 function parseInstance(entry: IniEntry): Instance {
@@ -170,6 +201,14 @@ export function renderClusterConfig(config: Configuration): string {
       })),
     });
   }
+  const c = config.cluster;
+  if (c && Object.keys(c).length > 0) {
+    const entries: { key: string; value: string | undefined }[] = [];
+    if (c.backend) entries.push({ key: 'backend', value: c.backend });
+    if (c.xpubPort) entries.push({ key: 'xpub_port', value: String(c.xpubPort.number) });
+    if (c.xsubPort) entries.push({ key: 'xsub_port', value: String(c.xsubPort.number) });
+    sections.push({ name: 'cluster', entries });
+  }
   for (const node of [...config.nodes].sort(byName)) {
     const entries: { key: string; value: string | undefined }[] = [];
     const add = (key: string, value: string | undefined): void => { if (value !== undefined) entries.push({ key, value: escapeIniValue(value) }); };
@@ -189,7 +228,12 @@ export function renderClusterConfig(config: Configuration): string {
 
 /** The JSON form of `get-config --as-json` (zeek-client's to_json_data()). */
 export function configurationToJson(config: Configuration): unknown {
+  const c = config.cluster;
+  const cluster = c && Object.keys(c).length > 0
+    ? { cluster: { backend: c.backend ?? null, xpub_port: c.xpubPort?.number ?? null, xsub_port: c.xsubPort?.number ?? null } }
+    : {};
   return {
+    ...cluster,
     id: config.id,
     instances: [...config.instances].sort(byName).map(instanceToJson),
     nodes: [...config.nodes].sort(byName).map((n) => ({

@@ -133,6 +133,8 @@ export interface NodeRow {
   pid?: number;
   port?: number;
   metrics_port?: number;
+  /** Ours: the cluster backend's further listen ports (ZeroMQ's xpub/xsub on the manager). */
+  backend_ports?: Record<string, number>;
 }
 
 export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeRow[]; json: { errors: { source: string | null; error: string | null }[] } } {
@@ -158,6 +160,7 @@ export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeR
         if (s.pid !== undefined) row.pid = s.pid;
         if (s.port !== undefined) row.port = s.port.number;
         if (s.metricsPort !== undefined) row.metrics_port = s.metricsPort.number;
+        if (s.backendPorts !== undefined) row.backend_ports = Object.fromEntries(Object.entries(s.backendPorts).map(([k, p]) => [k, p.number]));
         const { instance: _i, node: _n, ...shown } = row;
         perInstance[s.node] = shown;
         rows.push(row);

@@ -7,7 +7,7 @@ const COLUMNS: [string, (r: NodeRow) => string][] = [
   ['ROLE', (r) => (r.cluster_role ?? r.mgmt_role ?? '-').toLowerCase()],
   ['STATE', (r) => r.state],
   ['PID', (r) => (r.pid === undefined ? '-' : String(r.pid))],
-  ['PORT', (r) => (r.port === undefined ? '-' : String(r.port))],
+  ['PORT', (r) => [r.port === undefined ? '-' : String(r.port), ...Object.entries(r.backend_ports ?? {}).map(([k, p]) => `${k} ${p}`)].join(', ')],
   ['METRICS', (r) => (r.metrics_port === undefined ? '-' : String(r.metrics_port))],
 ];
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  API_VERSION, AgentApi, AgentNotifications, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
+  API_VERSION, backendOf, AgentApi, AgentNotifications, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
   agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
   type RequestKind, type Result,
 } from '../management/index.js';
@@ -18,7 +18,7 @@ import type { ControllerContext } from './context.js';
 import { Deployer } from './deploy.js';
 import { Gatherer } from './gather.js';
 import { InstanceRegistry } from './instances.js';
-import { assignBrokerPorts, assignMetricsPorts } from './ports.js';
+import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { getIdValue, getNodes, restart, testTimeout } from './relay.js';
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
@@ -205,6 +205,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     };
     const reserved = [this.clientPort, this.agentPort];
     if (this.options.autoAssignPorts) ready = assignBrokerPorts(ready, this.options.portStart, reserved);
+    ready = this.options.autoAssignPorts ? assignBackendPorts(ready, this.options.portStart, reserved) : { ...ready, cluster: { ...ready.cluster, backend: backendOf(ready) } };
     if (this.options.autoAssignMetricsPorts) ready = assignMetricsPorts(ready, this.options.metricsPortStart, reserved);
     return ready;
   }

@@ -4,9 +4,10 @@
  * then loggers, then proxies, grouped by instance and sorted by name,
  * skipping ports taken by agents or spelled out in the configuration.
  * Metrics ports count up per host, for every role, skipping that host's
- * taken ports.
+ * taken ports. The cluster backend's own ports (ZeroMQ's XPUB/XSUB proxy on
+ * the manager) follow the Broker ports, from the same count.
  */
-import type { ClusterRole, Configuration, Node } from '../management/index.js';
+import { backendOf, type ClusterRole, type Configuration, type Node } from '../management/index.js';
 
 const BROKER_ORDER: Partial<Record<ClusterRole, number>> = { MANAGER: 0, LOGGER: 1, PROXY: 2 };
 const METRICS_ORDER: Partial<Record<ClusterRole, number>> = { MANAGER: 0, LOGGER: 1, PROXY: 2, WORKER: 3 };
@@ -42,6 +43,32 @@ export function assignBrokerPorts(config: Configuration, start: number, reserved
   return withPorts(config, assigned, 'port');
 }
 
+/** The ports the configuration's backend needs beyond the nodes' own (ZeroMQ: the manager's proxy), named. */
+export function backendPorts(config: Configuration): { name: 'xpub_port' | 'xsub_port'; number: number | undefined }[] {
+  if (backendOf(config) !== 'zeromq' || !config.nodes.some((n) => n.role === 'MANAGER')) return [];
+  return [{ name: 'xpub_port', number: config.cluster?.xpubPort?.number }, { name: 'xsub_port', number: config.cluster?.xsubPort?.number }];
+}
+
+/** The backend spelled out, and its missing ports counted on from the Broker ports' start, past every port taken. */
+export function assignBackendPorts(config: Configuration, start: number, reserved: readonly number[] = []): Configuration {
+  const cluster = { ...config.cluster, backend: backendOf(config) };
+  const needed = backendPorts(config);
+  if (needed.every((p) => p.number !== undefined)) return { ...config, cluster };
+  const taken = new Set<number>(reserved);
+  for (const inst of config.instances) if (inst.listenPort) taken.add(inst.listenPort.number);
+  for (const node of config.nodes) if (node.port) taken.add(node.port.number);
+  for (const p of needed) if (p.number !== undefined) taken.add(p.number);
+  let next = start;
+  const pick = (): { number: number; protocol: 'tcp' } => {
+    while (taken.has(next)) next++;
+    taken.add(next);
+    return { number: next++, protocol: 'tcp' };
+  };
+  if (!cluster.xpubPort) cluster.xpubPort = pick();
+  if (!cluster.xsubPort) cluster.xsubPort = pick();
+  return { ...config, cluster };
+}
+
 export function assignMetricsPorts(config: Configuration, start: number, reserved: readonly number[] = []): Configuration {
   const hostOf = new Map(config.instances.map((i) => [i.name, i.host]));
   const taken = new Map<string, Set<number>>();
@@ -56,6 +83,8 @@ export function assignMetricsPorts(config: Configuration, start: number, reserve
     if (node.port) takenOn(host).add(node.port.number);
     if (node.metricsPort) takenOn(host).add(node.metricsPort.number);
   }
+  const manager = config.nodes.find((n) => n.role === 'MANAGER');
+  for (const p of backendPorts(config)) if (manager && p.number !== undefined) takenOn(hostOf.get(manager.instance) ?? '').add(p.number);
   const next = new Map<string, number>();
   const todo = config.nodes.filter((n) => !n.metricsPort && METRICS_ORDER[n.role] !== undefined).sort(byInstanceRoleName(METRICS_ORDER));
   const assigned = new Map<Node, number>();

@@ -5,8 +5,8 @@
  */
 import { isIP } from 'node:net';
 import { portToString, type Port } from '../protocol/index.js';
-import type { Configuration } from '../management/index.js';
-import { nodesLackingBrokerPorts } from './ports.js';
+import { backendOf, type Configuration } from '../management/index.js';
+import { backendPorts, nodesLackingBrokerPorts } from './ports.js';
 
 export interface ValidationContext {
   controllerPort: number;
@@ -77,5 +77,35 @@ export function validateConfiguration(config: Configuration, ctx: ValidationCont
     const lacking = nodesLackingBrokerPorts(config);
     if (lacking.length > 0) errors.push(`Broker port auto-assignment disabled but nodes ${lacking.join(', ')} lack ports`);
   }
+  errors.push(...validateBackend(config, ctx, usedPorts, agentPorts));
   return errors.sort();
+}
+
+/** The cluster backend's settings: ZeroMQ's proxy ports (on the manager's instance) collide with nothing there. */
+function validateBackend(config: Configuration, ctx: ValidationContext, usedPorts: Map<string, Map<number, number>>, agentPorts: Map<string, Set<number>>): string[] {
+  const errors: string[] = [];
+  const backend = backendOf(config);
+  const proxy = [['xpub_port', config.cluster?.xpubPort], ['xsub_port', config.cluster?.xsubPort]] as const;
+  if (backend !== 'zeromq') {
+    for (const [key, p] of proxy) if (p) errors.push(`cluster ${key} ${showPort(p)} is a ZeroMQ setting, but the backend is ${backend}`);
+    return errors;
+  }
+  const managers = config.nodes.filter((n) => n.role === 'MANAGER');
+  if (config.nodes.length > 0 && managers.length === 0) errors.push('a ZeroMQ cluster needs a manager: it runs the XPUB/XSUB proxy every node connects to');
+  const manager = managers[0];
+  for (const [key, p] of proxy) {
+    if (!p) continue;
+    if (p.number === 0) errors.push(`cluster ${key} is 0`);
+    if (p.protocol !== 'tcp') errors.push(`cluster ${key} ${showPort(p)} is not a TCP port`);
+    if (p.number === ctx.controllerPort) errors.push(`cluster ${key} ${showPort(p)} conflicts with controller port`);
+    if (!manager) continue;
+    if (usedPorts.get(manager.instance)?.has(p.number)) errors.push(`cluster ${key} ${showPort(p)} conflicts with a node port on instance '${manager.instance}'`);
+    if (agentPorts.get(manager.instance)?.has(p.number)) errors.push(`cluster ${key} ${showPort(p)} conflicts with agent port on instance '${manager.instance}'`);
+  }
+  const [xpub, xsub] = proxy.map(([, p]) => p);
+  if (xpub && xsub && xpub.number === xsub.number) errors.push(`cluster xpub_port and xsub_port are both ${showPort(xpub)}`);
+  if (!ctx.autoAssignPorts && manager && backendPorts(config).some((p) => p.number === undefined)) {
+    errors.push('port auto-assignment disabled but the ZeroMQ cluster lacks xpub_port/xsub_port');
+  }
+  return errors;
 }

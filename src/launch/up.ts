@@ -83,7 +83,9 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     const clientHost = connectHost(controllerOptions.clientHost);
     const clientAt = `${clientHost.includes(':') ? `[${clientHost}]` : clientHost}:${controller.clientPort}`;
     say(`controller ${controller.name}: clients ${controllerOptions.clientHost}:${controller.clientPort}, agents ${controllerOptions.agentHost}:${controller.agentPort}, state ${controller.stateDir}`);
-    say(`agent ${agent.name} (${resolved.options.runtime} runtime)${agent.listenPort !== undefined ? ` listening on ${resolved.options.listenHost}:${agent.listenPort}` : ''}, state ${agent.stateDir}`);
+    const o = resolved.options;
+    const runtime = o.runtime === 'zeek' ? `zeek runtime: ${o.zeekPath}, Zeek ${o.zeekVersion?.text ?? '?'}` : 'sim runtime: simulated nodes';
+    say(`agent ${agent.name} (${runtime})${agent.listenPort !== undefined ? ` listening on ${resolved.options.listenHost}:${agent.listenPort}` : ''}, state ${agent.stateDir}`);
     const ready = await waitForInstance({ host: connectHost(controllerOptions.clientHost), port: controller.clientPort }, agent.name, 20_000, stopped.promise);
     if (!ready.ok) { say(ready.error); return 1; }
     if (ready.value === 'stopped') return 0;

@@ -19,6 +19,13 @@ export const TOPIC_CONTROLLER = 'zeek/management/controller';
 export const TOPIC_AGENT_PREFIX = 'zeek/management/agent';
 export const TOPIC_NODE = 'zeek/management/node';
 export const agentTopic = (name: string): string => `${TOPIC_AGENT_PREFIX}/${name}`;
+/**
+ * Agent ↔ one node. A topic per node, ending in `/` so that no node's topic
+ * is a prefix of another's: a Zeek node's WebSocket listener is part of the
+ * cluster's pub/sub, which would carry a shared topic to every node's agent
+ * session.
+ */
+export const nodeTopic = (name: string): string => `${TOPIC_NODE}/${name}/`;
 
 const config: Codec<Configuration> = { encode: encodeConfiguration, decode: decodeConfiguration };
 /** A response with one Result. */

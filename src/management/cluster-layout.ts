@@ -7,7 +7,7 @@
  */
 import type { Outcome } from '../protocol/errors.js';
 import type { Port } from '../protocol/values.js';
-import type { ClusterRole, Configuration } from './types.js';
+import { backendOf, CLUSTER_BACKENDS, type ClusterBackend, type ClusterRole, type Configuration } from './types.js';
 
 export interface LayoutNode {
   name: string;
@@ -25,6 +25,10 @@ export interface ClusterLayout {
   /** Configuration id the layout was built from. */
   configId: string;
   nodes: LayoutNode[];
+  backend: ClusterBackend;
+  /** ZeroMQ: the ports of the manager's XPUB/XSUB proxy (on the manager's address). */
+  xpubPort?: number;
+  xsubPort?: number;
 }
 
 export function buildClusterLayout(config: Configuration): ClusterLayout {
@@ -41,7 +45,21 @@ export function buildClusterLayout(config: Configuration): ClusterLayout {
       if (manager !== undefined && n.role !== 'MANAGER') entry.manager = manager;
       return entry;
     });
-  return { configId: config.id, nodes };
+  const layout: ClusterLayout = { configId: config.id, nodes, backend: backendOf(config) };
+  if (layout.backend === 'zeromq') {
+    if (config.cluster?.xpubPort) layout.xpubPort = config.cluster.xpubPort.number;
+    if (config.cluster?.xsubPort) layout.xsubPort = config.cluster.xsubPort.number;
+  }
+  return layout;
+}
+
+/** The ports a node listens on for its cluster backend beyond its own `p` (ZeroMQ's proxy on the manager). */
+export function backendPortsOf(layout: ClusterLayout, role: ClusterRole): Record<string, number> {
+  if (layout.backend !== 'zeromq' || role !== 'MANAGER') return {};
+  const ports: Record<string, number> = {};
+  if (layout.xpubPort !== undefined) ports.xpub = layout.xpubPort;
+  if (layout.xsubPort !== undefined) ports.xsub = layout.xsubPort;
+  return ports;
 }
 
 /** Reads a layout back from its JSON text, or says why it is not one. */
@@ -58,5 +76,10 @@ export function parseClusterLayout(text: string): Outcome<ClusterLayout> {
   for (const [i, n] of layout.nodes.entries()) {
     if (typeof n?.name !== 'string' || typeof n.role !== 'string' || typeof n.ip !== 'string') return fail(`nodes[${i}] needs name, role and ip`);
   }
-  return { ok: true, value: { configId: String(layout.configId ?? ''), nodes: layout.nodes } };
+  const backend = layout.backend ?? 'zeromq';
+  if (!(CLUSTER_BACKENDS as readonly string[]).includes(backend)) return fail(`unknown backend ${JSON.stringify(backend)}`);
+  const parsed: ClusterLayout = { configId: String(layout.configId ?? ''), nodes: layout.nodes, backend };
+  if (typeof layout.xpubPort === 'number') parsed.xpubPort = layout.xpubPort;
+  if (typeof layout.xsubPort === 'number') parsed.xsubPort = layout.xsubPort;
+  return { ok: true, value: parsed };
 }

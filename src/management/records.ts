@@ -10,8 +10,8 @@ import {
   bool, enumValue, integer, none, optional, port, set, str, table, vector, address,
 } from '../protocol/values.js';
 import {
-  CLUSTER_ROLES, MGMT_ROLES, STATES,
-  type ClusterRole, type Configuration, type Instance, type MgmtRole, type Node, type NodeOption,
+  CLUSTER_BACKENDS, CLUSTER_ROLES, MGMT_ROLES, STATES,
+  type ClusterBackend, type ClusterRole, type ClusterSettings, type Configuration, type Instance, type MgmtRole, type Node, type NodeOption,
   type NodeOutputs, type NodeStatus, type Result, type State,
 } from './types.js';
 
@@ -173,23 +173,63 @@ function decodeEnv(v: Value | undefined, path: string): Record<string, string> {
   return env;
 }
 
+/** Ours: the cluster-wide settings record, `[backend string?, xpub_port port?, xsub_port port?]`. */
+export function encodeClusterSettings(s: ClusterSettings): Value {
+  return vector([optional(s.backend, str), optional(s.xpubPort, encodePort), optional(s.xsubPort, encodePort)]);
+}
+
+export function decodeClusterSettings(v: Value | undefined, path: string): ClusterSettings {
+  const f = fields(v, path, 'ClusterSettings', 0);
+  const settings: ClusterSettings = {};
+  const backend = opt(f[0], readString, `${path}[0]`);
+  if (backend !== undefined) {
+    if (!(CLUSTER_BACKENDS as readonly string[]).includes(backend)) {
+      throw new DecodeError(`${path}[0]`, `cluster backend must be one of ${CLUSTER_BACKENDS.join(', ')}, got ${JSON.stringify(backend)}`);
+    }
+    settings.backend = backend as ClusterBackend;
+  }
+  const xpub = opt(f[1], readPort, `${path}[1]`);
+  if (xpub) settings.xpubPort = xpub;
+  const xsub = opt(f[2], readPort, `${path}[2]`);
+  if (xsub) settings.xsubPort = xsub;
+  return settings;
+}
+
+/** The original's three fields; a fourth, the cluster settings, only when there are any. */
 export function encodeConfiguration(c: Configuration): Value {
-  return vector([str(c.id), set(c.instances.map(encodeInstance)), set(c.nodes.map(encodeNode))]);
+  const f = [str(c.id), set(c.instances.map(encodeInstance)), set(c.nodes.map(encodeNode))];
+  if (c.cluster && Object.keys(c.cluster).length > 0) f.push(encodeClusterSettings(c.cluster));
+  return vector(f);
 }
 
 export function decodeConfiguration(v: Value | undefined, path: string): Configuration {
   const f = fields(v, path, 'Management::Configuration', 3);
   const [instancesAt, nodesAt] = [`${path}[1]`, `${path}[2]`];
-  return {
+  const config: Configuration = {
     id: readString(f[0], `${path}[0]`),
     instances: readList(f[1], instancesAt, 'set').map((x, i) => decodePart(decodeInstance, x, instancesAt, i)),
     nodes: readList(f[2], nodesAt, 'set').map((x, i) => decodePart(decodeNode, x, nodesAt, i)),
   };
+  const cluster = opt(f[3], decodeClusterSettings, `${path}[3]`);
+  if (cluster && Object.keys(cluster).length > 0) config.cluster = cluster;
+  return config;
 }
 
 export function encodeNodeStatus(s: NodeStatus): Value {
   const roles = [encodeMgmtRole(s.mgmtRole), encodeClusterRole(s.clusterRole)];
-  return vector([str(s.node), encodeState(s.state), ...roles, optional(s.pid, integer), optional(s.port, encodePort), optional(s.metricsPort, encodePort)]);
+  const ports = [optional(s.port, encodePort), optional(s.metricsPort, encodePort), optional(s.backendPorts, encodePortTable)];
+  return vector([str(s.node), encodeState(s.state), ...roles, optional(s.pid, integer), ...ports]);
+}
+
+const encodePortTable = (ports: Record<string, Port>): Value => table(Object.entries(ports).map(([k, p]) => [str(k), encodePort(p)] as const));
+
+function decodePortTable(v: Value, path: string): Record<string, Port> {
+  if (v.type !== 'table') expected('table[string] of port', v, path);
+  const ports: Record<string, Port> = {};
+  v.value.forEach(([k, x], i) => {
+    ports[decodePart(readString, k, path, i, '.key')] = decodePart(readPort, x, path, i, '.value');
+  });
+  return ports;
 }
 
 export function decodeNodeStatus(v: Value | undefined, path: string): NodeStatus {
@@ -207,6 +247,8 @@ export function decodeNodeStatus(v: Value | undefined, path: string): NodeStatus
   if (p) status.port = p;
   const m = opt(f[6], readPort, at(6));
   if (m) status.metricsPort = m;
+  const backendPorts = opt(f[7], decodePortTable, at(7));
+  if (backendPorts && Object.keys(backendPorts).length > 0) status.backendPorts = backendPorts;
   return status;
 }
 

@@ -41,11 +41,34 @@ export interface Node {
   metricsPort?: Port;
 }
 
+export const CLUSTER_BACKENDS = ['zeromq', 'broker'] as const;
+/** The cluster backend the nodes talk over (Zeek's `Cluster::backend`). */
+export type ClusterBackend = (typeof CLUSTER_BACKENDS)[number];
+export const DEFAULT_BACKEND: ClusterBackend = 'zeromq';
+
+/**
+ * Cluster-wide settings: ours, a trailing field of the Configuration record
+ * that the original does not have (zeek-client ignores it). The INI file's
+ * `[cluster]` section. Absent values take defaults when the controller makes
+ * the configuration ready.
+ */
+export interface ClusterSettings {
+  backend?: ClusterBackend;
+  /** ZeroMQ: where the manager's XPUB/XSUB proxy listens (nodes publish to XSUB, subscribe at XPUB). */
+  xpubPort?: Port;
+  xsubPort?: Port;
+}
+
 export interface Configuration {
   id: string;
   instances: Instance[];
   nodes: Node[];
+  /** Present when any cluster-wide setting is. */
+  cluster?: ClusterSettings;
 }
+
+/** The backend a configuration's nodes use. */
+export const backendOf = (config: Configuration): ClusterBackend => config.cluster?.backend ?? DEFAULT_BACKEND;
 
 export interface NodeStatus {
   node: string;
@@ -55,6 +78,8 @@ export interface NodeStatus {
   pid?: number;
   port?: Port;
   metricsPort?: Port;
+  /** Ours (a trailing field): further ports the node listens on for its cluster backend, e.g. ZeroMQ's `xpub`/`xsub` on the manager. */
+  backendPorts?: Record<string, Port>;
 }
 
 export interface Result {

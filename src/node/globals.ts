@@ -31,7 +31,7 @@ export interface NodeContext {
   node: string;
   layout: ClusterLayout;
   scripts: string[];
-  spoolDir: string;
+  logQueueDir: string;
 }
 
 const JSON_LOG_SCRIPTS = new Set(['policy/tuning/json-logs', 'tuning/json-logs', 'policy/tuning/json-logs.zeek']);
@@ -52,7 +52,7 @@ export function buildGlobals(ctx: NodeContext): Map<string, Json> {
     ['peer_description', ctx.node],
     ['LogAscii::use_json', ctx.scripts.some((s) => JSON_LOG_SCRIPTS.has(s))],
     ['Log::default_rotation_interval', rotates ? '1.0 hr' : '0 secs'],
-    ['Log::default_rotation_dir', `${ctx.spoolDir.replace(/\/$/, '')}/log-queue`],
+    ['Log::default_rotation_dir', ctx.logQueueDir],
     ['Log::enable_local_logging', self?.role === 'LOGGER' || (self?.role === 'MANAGER' && !hasLogger)],
     ['Log::enable_remote_logging', self?.role !== 'LOGGER'],
     ['Broker::default_port', portJson({ number: 9999, protocol: 'tcp' })],

@@ -22,6 +22,8 @@ export const SIM_ENV = {
   mgmtPort: 'ZEEK_MGMT_NODE_PORT',
   /** Management WebSocket address (default 127.0.0.1). */
   mgmtAddr: 'ZEEK_MGMT_NODE_ADDR',
+  /** The agent's log queue (set by the agent). */
+  logQueueDir: 'ZEEK_MGMT_LOG_QUEUE_DIR',
 } as const;
 
 export interface SimOptions {
@@ -35,8 +37,11 @@ export interface SimOptions {
   startDelayMs: number;
   hang: boolean;
   mute: boolean;
+  /** `--parse-only` (zeek's `-a`): check the layout and scripts, start nothing. */
+  parseOnly: boolean;
   ignoreTerm: boolean;
-  spoolDir: string;
+  /** Where rotated logs would go (`Log::default_rotation_dir`). */
+  logQueueDir: string;
 }
 
 /** Thrown while reading the options; parseSimOptions returns its text. */
@@ -66,9 +71,12 @@ function readSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions {
   const scripts: string[] = [];
   let iface: string | undefined;
   let layoutFile = 'cluster-layout.json';
+  let parseOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '-i' || arg === '--iface') {
+    if (arg === '--parse-only' || arg === '-a') {
+      parseOnly = true;
+    } else if (arg === '-i' || arg === '--iface') {
       iface = argv[++i] ?? fail(`${arg} needs an interface name`);
     } else if (arg === '--layout') {
       layoutFile = argv[++i] ?? fail('--layout needs a file');
@@ -89,7 +97,8 @@ function readSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions {
     hang: flag(env[SIM_ENV.hang]),
     mute: flag(env[SIM_ENV.mute]),
     ignoreTerm: flag(env[SIM_ENV.ignoreTerm]),
-    spoolDir: env.ZEEK_MANAGEMENT_SPOOL_DIR || '.',
+    parseOnly,
+    logQueueDir: env[SIM_ENV.logQueueDir] || `${(env.ZEEK_MANAGEMENT_SPOOL_DIR || '.').replace(/\/$/, '')}/log-queue`,
   };
   if (iface !== undefined) options.interface = iface;
   if (crashAfterMs !== undefined) options.crashAfterMs = crashAfterMs;

@@ -10,9 +10,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { Endpoint } from '../protocol/endpoint.js';
-import { NodeApi, TOPIC_NODE } from '../management/api.js';
+import { NodeApi, nodeTopic } from '../management/api.js';
 import { EventDispatcher } from '../management/dispatch.js';
-import { parseClusterLayout } from '../management/cluster-layout.js';
+import { backendPortsOf, parseClusterLayout } from '../management/cluster-layout.js';
+import { missingScript } from '../management/script-paths.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
 import { answerDispatch } from './dispatch.js';
 import { SIM_ZEEK_VERSION } from './globals.js';
@@ -55,6 +56,11 @@ async function main(): Promise<void> {
   const layout = read.value;
   const self = layout.nodes.find((n) => n.name === opts.node);
   if (!self) fatal(`'${opts.node}' is not a valid node in the Cluster::nodes configuration`);
+  for (const script of opts.scripts) {
+    const problem = missingScript(script, process.cwd());
+    if (problem) fatal(problem.replace(/^fatal error: /, ''));
+  }
+  if (opts.parseOnly) process.exit(0);
 
   const closers: (() => void)[] = [];
   const stop = (): void => {
@@ -81,13 +87,18 @@ async function main(): Promise<void> {
   }
   if (opts.startDelayMs > 0) await sleep(opts.startDelayMs);
 
-  if (self.port && self.role !== 'WORKER') {
+  // What the real node binds: its own port (Broker: every role with one; ZeroMQ: the logger's log sink), and on a ZeroMQ manager the XPUB/XSUB proxy.
+  const listens = layout.backend === 'broker' || self.role === 'LOGGER' || (self.role === 'MANAGER' && !layout.nodes.some((n) => n.role === 'LOGGER'));
+  const binds: { what: string; port: number }[] = [];
+  if (self.port && self.role !== 'WORKER' && listens) binds.push({ what: layout.backend === 'broker' ? 'Broker::listen' : 'ZeroMQ: log sink', port: self.port.number });
+  for (const [name, port] of Object.entries(backendPortsOf(layout, self.role))) binds.push({ what: `ZeroMQ: ${name} proxy socket`, port });
+  for (const { what, port } of binds) {
     const host = process.env.ZEEK_DEFAULT_LISTEN_ADDRESS || self.ip;
     try {
-      const srv = await listenBroker(host, self.port.number);
+      const srv = await listenBroker(host, port);
       closers.push(() => srv.close());
     } catch (err) {
-      fatal(`Broker::listen: failed to listen on ${host}:${self.port.number} (${(err as Error).message})`);
+      fatal(`${what}: failed to listen on ${host}:${port} (${(err as Error).message})`);
     }
   }
 
@@ -97,16 +108,17 @@ async function main(): Promise<void> {
   }
 
   const endpoint = new Endpoint({ id: `${opts.node}-${process.pid}` });
-  const context = { node: opts.node, layout, scripts: opts.scripts, spoolDir: opts.spoolDir };
+  const context = { node: opts.node, layout, scripts: opts.scripts, logQueueDir: opts.logQueueDir };
+  const topic = nodeTopic(opts.node);
   const dispatcher = new EventDispatcher([NodeApi], (problem) => {
     process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
   }).serve(NodeApi.nodeDispatch, (reqid, [action, nodes], from) => {
     if (opts.mute || (nodes.length > 0 && !nodes.includes(opts.node))) return;
-    endpoint.publishEvent(TOPIC_NODE, NodeApi.nodeDispatch.respond(reqid, [answerDispatch(context, reqid, action)]), { to: from.id });
+    endpoint.publishEvent(topic, NodeApi.nodeDispatch.respond(reqid, [answerDispatch(context, reqid, action)]), { to: from.id });
   });
-  endpoint.subscribe(TOPIC_NODE, dispatcher.handle);
+  endpoint.subscribe(topic, dispatcher.handle);
   endpoint.on('peer-up', (peer) => {
-    endpoint.publishEvent(TOPIC_NODE, NodeApi.notifyNodeHello.make(opts.node), { to: peer.id });
+    endpoint.publishEvent(topic, NodeApi.notifyNodeHello.make(opts.node), { to: peer.id });
   });
   try {
     await endpoint.listen({ host: opts.mgmtHost, port: opts.mgmtPort, name: 'management' });

@@ -126,7 +126,9 @@ describe('agent restart', () => {
       node('worker-1', 'WORKER', { interface: 'lo' }),
       node('worker-2', 'WORKER', { interface: 'lo' }),
     ];
-    c.endpoint.publishEvent(agentTopic(AGENT), AgentApi.deploy.request.make('mid', configuration('cfg-mid', nodes), false), { to: peer.id });
+    // Broker: workers wait for the manager to check in, so the agent dies between the two stages.
+    const config = configuration('cfg-mid', nodes, { backend: 'broker' });
+    c.endpoint.publishEvent(agentTopic(AGENT), AgentApi.deploy.request.make('mid', config, false), { to: peer.id });
     const managerPid = await eventually(() => { try { return readPid(first.stateDir, 'manager'); } catch { return 0; } }, 5000);
     process.kill(first.proc.pid, 'SIGKILL');
     await first.proc.exited();
@@ -137,7 +139,7 @@ describe('agent restart', () => {
     const states = await waitForStates(c, peer2, ['manager', 'worker-1', 'worker-2'], 'RUNNING');
     assert.equal(states.get('manager')!.pid, managerPid);
     assert.equal(nodeProcesses(first.stateDir).length, 3);
-    const [, same] = await c.request(peer2, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-mid', nodes), false]);
+    const [, same] = await c.request(peer2, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [config, false]);
     assert.deepEqual(same.map((r) => [r.success, r.node]), [[true, undefined]], 'the interrupted configuration is the one it runs');
   });
 

@@ -27,7 +27,7 @@ describe('agent settings', () => {
     assert.deepEqual([o.listenHost, o.listenPort, o.controllerHost, o.controllerPort], ['127.0.0.1', 2151, '127.0.0.1', 2150]);
     assert.equal(o.stateDir, `/work/.zeek-mgmt/agent-${hostname()}`);
     assert.equal(o.listen && o.connect, true);
-    assert.equal(o.archive, undefined);
+    assert.deepEqual(o.archive, { intervalMs: 300_000 }, 'archival is on, built in, as with Zeek\'s own agent');
   });
 
   test('Zeek environment variables, and flags over them', () => {
@@ -50,8 +50,10 @@ describe('agent settings', () => {
     const auto = resolveAgentConfig({ runtime: 'auto' }, { PATH: '/nonexistent' }, '/work');
     assert.ok(auto.ok);
     assert.equal(auto.value.options.runtime, 'sim');
-    assert.match(auto.value.notes[0]!, /no zeek binary found/);
-    assert.match(refused({ archiveInterval: '5' }), /need --archive-cmd/);
+    assert.match(auto.value.notes[0]!, /runtime auto: no zeek binary found \(zeek on PATH\); running simulated nodes/);
+    assert.equal(resolve({ archive: false }).archive, false);
+    assert.equal(resolve({ logQueueDir: '/q' }).logQueueDir, '/q');
+    assert.match(refused({ archive: false, archiveInterval: '5' }), /--no-archive turns archival off/);
   });
 
   test('ports read as Zeek writes them; a bad value names the flag or the variable it came from', () => {

@@ -81,8 +81,8 @@ export function node(name: string, role: Node['role'], extra: Partial<Node> = {}
   return { name, instance: AGENT, role, state: 'PENDING', env: {}, ...extra };
 }
 
-export function configuration(id: string, nodes: Node[]): Configuration {
-  return { id, instances: [{ name: AGENT, host: '127.0.0.1' }], nodes };
+export function configuration(id: string, nodes: Node[], cluster?: Configuration['cluster']): Configuration {
+  return { id, instances: [{ name: AGENT, host: '127.0.0.1' }], nodes, ...(cluster ? { cluster } : {}) };
 }
 
 export interface AgentProc {

@@ -48,12 +48,12 @@ describe('agent sessions and command line', () => {
       node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' }, env: { ZEEK_MGMT_SIM_START_DELAY: '1.2', ZEEK_MGMT_SIM_IGNORE_SIGTERM: '1' } }),
       node('worker-1', 'WORKER', { interface: 'lo' }),
     ];
-    const [, results] = await other.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-n', nodes), false]);
+    const [, results] = await other.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-n', nodes, { backend: 'broker' }), false]);
     assert.ok(results.every((r) => r.success), JSON.stringify(results));
     await eventually(() => other.notifications(AgentApi.notifyChange).some(([, n, , s]) => n.name === 'worker-1' && s === 'RUNNING'));
     assert.equal(c.notifications(AgentApi.notifyChange).length, 0, 'the idle controller session got no notifications');
 
-    // Workers start only once the manager checked in (the manager starts slowly).
+    // With Broker, workers start only once the manager checked in (the manager starts slowly).
     const launched = (name: string): number => Date.parse((JSON.parse(readFileSync(join(stateDir, 'nodes', name, 'pid.json'), 'utf8')) as { launchedAt: string }).launchedAt);
     assert.ok(launched('worker-1') - launched('manager') >= 1100, `worker launched ${launched('worker-1') - launched('manager')} ms after the manager`);
 

@@ -194,3 +194,32 @@ describe('errors name the file, the line and the problem', () => {
     test(name, () => assert.match(parseError(text), re));
   }
 });
+
+describe('the [cluster] section (ours)', () => {
+  test('sets the backend and the proxy ports, renders first after [instances], and stages back the same', () => {
+    const c = parse(`${DOC_MINI}\n[cluster]\nbackend = Broker\n`);
+    assert.deepEqual(c.cluster, { backend: 'broker' });
+    assert.equal(c.nodes.length, 4, 'not a node');
+    const z = parse(`[cluster]\nbackend = zeromq\nxpub_port = 5556\nxsub_port = 5555\n\n${DOC_MINI}`);
+    assert.deepEqual(z.cluster, { backend: 'zeromq', xpubPort: { number: 5556, protocol: 'tcp' }, xsubPort: { number: 5555, protocol: 'tcp' } });
+    const ini = renderClusterConfig(z);
+    assert.match(ini, /^\[instances\]\nagent-testbox\n\n\[cluster\]\nbackend = zeromq\nxpub_port = 5556\nxsub_port = 5555\n\n\[logger\]/);
+    assert.deepEqual(parse(ini), z);
+    assert.deepEqual((configurationToJson(z) as { cluster: unknown }).cluster, { backend: 'zeromq', xpub_port: 5556, xsub_port: 5555 });
+    assert.equal((configurationToJson(parse(DOC_MINI)) as { cluster?: unknown }).cluster, undefined, 'zeek-client\'s JSON when there are no settings');
+  });
+
+  test('a [cluster] section with a role is a node named cluster, as zeek-client reads it', () => {
+    const c = parse('[cluster]\nrole = manager\n');
+    assert.equal(c.cluster, undefined);
+    assert.deepEqual(c.nodes.map((n) => [n.name, n.role]), [['cluster', 'MANAGER']]);
+  });
+
+  test('bad values name the line; unknown keys are warnings', () => {
+    assert.match(parseError(`${DOC_MINI}\n[cluster]\nbackend = nats\n`), /^cluster\.cfg:16: cluster backend "nats" is invalid; use one of zeromq, broker$/);
+    assert.match(parseError('[cluster]\nxpub_port = 70000\n'), /^cluster\.cfg:2: cluster xpub_port 70000 outside valid range \(1-65535\)$/);
+    const r = parseClusterConfig('[cluster]\nbackned = broker\n', opts);
+    assert.ok(r.ok);
+    assert.deepEqual(r.warnings, ['ignoring unexpected keys in [cluster]: backned (known: backend, xpub_port, xsub_port)']);
+  });
+});

@@ -163,7 +163,10 @@ describe('controller command line', () => {
     assert.match(r.stderr, new RegExp(`zeek-mgmt controller: cannot listen: address in use \\(127\\.0\\.0\\.1:${ctl.clientPort}\\)`));
     const client = await connectClient(ctl.clientPort);
     const results = await client.stage(config);
-    assert.deepEqual(results.map((x) => x.error), ['Broker port auto-assignment disabled but nodes logger, manager lack ports']);
+    assert.deepEqual(results.map((x) => x.error), [
+      'Broker port auto-assignment disabled but nodes logger, manager lack ports',
+      'port auto-assignment disabled but the ZeroMQ cluster lacks xpub_port/xsub_port',
+    ]);
   });
 
   test('environment variables set name and ports; SIGTERM closes cleanly with exit 0', async () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Configuration, Instance, Node } from '../../src/management/index.js';
-import { assignBrokerPorts, assignMetricsPorts } from '../../src/controller/ports.js';
+import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from '../../src/controller/ports.js';
 import { validateConfiguration } from '../../src/controller/validate.js';
 import { resolveControllerOptions, type ControllerFlags } from '../../src/controller/config.js';
 
@@ -111,7 +111,50 @@ describe('validation', () => {
 
   test('without auto-assignment, nodes lacking Broker ports are named', () => {
     const errors = validateConfiguration(mini(), { ...ctx, autoAssignPorts: false });
-    assert.deepEqual(errors, ['Broker port auto-assignment disabled but nodes logger, manager lack ports']);
+    assert.deepEqual(errors, [
+      'Broker port auto-assignment disabled but nodes logger, manager lack ports',
+      'port auto-assignment disabled but the ZeroMQ cluster lacks xpub_port/xsub_port',
+    ]);
+    const broker = { ...mini(), cluster: { backend: 'broker' as const } };
+    assert.deepEqual(validateConfiguration(broker, { ...ctx, autoAssignPorts: false }), ['Broker port auto-assignment disabled but nodes logger, manager lack ports']);
+  });
+
+  test('the cluster backend: ZeroMQ proxy ports collide with nothing on the manager\'s instance', () => {
+    const c: Configuration = {
+      id: 'z',
+      instances: [inst('agent-testbox', '127.0.0.1', 2151)],
+      nodes: [node('manager', 'MANAGER', { port: tcp(2200) }), node('logger', 'LOGGER', { port: tcp(2201) })],
+      cluster: { xpubPort: tcp(2201), xsubPort: tcp(2151) },
+    };
+    assert.deepEqual(validateConfiguration(c, ctx), [
+      "cluster xpub_port 2201/tcp conflicts with a node port on instance 'agent-testbox'",
+      "cluster xsub_port 2151/tcp conflicts with agent port on instance 'agent-testbox'",
+    ]);
+    assert.deepEqual(validateConfiguration({ ...c, cluster: { xpubPort: tcp(2150), xsubPort: tcp(2150) } }, ctx), [
+      'cluster xpub_port 2150/tcp conflicts with controller port',
+      'cluster xpub_port and xsub_port are both 2150/tcp',
+      'cluster xsub_port 2150/tcp conflicts with controller port',
+    ]);
+    assert.deepEqual(validateConfiguration({ ...c, cluster: { backend: 'broker', xpubPort: tcp(5555) } }, ctx), ['cluster xpub_port 5555/tcp is a ZeroMQ setting, but the backend is broker']);
+    assert.deepEqual(validateConfiguration({ ...mini(), nodes: mini().nodes.filter((n) => n.role !== 'MANAGER') }, ctx),
+      ['a ZeroMQ cluster needs a manager: it runs the XPUB/XSUB proxy every node connects to']);
+    assert.deepEqual(validateConfiguration({ ...mini(), nodes: [] }, ctx), [], 'an empty configuration stops the cluster, whatever the backend');
+  });
+});
+
+describe('backend port assignment', () => {
+  test('ZeroMQ: the proxy ports follow the Broker ports; metrics ports skip them; the backend is spelled out', () => {
+    const broker = assignBrokerPorts(mini(), 2200, [2150]);
+    const ready = assignMetricsPorts(assignBackendPorts(broker, 2200, [2150]), 2202);
+    assert.deepEqual(ready.cluster, { backend: 'zeromq', xpubPort: tcp(2202), xsubPort: tcp(2203) });
+    assert.deepEqual(ports(ready), { manager: [2200, 2204], logger: [2201, 2205], 'worker-01': [undefined, 2206], 'worker-02': [undefined, 2207] });
+    const given = assignBackendPorts({ ...broker, cluster: { xsubPort: tcp(2202) } }, 2200);
+    assert.deepEqual(given.cluster, { backend: 'zeromq', xsubPort: tcp(2202), xpubPort: tcp(2203) }, 'a port given is kept and skipped');
+  });
+
+  test('Broker and clusters without a manager get no proxy ports', () => {
+    assert.deepEqual(assignBackendPorts({ ...mini(), cluster: { backend: 'broker' } }, 2200).cluster, { backend: 'broker' });
+    assert.deepEqual(assignBackendPorts({ ...mini(), nodes: [] }, 2200).cluster, { backend: 'zeromq' });
   });
 });
 

@@ -79,6 +79,7 @@ describe('quickstart: up, deploy-config, inspect, restart, tear down', () => {
     const table = await client(['get-nodes', '--table']);
     assert.match(table.stdout, /^INSTANCE +NODE +ROLE +STATE/);
     assert.match(table.stdout, /worker-02 +worker +RUNNING/);
+    assert.match(table.stdout, /manager +manager +RUNNING +\d+ +\d+, xpub \d+, xsub \d+ /, 'ZeroMQ, the default backend: the manager\'s proxy ports');
 
     const ids = await client(['get-id-value', 'Cluster::node']);
     assert.equal(ids.code, 0, ids.stdout + ids.stderr);
@@ -100,6 +101,7 @@ describe('quickstart: up, deploy-config, inspect, restart, tear down', () => {
     assert.match(config.stdout, /\[manager\]\ninstance = agent-[^\n]+\nrole = MANAGER\nport = \d+\n/);
     assert.match(config.stdout, /\[logger\]\ninstance = agent-[^\n]+\nrole = LOGGER\nport = \d+\n/);
     assert.equal(config.stdout.match(/^port = (\d+)$/m)?.[1], String(running.logger!.port));
+    assert.match(config.stdout, /\[cluster\]\nbackend = zeromq\nxpub_port = \d+\nxsub_port = \d+\n/);
 
     const empty = join(tempDir(), 'empty.ini');
     writeFileSync(empty, '# no nodes\n');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { attempt, decodeValue, encodeValue, parseJson, stringifyJson, str, vector, type Value } from '../../src/protocol/index.js';
 import {
-  CLUSTER_ROLES, MGMT_ROLES, STATES, ControllerApi, AgentApi,
+  CLUSTER_BACKENDS, CLUSTER_ROLES, MGMT_ROLES, STATES, ControllerApi, AgentApi,
   decodeConfiguration, decodeInstance, decodeNode, decodeNodeOutputs, decodeNodeStatus, decodeResult,
   encodeConfiguration, encodeInstance, encodeNode, encodeNodeOutputs, encodeNodeStatus, encodeResult,
   type Configuration, type Instance, type Node, type NodeStatus, type Result,
@@ -32,13 +32,17 @@ const arbNode: fc.Arbitrary<Node> = fc.record({
   metricsPort: port,
 }, { requiredKeys: ['name', 'instance', 'role', 'state', 'env'], noNullPrototype: true });
 
+const arbCluster = fc.record({ backend: fc.constantFrom(...CLUSTER_BACKENDS), xpubPort: port, xsubPort: port }, { requiredKeys: [], noNullPrototype: true })
+  .filter((c) => Object.keys(c).length > 0);
+
 const arbConfig: fc.Arbitrary<Configuration> = fc.record({
-  id: fc.string(), instances: fc.array(arbInstance, { maxLength: 3 }), nodes: fc.array(arbNode, { maxLength: 4 }),
-}, { noNullPrototype: true });
+  id: fc.string(), instances: fc.array(arbInstance, { maxLength: 3 }), nodes: fc.array(arbNode, { maxLength: 4 }), cluster: arbCluster,
+}, { requiredKeys: ['id', 'instances', 'nodes'], noNullPrototype: true });
 
 const arbStatus: fc.Arbitrary<NodeStatus> = fc.record({
   node: name, state: fc.constantFrom(...STATES), mgmtRole: fc.constantFrom(...MGMT_ROLES),
   clusterRole: fc.constantFrom(...CLUSTER_ROLES), pid: fc.integer({ min: 1, max: 4194304 }), port, metricsPort: port,
+  backendPorts: fc.dictionary(fc.constantFrom('xpub', 'xsub'), port, { minKeys: 1, noNullPrototype: true }),
 }, { requiredKeys: ['node', 'state', 'mgmtRole', 'clusterRole'], noNullPrototype: true });
 
 const arbResult: fc.Arbitrary<Result> = fc.record({
@@ -113,5 +117,20 @@ describe('Management record codecs', () => {
     const noForce = AgentApi.deploy.request.make('r', cfg, false);
     const shortened = { ...noForce, args: noForce.args.slice(0, 2) };
     assert.deepEqual(AgentApi.deploy.request.decode(shortened), ['r', cfg, false]);
+  });
+});
+
+describe('our trailing fields', () => {
+  test('a configuration without cluster settings encodes as the original three fields; zeek-client\'s three decode', () => {
+    const plain = encodeConfiguration({ id: 'c', instances: [], nodes: [] });
+    assert.equal(plain.type === 'vector' && plain.value.length, 3);
+    const withBackend = encodeConfiguration({ id: 'c', instances: [], nodes: [], cluster: { backend: 'broker' } });
+    assert.equal(withBackend.type === 'vector' && withBackend.value.length, 4);
+    assert.deepEqual(decodeConfiguration(withBackend, 'c').cluster, { backend: 'broker' });
+  });
+
+  test('an unknown backend is a decode error naming it', () => {
+    const bad = vector([str('c'), { type: 'set', value: [] }, { type: 'set', value: [] }, vector([str('nats')])]);
+    assert.deepEqual(attempt(() => decodeConfiguration(bad, 'config')), { ok: false, error: 'config[3][0]: cluster backend must be one of zeromq, broker, got "nats"' });
   });
 });

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Endpoint, decodeEvent, type ZeekEvent } from '../../src/protocol/index.js';
-import { NodeApi, TOPIC_NODE, type Result } from '../../src/management/index.js';
+import { NodeApi, TOPIC_NODE, nodeTopic, type Result } from '../../src/management/index.js';
 import type { ClusterLayout } from '../../src/management/cluster-layout.js';
 import { SIM_SCRIPT } from '../../src/agent/runtimes/sim.js';
 import { eventually, freePort, removeTempDirs, spawnProc, stopAll, tempDir, type Proc } from '../helpers/process.js';
@@ -20,10 +20,11 @@ after(async () => {
 
 interface SimNode { proc: Proc; mgmtPort: number; dir: string }
 
-async function layoutFile(brokerPort: number, metricsPort = 9000): Promise<{ dir: string; layout: ClusterLayout }> {
+async function layoutFile(brokerPort: number, metricsPort = 9000, zeromq?: { xpub: number; xsub: number }): Promise<{ dir: string; layout: ClusterLayout }> {
   const dir = tempDir('zeek-mgmt-sim-');
   const layout: ClusterLayout = {
     configId: 'cfg',
+    ...(zeromq ? { backend: 'zeromq', xpubPort: zeromq.xpub, xsubPort: zeromq.xsub } : { backend: 'broker' }),
     nodes: [
       { name: 'logger', role: 'LOGGER', ip: '127.0.0.1', port: { number: await freePort(), protocol: 'tcp' }, manager: 'manager' },
       { name: 'manager', role: 'MANAGER', ip: '127.0.0.1', port: { number: brokerPort, protocol: 'tcp' }, metricsPort: { number: metricsPort, protocol: 'tcp' } },
@@ -34,8 +35,8 @@ async function layoutFile(brokerPort: number, metricsPort = 9000): Promise<{ dir
   return { dir, layout };
 }
 
-async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number; metricsPort?: number } = {}): Promise<SimNode> {
-  const { dir } = await layoutFile(options.brokerPort ?? await freePort(), options.metricsPort ?? await freePort());
+async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number; metricsPort?: number; zeromq?: { xpub: number; xsub: number } } = {}): Promise<SimNode> {
+  const { dir } = await layoutFile(options.brokerPort ?? await freePort(), options.metricsPort ?? await freePort(), options.zeromq);
   const mgmtPort = await freePort();
   const proc = spawnProc(process.execPath, [SIM_SCRIPT, '--layout', 'cluster-layout.json', ...(options.args ?? [])], {
     cwd: dir, env: { CLUSTER_NODE: name, ZEEK_MGMT_NODE_PORT: String(mgmtPort), ZEEK_MANAGEMENT_SPOOL_DIR: '/var/spool/zeek', ...options.env },
@@ -44,20 +45,32 @@ async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?:
 }
 
 /** Connects like the agent does and collects what the node sends. */
-async function agentSide(port: number): Promise<{ ep: Endpoint; peerId: string; got: ZeekEvent[] }> {
+interface AgentSide { ep: Endpoint; peerId: string; got: ZeekEvent[]; topic: string }
+
+async function agentSide(port: number, node = 'manager'): Promise<AgentSide> {
   const ep = new Endpoint();
   endpoints.push(ep);
   const got: ZeekEvent[] = [];
   ep.subscribe(TOPIC_NODE, (d) => got.push(decodeEvent(d.value)));
-  const link = ep.connect({ host: '127.0.0.1', port, subscriptions: [TOPIC_NODE], remoteTopics: [TOPIC_NODE], retry: { initialMs: 50, maxMs: 200 } });
+  const topic = nodeTopic(node);
+  const link = ep.connect({ host: '127.0.0.1', port, subscriptions: [topic], remoteTopics: [topic], retry: { initialMs: 50, maxMs: 200 } });
   const peer = await link.ready();
-  return { ep, peerId: peer.id, got };
+  return { ep, peerId: peer.id, got, topic };
 }
 
-async function getIdValue(side: { ep: Endpoint; peerId: string; got: ZeekEvent[] }, id: string, reqid = `r-${id}`): Promise<Result> {
-  side.ep.publishEvent(TOPIC_NODE, NodeApi.nodeDispatch.request.make(reqid, ['get_id_value', id], []), { to: side.peerId });
+async function getIdValue(side: AgentSide, id: string, reqid = `r-${id}`): Promise<Result> {
+  side.ep.publishEvent(side.topic, NodeApi.nodeDispatch.request.make(reqid, ['get_id_value', id], []), { to: side.peerId });
   const ev = await eventually(() => side.got.find((e) => e.name === NodeApi.nodeDispatch.response.name && NodeApi.nodeDispatch.response.decode(e)[0] === reqid), 5000);
   return NodeApi.nodeDispatch.response.decode(ev)[1];
+}
+
+/** Whether nothing listens on a port of 127.0.0.1 (a bind succeeds). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 /** Holds a port for the rest of the file, so the node under test finds it taken. */
@@ -90,7 +103,7 @@ describe('simulated node', () => {
     assert.deepEqual([unknown.success, unknown.error, unknown.node], [false, 'unknown id', 'manager']);
 
     // A dispatch for other nodes is not answered.
-    side.ep.publishEvent(TOPIC_NODE, NodeApi.nodeDispatch.request.make('not-me', ['get_id_value', 'Cluster::node'], ['logger']), { to: side.peerId });
+    side.ep.publishEvent(side.topic, NodeApi.nodeDispatch.request.make('not-me', ['get_id_value', 'Cluster::node'], ['logger']), { to: side.peerId });
     await getIdValue(side, 'Cluster::node', 'after');
     assert.equal(side.got.some((e) => NodeApi.nodeDispatch.response.name === e.name && NodeApi.nodeDispatch.response.decode(e)[0] === 'not-me'), false);
 
@@ -119,6 +132,20 @@ describe('simulated node', () => {
     const { proc } = await startSim('manager', { brokerPort });
     assert.equal(await proc.exited(), 1);
     assert.match(proc.stderr(), new RegExp(`^fatal error: Broker::listen: failed to listen on 127\\.0\\.0\\.1:${brokerPort} \\(.*EADDRINUSE`));
+  });
+
+  test('ZeroMQ: the manager binds its XPUB/XSUB proxy ports, not its own port; a taken proxy port is fatal', async () => {
+    const [brokerPort, xpub, xsub] = [await freePort(), await freePort(), await freePort()];
+    const { proc } = await startSim('manager', { brokerPort, zeromq: { xpub, xsub } });
+    await proc.waitFor(/is live/);
+    assert.equal(await bindable(brokerPort), true, 'a ZeroMQ manager with a logger does not listen on its own port');
+    assert.equal(await bindable(xpub), false);
+    assert.equal(await bindable(xsub), false);
+    await proc.stop();
+    await occupy(xsub);
+    const taken = await startSim('manager', { brokerPort, zeromq: { xpub, xsub } });
+    assert.equal(await taken.proc.exited(), 1);
+    assert.match(taken.proc.stderr(), new RegExp(`^fatal error: ZeroMQ: xsub proxy socket: failed to listen on 127\\.0\\.0\\.1:${xsub}`));
   });
 
   test('a metrics port already in use only warns, as in Zeek', async () => {

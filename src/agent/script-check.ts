@@ -1,0 +1,63 @@
+/**
+ * zeekctl's `check`, per node: the node's scripts parsed by its runtime
+ * (`zeek -a` with the node's own command line, generated files and
+ * environment) in a scratch directory, without starting anything. Every
+ * deploy runs it for all of the instance's nodes before it stops the
+ * running ones, so a script error never takes a working cluster down.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClusterLayout } from '../management/cluster-layout.js';
+import type { Node, NodeOutputs } from '../management/index.js';
+import { nodeEnvironment, writeNodeFiles } from './launch.js';
+import type { NodeRuntime } from './runtimes/index.js';
+
+export type CheckOutcome = { ok: true } | { ok: false; error: string; outputs: NodeOutputs };
+
+export interface CheckContext {
+  runtime: NodeRuntime;
+  layout: ClusterLayout;
+  /** Scratch directories are made under it, one per node, and removed afterwards. */
+  checkRoot: string;
+  spoolDir: string;
+  logQueueDir: string;
+  timeoutMs: number;
+}
+
+/** Output kept for a result: the tail of each stream. */
+const KEEP_BYTES = 16 * 1024;
+const tail = (text: string): string => (text.length > KEEP_BYTES ? text.slice(-KEEP_BYTES) : text).replace(/\n$/, '');
+
+/** The first line worth quoting: an error line, else the last line of stderr. */
+function firstError(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\b(error|fatal)\b/i.test(l)) ?? lines.at(-1) ?? '';
+}
+
+export async function checkNode(ctx: CheckContext, node: Node): Promise<CheckOutcome> {
+  const dir = join(ctx.checkRoot, node.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  try {
+    const launch = { node, layout: ctx.layout, nodeDir: dir, spoolDir: ctx.spoolDir, logQueueDir: ctx.logQueueDir, mgmtHost: '127.0.0.1', mgmtPort: 1 };
+    const verdict = ctx.runtime.check(launch);
+    if (!('run' in verdict)) return verdict.ok ? verdict : { ...verdict, outputs: { stdout: '', stderr: verdict.error } };
+    const plan = verdict.run;
+    writeNodeFiles(dir, plan.files);
+    const env = nodeEnvironment(node, plan.env, dir, ctx.spoolDir);
+    return await new Promise<CheckOutcome>((resolve) => {
+      execFile(plan.command, plan.args, { cwd: dir, env, timeout: ctx.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (!err) return resolve({ ok: true });
+        const outputs = { stdout: tail(stdout), stderr: tail(stderr) };
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+        const why = e.killed ? `did not finish within ${ctx.timeoutMs} ms`
+          : typeof e.code === 'string' ? `could not run ${plan.command}: ${e.message}`
+            : firstError(stderr) || `exited with code ${String(e.code)}`;
+        resolve({ ok: false, error: why, outputs });
+      });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
