@@ -173,6 +173,10 @@ class AgentRuntime implements Agent {
         this.rx(from, api.deploy, reqid, { config: config.id, force });
         this.answer(from, api.deploy, reqid, 'deploy failed', this.supervisor.deploy(reqid, config, force));
       })
+      .serve(api.check, (reqid, [config], from) => {
+        this.rx(from, api.check, reqid, { config: config.id });
+        this.answer(from, api.check, reqid, 'check failed', this.supervisor.checkScripts(reqid, config, { vouched: false }));
+      })
       .serve(api.getNodes, (reqid, _args, from) => {
         this.rx(from, api.getNodes, reqid);
         const statuses = [this.selfStatus(), ...this.controllerStatus(), ...this.supervisor.statuses()];

@@ -186,7 +186,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
     }
     // The check protects running nodes from a script error; with none running, each node's own start parses the same scripts and fails as fast.
-    const checked = this.nodes.size > 0 ? await this.checkScripts(reqid, config) : [];
+    const checked = this.nodes.size > 0 ? await this.checkScripts(reqid, config, { vouched: true }) : [];
     if (checked.some((r) => !r.success)) {
       const failed = checked.filter((r) => r.data !== undefined).map((r) => r.node).join(', ');
       this.options.log.warn({ config: config.id, failed }, 'script check failed; the running nodes are left as they are');
@@ -218,7 +218,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * starting anything (zeekctl's check): one Result per node, failures with
    * the parser's output.
    */
-  async checkScripts(reqid: string, config: Configuration): Promise<Result[]> {
+  async checkScripts(reqid: string, config: Configuration, { vouched }: { vouched: boolean }): Promise<Result[]> {
     const instance = this.options.name;
     const mine = config.nodes.filter((n) => n.instance === instance);
     const ctx = {
@@ -238,7 +238,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // A group whose kind of node is RUNNING on unchanged scripts has passed this parse already.
     const representatives = [...groups.values()].map((g) => g[0]!);
     const verdicts = await mapLimit(representatives, availableParallelism(), async (n): Promise<CheckOutcome> => {
-      const proof = this.vouchingNode(n, ctx.layout);
+      const proof = vouched ? this.vouchingNode(n, ctx.layout) : undefined;
       if (proof) {
         this.options.log.info({ node: n.name, vouchedBy: proof }, 'script check skipped: a running node of this kind parsed the same unchanged scripts');
         return { ok: true };

@@ -55,6 +55,10 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
 const FILE_OPERAND = ['<FILE>', 'cluster configuration file, "-" for stdin'] as const;
 
 export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'check', description: "parse every node's scripts with its agent's zeek (zeekctl's check): nothing is started or stored", operands: [FILE_OPERAND],
+    action: (file: string) => (c, ctx) => c.check(ctx, file),
+  },
   { name: 'deploy', description: 'deploy the staged cluster configuration', action: () => (c, ctx) => c.deploy(ctx) },
   {
     name: 'deploy-config', description: 'upload a cluster configuration and deploy it', operands: [FILE_OPERAND],

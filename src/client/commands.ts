@@ -122,6 +122,21 @@ export async function deployConfig(ctx: ClientContext, file: string): Promise<nu
 
 export interface GetConfigOptions { asJson?: boolean; deployed?: boolean; filename?: string }
 
+/**
+ * zeekctl's check: every node's scripts parsed by its agent's runtime (zeek
+ * -a with the node's layout and environment); nothing is started or stored.
+ * The JSON is deploy's; the reason for each failed node goes to stderr.
+ */
+export async function check(ctx: ClientContext, file: string): Promise<number> {
+  const config = await loadClusterConfig(ctx, file);
+  if (!config) return 1;
+  return askOnce(ctx, api.checkConfiguration, [config], (results) => {
+    const shaped = deployJson(results);
+    for (const r of results) if (!r.success && r.error && r.node !== undefined) ctx.log.error(`${r.node}: ${r.error}`);
+    return print(ctx, shaped);
+  });
+}
+
 export function getConfig(ctx: ClientContext, options: GetConfigOptions): Promise<number> {
   return askOnce(ctx, api.getConfiguration, [options.deployed === true], (res) => writeConfig(ctx, res, options));
 }

@@ -19,7 +19,7 @@ import { Deployer } from './deploy.js';
 import { Gatherer } from './gather.js';
 import { InstanceRegistry } from './instances.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
-import { getIdValue, getNodes, restart, testTimeout } from './relay.js';
+import { getIdValue, getNodes, restart, startRelay, testTimeout } from './relay.js';
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
 import { validateConfiguration } from './validate.js';
@@ -145,7 +145,11 @@ class ControllerRuntime implements Controller, ControllerContext {
       .serve(api.getNodes, (reqid) => { rx(api.getNodes, { reqid }); getNodes(this, reqid); })
       .serve(api.getIdValue, (reqid, [id, nodes]) => { rx(api.getIdValue, { reqid, id, nodes }); getIdValue(this, reqid, id, nodes); })
       .serve(api.restart, (reqid, [nodes]) => { rx(api.restart, { reqid, nodes }); restart(this, reqid, nodes); })
-      .serve(api.testTimeout, (reqid, [withState]) => { rx(api.testTimeout, { reqid, withState }); testTimeout(this, reqid, withState); });
+      .serve(api.testTimeout, (reqid, [withState]) => { rx(api.testTimeout, { reqid, withState }); testTimeout(this, reqid, withState); })
+      .serve(api.checkConfiguration, (reqid, [config]) => {
+        rx(api.checkConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
+        this.check(reqid, config);
+      });
   }
 
   private agentApi(): EventDispatcher {
@@ -158,6 +162,7 @@ class ControllerRuntime implements Controller, ControllerContext {
       .answers(AgentApi.getNodes, gathered(AgentApi.getNodes))
       .answers(AgentApi.nodeDispatch, gathered(AgentApi.nodeDispatch))
       .answers(AgentApi.restart, gathered(AgentApi.restart))
+      .answers(AgentApi.check, gathered(AgentApi.check))
       .on(AgentApi.notifyChange, (args) => {
         this.forward(AgentApi.notifyChange.make(...args), { instance: args[0], node: args[1].name, old: args[2], new: args[3] });
         this.deployer.nodeState(args[1].name, args[3]);
@@ -177,13 +182,18 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.respond(ControllerApi.getInstances, reqid, [success(reqid, { data })]);
   }
 
+  /** The configuration's problems as failed Results (logged), or undefined when it is valid. */
+  private rejected(reqid: string, config: Configuration): Result[] | undefined {
+    const errors = validateConfiguration(config, { controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts });
+    if (errors.length === 0) return undefined;
+    this.log.warn({ reqid, config: config.id, errors }, `configuration ${config.id} rejected`);
+    return errors.map((e) => failure(reqid, e));
+  }
+
   private stage(reqid: string, config: Configuration): void {
     const respond = (results: Result[]): void => this.respond(ControllerApi.stageConfiguration, reqid, results);
-    const errors = validateConfiguration(config, { controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts });
-    if (errors.length > 0) {
-      this.log.warn({ reqid, config: config.id, errors }, `configuration ${config.id} rejected`);
-      return respond(errors.map((e) => failure(reqid, e)));
-    }
+    const problems = this.rejected(reqid, config);
+    if (problems) return respond(problems);
     try {
       this.states.stage(config, this.prepare(config));
     } catch (err) {
@@ -191,6 +201,20 @@ class ControllerRuntime implements Controller, ControllerContext {
       return respond([failure(reqid, `could not store the configuration: ${(err as Error).message}`)]);
     }
     respond([success(reqid, { data: str(config.id) })]);
+  }
+
+  /**
+   * zeekctl's check: the configuration validated and made READY as staging
+   * would (nothing stored), then each instance's agent parses its nodes'
+   * scripts. An instance that is not connected gets a failed Result.
+   */
+  private check(reqid: string, config: Configuration): void {
+    const problems = this.rejected(reqid, config);
+    if (problems) return this.respond(ControllerApi.checkConfiguration, reqid, problems);
+    const ready = this.prepare(config);
+    const instances = [...new Set(ready.nodes.map((n) => n.instance))].sort();
+    const req = startRelay(this, ControllerApi.checkConfiguration, reqid);
+    if (req) this.gather.fanOut(req, instances, AgentApi.check, ready);
   }
 
   /** READY: instance addresses from peered agents, then ports. */

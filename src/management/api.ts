@@ -54,6 +54,8 @@ export const ControllerApi = {
   getIdValue: defineRequest<[string, string[]], Result[]>(`${C}get_id_value`, [stringCodec, nameSet], many),
   restart: defineRequest<[string[]], Result[]>(`${C}restart`, [nameSet], many),
   testTimeout: defineRequest<[boolean], Result>(`${C}test_timeout`, [boolCodec], one),
+  /** Ours (zeekctl's `check`): parse every node's scripts with its agent's runtime, start nothing, store nothing. */
+  checkConfiguration: defineRequest<[Configuration], Result[]>(`${C}check_configuration`, [config], many),
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),
@@ -74,6 +76,8 @@ export const AgentApi = {
   agentWelcome: defineRequest<[], Result>(`${A}agent_welcome`, [], one),
   agentStandby: defineRequest<[], Result>(`${A}agent_standby`, [], one),
   restart: defineRequest<[string[]], Result[]>(`${A}restart`, [nameSet], many),
+  /** Ours: the script check of this instance's nodes of a configuration, one Result per node. */
+  check: defineRequest<[Configuration], Result[]>(`${A}check`, [config], many),
   notifyAgentHello: defineEvent<[string, string, boolean, number]>(`${A}notify_agent_hello`, stringCodec, stringCodec, boolCodec, countCodec),
   ...AgentNotifications,
 } as const;

@@ -109,6 +109,19 @@ describe('real Zeek', { skip }, () => {
   let c: Cluster;
   before(async () => { c = await startCluster(); });
 
+  test('check parses every node with the real zeek and starts nothing', async () => {
+    const broken = join(tempDir(), 'broken.zeek');
+    writeFileSync(broken, 'event zeek_init() { print no_such_identifier; }\n');
+    const ok = await c.client(['check', configFile(MINI)]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const file = configFile(MINI);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('[manager]\nrole = manager\n', `[manager]\nrole = manager\nscripts = ${broken}\n`));
+    const bad = await c.client(['check', file]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, new RegExp(`manager: node manager failed the script check: error in ${broken.replace(/[.]/g, '\\.')}, line 1: unknown identifier no_such_identifier`));
+    assert.deepEqual(await c.nodes(), {}, 'nothing was started');
+  });
+
   test('mini: every node a real zeek process, RUNNING, with the ZeroMQ proxy ports assigned', async () => {
     const rot = join(tempDir(), 'rotate-fast.zeek');
     writeFileSync(rot, 'redef Log::default_rotation_interval = 2 sec;\n');
