@@ -232,24 +232,29 @@ function encodeNodeHealth(s: NodeStatus): Value[] {
   ];
 }
 
-/** `[time, code int?, signal string?, description]`; the time in UTC as Broker writes it (`2022-04-10T07:00:00.000`, no zone). */
+/** A time (ISO 8601, UTC) as Broker writes it: `2022-04-10T07:00:00.000`, no zone. */
+export const encodeTime = (iso: string): Value => timestamp(iso.replace(/Z$/, ''));
+
+/** Broker's timestamps carry no zone: UTC. Returns ISO 8601 with its zone. */
+export function readTime(v: Value | undefined, path: string): string {
+  if (v?.type !== 'timestamp') expected('time', v, path);
+  return /(Z|[+-]\d{2}:?\d{2})$/.test(v.value) ? v.value : `${v.value}Z`;
+}
+
+/** `[time, code int?, signal string?, description]`. */
 export function encodeExitRecord(e: ExitRecord): Value {
-  return vector([timestamp(e.time.replace(/Z$/, '')), optional(e.code, integer), optional(e.signal, str), str(e.description)]);
+  return vector([encodeTime(e.time), optional(e.code, integer), optional(e.signal, str), str(e.description)]);
 }
 
 export function decodeExitRecord(v: Value | undefined, path: string): ExitRecord {
   const f = fields(v, path, 'ExitRecord', 4);
-  const time = f[0]?.type === 'timestamp' ? withZone(f[0].value) : expected('time', f[0], `${path}[0]`);
-  const e: ExitRecord = { time, description: readString(f[3], `${path}[3]`) };
+  const e: ExitRecord = { time: readTime(f[0], `${path}[0]`), description: readString(f[3], `${path}[3]`) };
   const code = opt(f[1], readInt, `${path}[1]`);
   if (code !== undefined) e.code = code;
   const signal = opt(f[2], readString, `${path}[2]`);
   if (signal !== undefined) e.signal = signal;
   return e;
 }
-
-/** Broker's timestamps carry no zone: UTC. */
-const withZone = (t: string): string => (/(Z|[+-]\d{2}:?\d{2})$/.test(t) ? t : `${t}Z`);
 
 function readCount(v: Value, path: string): number {
   const n = readInt(v, path);
