@@ -36,8 +36,8 @@ export async function writeDiagArchive(node: string, results: readonly Result[],
       if (name !== '') entries.set(name, v.value);
     }
   }
-  if (errors.length > 0) entries.set('errors.txt', `${errors.join('\n')}\n`);
   if (entries.size === 0) return { ok: false, error: `no diagnostics of ${node} received: ${errors.join('; ') || 'empty answer'}` };
+  if (errors.length > 0) entries.set('errors.txt', `${errors.join('\n')}\n`);
   const tar = pack();
   const mtime = new Date();
   for (const [name, text] of [...entries].sort(([x], [y]) => (x < y ? -1 : 1))) tar.entry({ name: `${folder}/${name}`, mode: 0o644, mtime }, text);
