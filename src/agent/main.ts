@@ -249,7 +249,7 @@ class AgentRuntime implements Agent {
 
   /** A node's diagnostics on this host: one Result whose data is a table of file name → text. */
   private diag(reqid: string, node: string): Result {
-    const versions = [`zeek-mgmt ${packageVersion()}`, `runtime ${this.options.runtime}: ${this.runtimeDescription}${this.options.zeekVersion ? ` (${this.options.zeekVersion.text})` : ''}`];
+    const versions = [`zeek-mgmt ${packageVersion()}`, `runtime ${this.options.runtime}: ${this.runtimeDescription}`];
     const subject = this.supervisor.diagSubject(node, versions);
     if (!subject) return failure(reqid, `cluster node ${node} does not run on instance ${this.name}`, { instance: this.name, node });
     try {
