@@ -45,6 +45,8 @@ export function rollingRestart(ctx: ControllerContext, reqid: string, nodes: rea
   const deployed = ctx.states.deployed;
   if (!deployed || deployed.nodes.length === 0) return refuse('no active cluster deployment');
   if (ctx.gather.pending(reqid)) return refuse(`request ${reqid} is already pending`);
+  const rolling = ctx.gather.openOfKind(spec.kind);
+  if (rolling) return refuse(`rolling restart ${rolling} still in progress`);
   const byName = new Map(deployed.nodes.map((n) => [n.name, n]));
   const requested = [...new Set(nodes)].sort(byNumbers);
   let stopped: Set<string>;

@@ -229,11 +229,14 @@ describe('Deployer', () => {
     const restarts = (): string[] => t.sent.filter((s) => s.event.name === AgentApi.restart.requestName).map((s) => AgentApi.restart.request.decode(s.event)[1].join());
     rollingRestart(t.ctx, 'r1', []);
     assert.deepEqual(restarts(), ['w-1'], 'one at a time, in name order, numbers by value; the stopped w-3 and the manager are left out');
+    rollingRestart(t.ctx, 'r2', ['w-10']);
+    const refused = t.toClients.find((e) => e.name === ControllerApi.rollingRestart.responseName)!;
+    assert.deepEqual(ControllerApi.rollingRestart.decodeResponse(refused), ['r2', [failure('r2', 'rolling restart r1 still in progress')]]);
     t.answer('agent-a', AgentApi.restart, (id) => [success(id, { instance: 'agent-a', node: 'w-1' })]);
     assert.deepEqual(restarts(), ['w-1', 'w-2']);
     t.answer('agent-b', AgentApi.restart, (id) => [failure(id, 'node w-2 did not check in within 5000 ms', { instance: 'agent-b', node: 'w-2' })]);
     assert.deepEqual(restarts(), ['w-1', 'w-2'], 'w-10 is not touched');
-    const [, results] = ControllerApi.rollingRestart.decodeResponse(t.toClients.find((e) => e.name === ControllerApi.rollingRestart.responseName)!);
+    const [, results] = ControllerApi.rollingRestart.decodeResponse(t.toClients.filter((e) => e.name === ControllerApi.rollingRestart.responseName)[1]!);
     assert.deepEqual(results.map((r) => [r.node, r.success]), [['w-1', true], ['w-2', false], ['w-10', false]]);
     assert.equal(results[2]!.error, 'node w-10 not restarted: the rolling restart stopped because w-2 did not come back');
   });
