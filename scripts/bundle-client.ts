@@ -105,6 +105,13 @@ const absentOptionals: Plugin = {
   },
 };
 
+/**
+ * Packages only one rare command uses (diag's tar writer, with its streams
+ * library: half the bundle's size again): required from node_modules when
+ * that command runs, instead of read and deserialised at every start.
+ */
+const RUN_TIME_PACKAGES = ['tar-stream'];
+
 /** Writes the bundle and its code cache into `outDir`; returns the bundle's path. */
 export async function bundleClient(outDir = DIST_SRC): Promise<string> {
   const outfile = join(outDir, BUNDLE_FILE);
@@ -117,6 +124,7 @@ export async function bundleClient(outDir = DIST_SRC): Promise<string> {
     format: 'cjs',
     target: 'node20',
     plugins: [plainRequire, deferredBuiltins, absentOptionals],
+    external: RUN_TIME_PACKAGES,
     logLevel: 'warning',
   });
   const source = await readFile(outfile, 'utf8');

@@ -5,16 +5,12 @@
  * errors are commander's.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { registerControllerCommand } from './controller/cli.js';
 import { registerAgentCommand } from './agent/cli.js';
 import { registerLaunchCommands } from './launch/cli.js';
 import { registerClientCommands } from './client/cli.js';
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { packageVersion } from './management/version.js';
 
 /** Parses process.argv-style arguments and runs the command; the exit status is left in process.exitCode. */
 export async function runProgram(argv: string[]): Promise<void> {

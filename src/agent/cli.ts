@@ -10,7 +10,10 @@ export function addNodeRuntimeOptions(command: Command): Command {
     .option('--runtime <kind>', 'node runtime: zeek, sim, or auto (zeek when a zeek binary is found, else sim)', 'auto')
     .option('--zeek-path <path>', 'zeek binary for the zeek runtime', 'zeek')
     .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
-    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)');
+    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
+    .option('--restart-backoff <s>', 'first delay before restarting a node that exited unexpectedly; doubles every 3 tries (default 1)')
+    .option('--start-limit <n>', 'failed runs in a row after which a node stays FAILED instead of being restarted; 0 = never give up (default 5)')
+    .option('--keep-crashes <n>', 'crash directories kept per node under <state dir>/crashes (default 5)');
 }
 
 export function registerAgentCommand(program: Command): void {

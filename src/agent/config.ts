@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ManagementLogger } from '../management/log.js';
 import {
-  readHost, readHostPort, readLogLevel, readPort, readSeconds, setting, settle, SettingsError, type Setting,
+  readCount, readHost, readHostPort, readLogLevel, readPort, readSeconds, setting, settle, SettingsError, type Setting,
 } from '../management/settings.js';
 import type { Outcome } from '../protocol/errors.js';
 import { findExecutable, probeZeek, type RuntimeKind, type ZeekVersion } from './runtimes/index.js';
@@ -35,6 +35,10 @@ export interface AgentOptions {
   initialRestartBackoffMs?: number;
   maxRestartBackoffMs?: number;
   restartBackoffResetMs?: number;
+  /** Failed runs in a row after which a node is left FAILED; 0 restarts forever. Default 5. */
+  startLimit?: number;
+  /** Crash directories kept per node. Default 5. */
+  keepCrashes?: number;
   /** Where nodes rotate their logs to (default `<spool dir>/log-queue`). */
   logQueueDir?: string;
   /** Log archival: on (built in) unless false; `command` runs an external archiver instead. */
@@ -57,6 +61,8 @@ export const AGENT_DEFAULTS = {
   stopGraceMs: 5000,
   maxRestartBackoffMs: 60_000,
   archiveIntervalMs: 300_000,
+  startLimit: 5,
+  keepCrashes: 5,
 } as const;
 
 export interface AgentFlags {
@@ -73,6 +79,9 @@ export interface AgentFlags {
   nodeTimeout?: string;
   stopGrace?: string;
   maxRestartBackoff?: string;
+  restartBackoff?: string;
+  startLimit?: string;
+  keepCrashes?: string;
   archive?: boolean;
   archiveCmd?: string;
   archiveInterval?: string;
@@ -146,6 +155,9 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     const nodeTimeoutMs = seconds(flags.nodeTimeout, '--node-timeout', 0.1);
     const stopGraceMs = seconds(flags.stopGrace, '--stop-grace', 0);
     const maxRestartBackoffMs = seconds(flags.maxRestartBackoff, '--max-restart-backoff', 0.1);
+    const initialRestartBackoffMs = seconds(flags.restartBackoff, '--restart-backoff', 0.05);
+    const startLimit = flags.startLimit === undefined ? undefined : readCount({ text: flags.startLimit, from: '--start-limit' }, 0, 1000);
+    const keepCrashes = flags.keepCrashes === undefined ? undefined : readCount({ text: flags.keepCrashes, from: '--keep-crashes' }, 0, 1000);
     const archiveIntervalMs = seconds(flags.archiveInterval, '--archive-interval', 1);
     const logLevel = get(flags.logLevel, '--log-level');
     if (flags.archive === false && (flags.archiveCmd ?? flags.archiveInterval ?? flags.archiveDir) !== undefined) {
@@ -160,6 +172,9 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     if (nodeTimeoutMs !== undefined) options.nodeTimeoutMs = nodeTimeoutMs;
     if (stopGraceMs !== undefined) options.stopGraceMs = stopGraceMs;
     if (maxRestartBackoffMs !== undefined) options.maxRestartBackoffMs = maxRestartBackoffMs;
+    if (initialRestartBackoffMs !== undefined) options.initialRestartBackoffMs = initialRestartBackoffMs;
+    if (startLimit !== undefined) options.startLimit = startLimit;
+    if (keepCrashes !== undefined) options.keepCrashes = keepCrashes;
     if (logLevel !== undefined) options.logLevel = readLogLevel(logLevel);
     if (flags.logQueueDir !== undefined) options.logQueueDir = flags.logQueueDir;
     if (flags.archive === false) options.archive = false;

@@ -64,11 +64,11 @@ export async function spawnNode(command: string, args: readonly string[], env: N
 }
 
 /** Writes the pid file of a freshly spawned node; without one a later agent could not find it, so it is killed if that fails. */
-export function recordLaunch(dir: string, node: string, child: ChildProcess, token: string, mgmtPort: number): ProcessIdentity {
+export function recordLaunch(dir: string, node: string, child: ChildProcess, token: string, mgmtPort: number, restarts: number): ProcessIdentity {
   const pid = child.pid!;
   const id: ProcessIdentity = { pid, startTime: readStat(pid)?.startTime ?? '', token };
   try {
-    writePidFile(dir, { ...id, node, mgmtPort, launchedAt: new Date().toISOString() });
+    writePidFile(dir, { ...id, node, mgmtPort, launchedAt: new Date().toISOString(), restarts });
   } catch (e) {
     child.kill('SIGKILL');
     throw e;

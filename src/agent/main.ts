@@ -9,11 +9,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, success,
+  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, failure, success,
   type NodeStatus, type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
-import { Endpoint, ErrorCode, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { Endpoint, ErrorCode, str, table, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { collectDiag } from './diag.js';
+import { packageVersion } from '../management/version.js';
 import { Archiver } from './archiver.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './config.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
@@ -96,6 +98,8 @@ class AgentRuntime implements Agent {
         ...(options.restartBackoffResetMs === undefined ? {} : { resetAfterMs: options.restartBackoffResetMs }),
       },
       taskset: findExecutable('taskset'),
+      startLimit: options.startLimit ?? AGENT_DEFAULTS.startLimit,
+      keepCrashes: options.keepCrashes ?? AGENT_DEFAULTS.keepCrashes,
     });
     // A malformed request gets a Broker error and, when its reqid is readable, its response carrying the problem.
     this.dispatcher = new EventDispatcher([AgentApi], (p) => {
@@ -169,9 +173,9 @@ class AgentRuntime implements Agent {
     const api = AgentApi;
     const instance = this.name;
     this.dispatcher
-      .serve(api.deploy, (reqid, [config, force], from) => {
-        this.rx(from, api.deploy, reqid, { config: config.id, force });
-        this.answer(from, api.deploy, reqid, 'deploy failed', this.supervisor.deploy(reqid, config, force));
+      .serve(api.deploy, (reqid, [config, force, stopped], from) => {
+        this.rx(from, api.deploy, reqid, { config: config.id, force, stopped });
+        this.answer(from, api.deploy, reqid, 'deploy failed', this.supervisor.deploy(reqid, config, force, stopped));
       })
       .serve(api.check, (reqid, [config], from) => {
         this.rx(from, api.check, reqid, { config: config.id });
@@ -189,6 +193,18 @@ class AgentRuntime implements Agent {
       .serve(api.restart, (reqid, [nodes], from) => {
         this.rx(from, api.restart, reqid, { nodes });
         this.answer(from, api.restart, reqid, 'restart failed', this.supervisor.restart(reqid, nodes));
+      })
+      .serve(api.stop, (reqid, [nodes], from) => {
+        this.rx(from, api.stop, reqid, { nodes });
+        this.answer(from, api.stop, reqid, 'stop failed', this.supervisor.stop(reqid, nodes));
+      })
+      .serve(api.start, (reqid, [nodes], from) => {
+        this.rx(from, api.start, reqid, { nodes });
+        this.answer(from, api.start, reqid, 'start failed', this.supervisor.start(reqid, nodes));
+      })
+      .serve(api.diag, (reqid, [node], from) => {
+        this.rx(from, api.diag, reqid, { node });
+        this.reply(from, api.diag.respond(reqid, [this.diag(reqid, node)]));
       })
       .serve(api.agentWelcome, (reqid, _args, from) => {
         this.rx(from, api.agentWelcome, reqid);
@@ -235,8 +251,24 @@ class AgentRuntime implements Agent {
     this.endpoint.publishEvent(this.topic, AgentApi.notifyAgentHello.make(this.name, this.endpointId, connecting, API_VERSION), { to: peer.id });
   }
 
+  /** A node's diagnostics on this host: one Result whose data is a table of file name → text. */
+  private diag(reqid: string, node: string): Result {
+    const versions = [`zeek-mgmt ${packageVersion()}`, `runtime ${this.options.runtime}: ${this.runtimeDescription}`];
+    const subject = this.supervisor.diagSubject(node, versions);
+    if (!subject) return failure(reqid, `cluster node ${node} does not run on instance ${this.name}`, { instance: this.name, node });
+    try {
+      const files = collectDiag(subject);
+      return success(reqid, { instance: this.name, node, data: table([...files].map(([name, text]) => [str(name), str(text)] as const)) });
+    } catch (err) {
+      return failure(reqid, `could not collect the diagnostics of ${node}: ${(err as Error).message}`, { instance: this.name, node });
+    }
+  }
+
   private selfStatus(): NodeStatus {
-    const s: NodeStatus = { node: this.name, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid };
+    const s: NodeStatus = {
+      node: this.name, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid,
+      uptimeMs: Math.round(process.uptime() * 1000), rssBytes: process.memoryUsage.rss(),
+    };
     if (this.listenPort !== undefined) s.port = { number: this.listenPort, protocol: 'tcp' };
     return s;
   }

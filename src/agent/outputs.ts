@@ -4,9 +4,10 @@
  * the last lines for deploy results. A starting node's stdout writes are
  * watched (inotify): they hint that it may be listening.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeOutputs } from '../management/index.js';
+import { readTail } from '../management/file-tail.js';
 
 export const STREAMS = ['stdout', 'stderr'] as const;
 export const KEEP_ROTATED = 3;
@@ -27,23 +28,8 @@ export function rotateOutputs(dir: string, keep = KEEP_ROTATED): void {
 
 /** The last `lines` lines of a file ('' when it does not exist). */
 export function tailFile(path: string, lines = TAIL_LINES, maxBytes = 256 * 1024): string {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const size = statSync(path).size;
-    const length = Math.min(size, maxBytes);
-    const buf = Buffer.alloc(length);
-    readSync(fd, buf, 0, length, size - length);
-    const text = buf.toString('utf8').replace(/\n$/, '');
-    if (text === '') return '';
-    return text.split('\n').slice(-lines).join('\n');
-  } finally {
-    closeSync(fd);
-  }
+  const text = readTail(path, maxBytes).replace(/\n$/, '');
+  return text === '' ? '' : text.split('\n').slice(-lines).join('\n');
 }
 
 /** The last lines of the node's current stdout and stderr. */

@@ -12,6 +12,8 @@ export interface PidRecord extends ProcessIdentity {
   node: string;
   mgmtPort: number;
   launchedAt: string;
+  /** Automatic restarts of the node since its deployment, up to this launch (absent in older files). */
+  restarts?: number;
 }
 
 const FILE = 'pid.json';
@@ -38,7 +40,8 @@ export function readPidFile(dir: string): Outcome<PidRecord | undefined> {
     const r = JSON.parse(text) as Partial<PidRecord>;
     if (typeof r.pid === 'number' && Number.isInteger(r.pid) && r.pid > 1 && typeof r.startTime === 'string' &&
       typeof r.token === 'string' && typeof r.node === 'string' && typeof r.mgmtPort === 'number') {
-      return { ok: true, value: { pid: r.pid, startTime: r.startTime, token: r.token, node: r.node, mgmtPort: r.mgmtPort, launchedAt: String(r.launchedAt ?? '') } };
+      const restarts = Number.isSafeInteger(r.restarts) && r.restarts! >= 0 ? { restarts: r.restarts! } : {};
+      return { ok: true, value: { pid: r.pid, startTime: r.startTime, token: r.token, node: r.node, mgmtPort: r.mgmtPort, launchedAt: String(r.launchedAt ?? ''), ...restarts } };
     }
     return { ok: false, error: `${join(dir, FILE)} lacks pid, startTime, token, node or mgmtPort` };
   } catch (err) {

@@ -11,7 +11,12 @@ export interface ProcStat {
   pgrp: number;
   /** Clock ticks since boot when the process started. */
   startTime: string;
+  /** CPU time used so far (user + system), in clock ticks. */
+  cpuTicks: number;
 }
+
+/** Clock ticks per second of /proc's times (USER_HZ: 100 on every Linux the kernel exposes through /proc). */
+export const CLOCK_TICKS_PER_S = 100;
 
 export function readStat(pid: number): ProcStat | undefined {
   let text: string;
@@ -26,7 +31,20 @@ export function readStat(pid: number): ProcStat | undefined {
   const pgrp = Number(rest[2]);
   const startTime = rest[19];
   if (state === undefined || startTime === undefined) return undefined;
-  return { state, pgrp, startTime };
+  // Fields 14 and 15 (utime, stime); rest[0] is field 3.
+  return { state, pgrp, startTime, cpuTicks: Number(rest[11]) + Number(rest[12]) };
+}
+
+/** Resident set size in bytes (VmRSS of /proc/<pid>/status), undefined when unreadable. */
+export function readRssBytes(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(text);
+  return m ? Number(m[1]) * 1024 : undefined;
 }
 
 export function readEnviron(pid: number): Map<string, string> | undefined {

@@ -8,22 +8,22 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Configuration } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
 import { readPidFile, removePidFile, type PidRecord } from './pid-file.js';
 import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, terminate, verifyIdentity } from './process-identity.js';
 import { findByEnv, readStat } from './procfs.js';
-import { loadConfiguration } from './state-store.js';
+import { loadAgentState, type AgentState } from './state-store.js';
 import { validateConfiguration } from './validate.js';
 
-/** The configuration this agent ran before, if any; throws with the way out when it is invalid. */
-export function storedConfiguration(stateDir: string, instance: string): Configuration | undefined {
-  const config = loadConfiguration(stateDir);
+/** The configuration this agent ran before, if any, and its stopped nodes; throws with the way out when it is invalid. */
+export function storedState(stateDir: string, instance: string): AgentState {
+  const state = loadAgentState(stateDir);
+  const config = state.configuration;
   const problems = config ? validateConfiguration(config, instance) : [];
   if (problems.length > 0) {
     throw new Error(`stored configuration ${config!.id} in ${stateDir} is invalid (${problems.join('; ')}); move agent-state.json away to start without it`);
   }
-  return config;
+  return state;
 }
 
 export interface Leftovers {

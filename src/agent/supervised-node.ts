@@ -3,16 +3,18 @@
  * detached, own process group, output to files, a per-launch token in its
  * env, a pid file), follows it from PENDING to RUNNING when it checks in,
  * removes its pid file when it is gone, and restarts it with back-off when
- * it dies unexpectedly. A node adopted after
- * an agent restart is watched through /proc instead of as a child.
+ * it dies unexpectedly — until it failed `startLimit` times in a row, when
+ * it stays FAILED. A node adopted after an agent restart is watched through
+ * /proc instead of as a child. How its last process ended is kept in
+ * `last-exit.json`, its automatic restarts in the pid file.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
-import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
+import type { ExitRecord, Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
@@ -21,6 +23,7 @@ import { commandLine, launchEnvironment, recordLaunch, spawnNode, writeNodeFiles
 import { removePidFile, type PidRecord } from './pid-file.js';
 import { isRunning, terminate, type ProcessIdentity } from './process-identity.js';
 import { READY_LINE, type ManagementPath, type NodeRuntime } from './runtimes/index.js';
+import type { CpuMeter } from './usage.js';
 
 /** What every supervised node shares: set up once by the supervisor. */
 export interface NodeHost {
@@ -38,6 +41,11 @@ export interface NodeHost {
   releasePort(port: number): void;
   /** Topics of this instance's `cluster`-path nodes: every node session also carries them, so those nodes are reachable through it. */
   relayTopics(): string[];
+  /** Failed runs in a row after which a node is left FAILED (0: restart forever). */
+  readonly startLimit: number;
+  readonly meter: CpuMeter;
+  /** Keeps the evidence of an unexpected exit (crash-dirs.ts). */
+  recordCrash(node: SupervisedNode, exit: ExitRecord, pid: number, upMs: number): void;
 }
 
 export type CheckIn = 'running' | 'exited' | 'timeout';
@@ -63,6 +71,13 @@ export interface ExitInfo {
   generation: number;
 }
 
+/** How a process ended, as far as known. */
+export interface ExitHow {
+  description: string;
+  code?: number;
+  signal?: string;
+}
+
 export interface SupervisedNodeEvents {
   change: [SupervisedNode, State, State];
   error: [SupervisedNode, string];
@@ -74,6 +89,7 @@ const ADOPTED_POLL_MS = 500;
 /** How often a `cluster`-path node's stdout is read for its ready line, besides inotify's hints. */
 const READY_POLL_MS = 250;
 const MGMT_HOST = '127.0.0.1';
+const LAST_EXIT_FILE = 'last-exit.json';
 
 export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   state: State = 'PENDING';
@@ -87,12 +103,29 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   /** False once stopped or closed: no more restarts. */
   private supervising = true;
   private checkedIn = false;
+  /** How the previous process ended (also before this agent run: `last-exit.json`). */
+  private exitRecord: ExitRecord | undefined;
+  /** Automatic restarts since the node was deployed. */
+  restarts = 0;
 
   constructor(private readonly host: NodeHost, readonly node: Node, private readonly layout: ClusterLayout, readonly dir: string) {
     super();
     this.backoff = new Backoff(host.backoff);
     this.progress.setMaxListeners(0);
     this.managementPath = host.runtime.managementPath(node, layout);
+    this.exitRecord = readLastExit(dir);
+  }
+
+  /** A node an operator stopped, tracked without a process (after a deploy or an agent restart). */
+  markStopped(): this {
+    this.supervising = false;
+    this.setState('STOPPED');
+    return this;
+  }
+
+  /** The next failure starts the back-off (and the start limit's count) over. */
+  resetBackoff(): void {
+    this.backoff.reset();
   }
 
   get name(): string {
@@ -113,14 +146,26 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     return this.layout;
   }
 
-  status(): NodeStatus {
+  status(now = Date.now()): NodeStatus {
     const s: NodeStatus = { node: this.name, state: this.state, mgmtRole: 'NONE', clusterRole: this.node.role };
     if (this.proc) s.pid = this.proc.id.pid;
     if (this.node.port && this.node.port.number !== 0) s.port = this.node.port;
     if (this.node.metricsPort) s.metricsPort = this.node.metricsPort;
     const backend = Object.entries(backendPortsOf(this.layout, this.node.role));
     if (backend.length > 0) s.backendPorts = Object.fromEntries(backend.map(([k, p]) => [k, { number: p, protocol: 'tcp' as const }]));
+    if (this.proc) {
+      const { id, startedAt } = this.proc;
+      s.uptimeMs = Math.max(0, now - startedAt);
+      Object.assign(s, this.host.meter.usage(id.pid, id.startTime, startedAt, now));
+    }
+    s.restarts = this.restarts;
+    if (this.exitRecord) s.lastExit = this.exitRecord;
     return s;
+  }
+
+  /** Identity of the running process, for the CPU meter's samples. */
+  get processIdentity(): ProcessIdentity | undefined {
+    return this.proc?.id;
   }
 
   /** The node's management session, when connected and checked in. */
@@ -154,7 +199,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
       return;
     }
     const child = spawned.value;
-    const id = recordLaunch(this.dir, this.name, child, token, mgmtPort);
+    const id = recordLaunch(this.dir, this.name, child, token, mgmtPort, this.restarts);
     this.host.log.info({ node: this.name, pid: id.pid, mgmtPort, command, args }, 'node launched');
     this.attach(id, mgmtPort, generation, child);
     this.emit('process', this, 'launched');
@@ -165,7 +210,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   private notStarted(generation: number, mgmtPort: number, command: string, reason: string): void {
     this.host.releasePort(mgmtPort);
     this.host.log.error({ node: this.name, command, reason }, 'node failed to start');
-    this.recordExit(generation, `could not be started: ${reason}`);
+    this.recordExit(generation, { description: `could not be started: ${reason}` });
     if (!this.supervising || generation !== this.generation) return;
     this.setState('FAILED');
     this.emit('error', this, `node ${this.name} could not be started: ${reason}`);
@@ -179,6 +224,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.checkedIn = false;
     this.setState('PENDING');
     const id: ProcessIdentity = { pid: record.pid, startTime: record.startTime, token: record.token };
+    this.restarts = record.restarts ?? 0;
     this.attach(id, record.mgmtPort, generation, undefined);
     const launched = Date.parse(record.launchedAt);
     if (Number.isFinite(launched) && this.proc) this.proc.startedAt = launched;
@@ -195,7 +241,8 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     if (proc) {
       const { killed } = await terminate(proc.id, this.host.stopGraceMs, proc.exited);
       if (killed) this.host.log.warn({ node: this.name, pid: proc.id.pid }, `node ignored SIGTERM for ${this.host.stopGraceMs} ms; killed`);
-      this.onExit(proc.generation, killed ? 'killed after the stop grace period' : 'stopped');
+      // A child's exit event came first and told its status; an adopted process tells none.
+      this.onExit(proc.generation, { description: killed ? 'stopped: killed after the stop grace period' : 'stopped' });
     }
     this.setState(finalState);
   }
@@ -270,7 +317,7 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
       proc.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     } else {
       proc.watch = setInterval(() => {
-        if (!isRunning(id)) this.onExit(generation, 'exited (status unknown: adopted, not a child of this agent)');
+        if (!isRunning(id)) this.onExit(generation, { description: 'exited (status unknown: adopted, not a child of this agent)' });
       }, ADOPTED_POLL_MS);
       proc.watch.unref();
     }
@@ -288,10 +335,10 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.setState('RUNNING');
   }
 
-  private onExit(generation: number, description: string): void {
+  private onExit(generation: number, how: ExitHow): void {
     const proc = this.proc;
     if (!proc || proc.generation !== generation) {
-      if (generation === this.generation && this.lastExit?.generation !== generation) this.recordExit(generation, description);
+      if (generation === this.generation && this.lastExit?.generation !== generation) this.recordExit(generation, how);
       return;
     }
     this.proc = undefined;
@@ -300,26 +347,49 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     void proc.session?.close();
     removePidFile(this.dir);
     this.host.releasePort(proc.mgmtPort);
-    this.recordExit(generation, description);
+    const record = this.recordExit(generation, this.supervising || how.description.startsWith('stopped') ? how : { ...how, description: `stopped: ${how.description}` });
     if (!this.supervising) return;
     const upMs = Date.now() - proc.startedAt;
     const state: State = this.checkedIn ? 'CRASHED' : 'FAILED';
-    this.host.log.warn({ node: this.name, pid: proc.id.pid, exit: description, upMs }, 'node exited unexpectedly');
+    this.host.log.warn({ node: this.name, pid: proc.id.pid, exit: how.description, upMs }, 'node exited unexpectedly');
+    try {
+      this.host.recordCrash(this, record, proc.id.pid, upMs);
+    } catch (err) {
+      this.host.log.error({ node: this.name, err: (err as Error).message }, 'could not keep the crash evidence');
+    }
     this.setState(state);
-    this.emit('error', this, `node ${this.name} ${this.checkedIn ? 'crashed' : 'failed to start'}: ${description}`);
+    this.emit('error', this, `node ${this.name} ${this.checkedIn ? 'crashed' : 'failed to start'}: ${how.description}`);
     this.scheduleRestart(upMs);
   }
 
-  private recordExit(generation: number, description: string): void {
-    this.lastExit = { description, outputs: readOutputs(this.dir), generation };
+  private recordExit(generation: number, how: ExitHow): ExitRecord {
+    this.lastExit = { description: how.description, outputs: readOutputs(this.dir), generation };
+    this.exitRecord = { time: new Date().toISOString(), ...how };
+    try {
+      writeFileSync(join(this.dir, LAST_EXIT_FILE), `${JSON.stringify(this.exitRecord)}\n`);
+    } catch {
+      // The directory is gone (the node was dropped); the record in memory serves.
+    }
     this.progress.emit('progress');
+    return this.exitRecord;
   }
 
+  /** Restarts after the back-off, or gives up once the node failed `startLimit` runs in a row. */
   private scheduleRestart(upMs: number): void {
     const delay = this.backoff.next(upMs);
-    this.host.log.info({ node: this.name, delayMs: delay, failures: this.backoff.consecutiveFailures }, 'restarting node after back-off');
+    const failures = this.backoff.consecutiveFailures;
+    const limit = this.host.startLimit;
+    if (limit > 0 && failures >= limit) {
+      this.host.log.error({ node: this.name, failures, startLimit: limit }, 'start limit reached; not restarting the node');
+      this.setState('FAILED');
+      this.emit('error', this, `node ${this.name} failed ${failures} times in a row (start limit ${limit}); not restarting it. ` +
+        `Its crash evidence is kept for diag; start, restart or a deploy tries again`);
+      return;
+    }
+    this.host.log.info({ node: this.name, delayMs: delay, failures }, 'restarting node after back-off');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
+      this.restarts += 1;
       this.launch().catch((err: Error) => this.emit('error', this, `could not restart node ${this.name}: ${err.message}`));
     }, delay);
   }
@@ -336,6 +406,20 @@ function hasReadyLine(dir: string): boolean {
   return tailFile(join(dir, 'stdout'), 20).split('\n').some((line) => line.startsWith(READY_LINE));
 }
 
-function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  return signal ? `killed by ${signal}` : `exited with code ${code}`;
+function describeExit(code: number | null, signal: NodeJS.Signals | null): ExitHow {
+  return signal ? { description: `killed by ${signal}`, signal } : { description: `exited with code ${code}`, ...(code === null ? {} : { code }) };
+}
+
+/** The exit record an earlier run left, if it reads as one. */
+function readLastExit(dir: string): ExitRecord | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(join(dir, LAST_EXIT_FILE), 'utf8')) as Partial<ExitRecord>;
+    if (typeof raw.time !== 'string' || typeof raw.description !== 'string') return undefined;
+    const record: ExitRecord = { time: raw.time, description: raw.description };
+    if (Number.isInteger(raw.code)) record.code = raw.code!;
+    if (typeof raw.signal === 'string') record.signal = raw.signal;
+    return record;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * The agent's node supervisor: runs the nodes of this instance for the
  * configuration it was given — deploy (stop the old nodes, start loggers,
- * manager and proxies, then workers once those checked in), restart,
- * standby, status and dispatch — and on start takes over the nodes an
- * earlier run left behind (recovery.ts finds them).
- * Operations that change the set of processes run one at a time.
+ * manager and proxies, then workers once those checked in), restart, stop
+ * and start, standby, status and dispatch — and on start takes over the
+ * nodes an earlier run left behind (recovery.ts finds them). Nodes an
+ * operator stopped stay stopped (agent-state.json) until started or
+ * redeployed. Operations that change the set of processes run one at a time.
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -21,9 +22,12 @@ import { mapLimit, SerialQueue } from './limit.js';
 import { NodeChannel } from './node-channel.js';
 import { OutputFollower } from './output-follower.js';
 import { PortPool } from './port-pool.js';
-import { storedConfiguration, takeStock } from './recovery.js';
+import { storedState, takeStock } from './recovery.js';
 import type { NodeRuntime } from './runtimes/index.js';
-import { saveConfiguration } from './state-store.js';
+import { saveAgentState } from './state-store.js';
+import { saveCrash } from './crash-dirs.js';
+import { CpuMeter, SAMPLE_INTERVAL_MS } from './usage.js';
+import type { DiagSubject } from './diag.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
 import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
@@ -50,6 +54,10 @@ export interface SupervisorOptions {
   stopGraceMs: number;
   backoff: BackoffOptions;
   taskset: string | undefined;
+  /** Failed runs in a row after which a node is left FAILED (0: never). */
+  startLimit: number;
+  /** Crash directories kept per node. */
+  keepCrashes: number;
 }
 
 export interface SupervisorEvents {
@@ -68,6 +76,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly host: NodeHost;
   private readonly nodesRoot: string;
   private readonly follower: OutputFollower;
+  /** Nodes of the configuration an operator stopped. */
+  private stopped = new Set<string>();
+  private readonly meter = new CpuMeter();
+  private readonly sampler: NodeJS.Timeout;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -87,7 +99,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       allocatePort: () => this.ports.allocate(),
       releasePort: (p) => this.ports.release(p),
       relayTopics: () => [...this.nodes.values()].filter((n) => n.managementPath === 'cluster').map((n) => nodeTopic(n.name)),
+      startLimit: options.startLimit,
+      meter: this.meter,
+      recordCrash: (sn, exit, pid, upMs) => {
+        const dir = saveCrash(options.stateDir, sn.dir, { ...exit, node: sn.name, pid, uptimeMs: upMs, configId: this.configId }, options.keepCrashes);
+        options.log.info({ node: sn.name, dir }, 'crash evidence kept');
+      },
     };
+    this.sampler = setInterval(() => this.meter.sample([...this.nodes.values()].flatMap((n) => n.processIdentity ?? [])), SAMPLE_INTERVAL_MS);
+    this.sampler.unref();
   }
 
   /** The id of the configuration this agent runs ('' when none). */
@@ -98,14 +118,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
   recover(): void {
     mkdirSync(this.nodesRoot, { recursive: true });
-    this.config = storedConfiguration(this.options.stateDir, this.options.name);
-    const wanted = new Map(this.myNodes().map((n) => [n.name, n]));
+    const stored = storedState(this.options.stateDir, this.options.name);
+    this.config = stored.configuration;
+    this.stopped = new Set(stored.stopped);
+    const wanted = new Map(this.myNodes().filter((n) => !this.stopped.has(n.name)).map((n) => [n.name, n]));
     const { adopt, stopping } = takeStock(this.nodesRoot, new Set(wanted.keys()), this.options.log, this.options.stopGraceMs);
     // Whatever runs next (relaunches, a deploy) waits until these are gone, so their ports are free.
     void this.queue.run(() => Promise.all(stopping));
     if (!this.config) return;
     const layout = buildClusterLayout(this.config);
     this.reservePorts(this.config);
+    for (const n of this.myNodes().filter((x) => this.stopped.has(x.name))) this.track(n, layout).markStopped();
     for (const [name, record] of adopt) {
       this.ports.claim(record.mgmtPort);
       this.track(wanted.get(name)!, layout).adopt(record);
@@ -126,12 +149,41 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     })));
   }
 
-  deploy(reqid: string, config: Configuration, force: boolean): Promise<Result[]> {
-    return this.queue.run(() => this.doDeploy(reqid, config, force));
+  /** `stopped`: nodes to leave stopped (the controller's record of what an operator stopped) when this is a new configuration. */
+  deploy(reqid: string, config: Configuration, force: boolean, stopped: readonly string[] = []): Promise<Result[]> {
+    return this.queue.run(() => this.doDeploy(reqid, config, force, stopped));
   }
 
   restart(reqid: string, names: readonly string[]): Promise<Result[]> {
     return this.queue.run(() => this.doRestart(reqid, names));
+  }
+
+  /** Stops the named (all when none) nodes of this instance; they stay stopped until started, restarted by name or redeployed. */
+  stop(reqid: string, names: readonly string[]): Promise<Result[]> {
+    return this.queue.run(async () => {
+      const { targets, results } = this.select(reqid, names);
+      // The intent is stored first: an agent that dies meanwhile still knows what to leave stopped.
+      this.setStopped(targets.map((n) => n.name), true);
+      await Promise.all(targets.map((n) => n.stop()));
+      return [...results, ...targets.map((n) => success(reqid, { instance: this.options.name, node: n.name }))];
+    });
+  }
+
+  /** Starts the named (all when none) nodes of this instance that do not run: stopped, or given up after their start limit. */
+  start(reqid: string, names: readonly string[]): Promise<Result[]> {
+    return this.queue.run(async () => {
+      const { targets, results } = this.select(reqid, names);
+      this.setStopped(targets.map((n) => n.name), false);
+      // Nodes with a process are left as they are; the others (stopped, failed, waiting for a restart) start now.
+      const idle = targets.filter((n) => n.pid === undefined);
+      const deadline = Date.now() + this.options.nodeTimeoutMs;
+      const outcomes = new Map<string, Start>(targets.filter((n) => n.pid !== undefined).map((n) => [n.name, { state: 'running' }]));
+      for (const n of idle) n.resetBackoff();
+      for (const stage of this.stagesOf(idle)) {
+        for (const [name, outcome] of await this.startStage(stage, deadline)) outcomes.set(name, outcome);
+      }
+      return [...results, ...this.results(reqid, targets, outcomes)];
+    });
   }
 
   /** Stops every node and forgets the configuration. */
@@ -139,12 +191,30 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.queue.run(async () => {
       await this.stopAll();
       this.config = undefined;
-      saveConfiguration(this.options.stateDir, undefined);
+      this.stopped.clear();
+      saveAgentState(this.options.stateDir, undefined);
     });
+  }
+
+  /** Records nodes as stopped by an operator (or no longer); stored at once. */
+  private setStopped(names: readonly string[], stopped: boolean): void {
+    const before = this.stopped.size;
+    for (const n of names) {
+      if (stopped) this.stopped.add(n);
+      else this.stopped.delete(n);
+    }
+    if (this.stopped.size !== before) saveAgentState(this.options.stateDir, this.config, [...this.stopped]);
   }
 
   statuses(): NodeStatus[] {
     return [...this.nodes.values()].map((n) => n.status());
+  }
+
+  /** What `diag` ships of a node of this instance; undefined when this instance does not run it. */
+  diagSubject(name: string, versions: string[]): DiagSubject | undefined {
+    const sn = this.nodes.get(name);
+    if (!sn) return undefined;
+    return { node: sn.node, configId: this.configId, status: sn.status(), nodeDir: sn.dir, stateDir: this.options.stateDir, versions };
   }
 
   /** Relays an action to the named (or all) RUNNING nodes of this instance; one Result per node. */
@@ -165,6 +235,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   async close(stopNodes: boolean): Promise<void> {
+    clearInterval(this.sampler);
     await this.queue.run(async () => {
       if (stopNodes) await this.stopAll();
       else await Promise.all([...this.nodes.values()].map((n) => n.detach()));
@@ -174,7 +245,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.channel.close();
   }
 
-  private async doDeploy(reqid: string, config: Configuration, force: boolean): Promise<Result[]> {
+  private async doDeploy(reqid: string, config: Configuration, force: boolean, stopped: readonly string[]): Promise<Result[]> {
     const instance = this.options.name;
     if (this.config && this.config.id === config.id && !force) {
       this.options.log.info({ config: config.id }, 'already running this configuration');
@@ -194,23 +265,31 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     await this.stopAll();
     this.config = config;
-    saveConfiguration(this.options.stateDir, config);
-    this.reservePorts(config);
     const mine = this.myNodes();
+    this.stopped = new Set(stopped.filter((n) => mine.some((m) => m.name === n)));
+    saveAgentState(this.options.stateDir, config, [...this.stopped]);
+    this.reservePorts(config);
     if (mine.length === 0) return [success(reqid, { instance })];
     const layout = buildClusterLayout(config);
-    const tracked = mine.map((n) => this.track(n, layout));
-    // Spawned in zeekctl's order (loggers, manager, proxies, workers). With Broker, workers wait until the others
-    // checked in, so that they can peer; ZeroMQ nodes connect to the manager's proxy whenever it comes up.
-    const first = tracked.filter((n) => n.node.role !== 'WORKER').sort((a, b) => STAGE_ORDER.indexOf(a.node.role) - STAGE_ORDER.indexOf(b.node.role));
-    const workers = tracked.filter((n) => n.node.role === 'WORKER');
-    const stages = backendOf(config) === 'broker' ? [first, workers] : [[...first, ...workers]];
+    const left = mine.filter((n) => this.stopped.has(n.name)).map((n) => this.track(n, layout).markStopped());
+    if (left.length > 0) this.options.log.info({ nodes: left.map((n) => n.name) }, 'nodes an operator stopped stay stopped');
+    const tracked = mine.filter((n) => !this.stopped.has(n.name)).map((n) => this.track(n, layout));
     const deadline = Date.now() + this.options.nodeTimeoutMs;
     const outcomes = new Map<string, Start>();
-    for (const stage of stages) {
+    for (const stage of this.stagesOf(tracked)) {
       for (const [name, outcome] of await this.startStage(stage, deadline)) outcomes.set(name, outcome);
     }
-    return this.results(reqid, tracked, outcomes);
+    return [...this.results(reqid, tracked, outcomes), ...left.map((n) => success(reqid, { instance, node: n.name }))];
+  }
+
+  /**
+   * Spawned in zeekctl's order (loggers, manager, proxies, workers). With Broker, workers wait until the others
+   * checked in, so that they can peer; ZeroMQ nodes connect to the manager's proxy whenever it comes up.
+   */
+  private stagesOf(nodes: readonly SupervisedNode[]): SupervisedNode[][] {
+    const first = nodes.filter((n) => n.node.role !== 'WORKER').sort((a, b) => STAGE_ORDER.indexOf(a.node.role) - STAGE_ORDER.indexOf(b.node.role));
+    const workers = nodes.filter((n) => n.node.role === 'WORKER');
+    return this.config && backendOf(this.config) === 'broker' ? [first, workers] : [[...first, ...workers]];
   }
 
   /**
@@ -256,7 +335,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private async doRestart(reqid: string, names: readonly string[]): Promise<Result[]> {
-    const { targets, results } = this.select(reqid, names);
+    const selected = this.select(reqid, names);
+    // Restarting everything leaves what an operator stopped alone; a stopped node restarted by name runs again.
+    const targets = names.length === 0 ? selected.targets.filter((n) => !this.stopped.has(n.name)) : selected.targets;
+    const { results } = selected;
+    this.setStopped(targets.map((n) => n.name), false);
     const deadline = Date.now() + this.options.stopGraceMs + this.options.nodeTimeoutMs;
     const outcomes = new Map<string, Start>();
     await mapLimit(targets, SPAWN_CONCURRENCY, async (node) => {

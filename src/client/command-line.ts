@@ -11,6 +11,8 @@
 import type { ClientContext, GlobalOptions } from './context.js';
 
 type Commands = typeof import('./commands.js');
+/** Ours beyond zeek-client's commands, loaded only when one runs. */
+const ops = (): Promise<typeof import('./operations.js')> => import('./operations.js');
 
 /** What a command does once the context is built. */
 export type Run = (commands: Commands, ctx: ClientContext) => Promise<number> | number;
@@ -53,16 +55,33 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const FILE_OPERAND = ['<FILE>', 'cluster configuration file, "-" for stdin'] as const;
+const ROLLBACK_OPTION: OptionSpec = {
+  flags: '--rollback-on-failure', description: 'if the new configuration does not come up, deploy the last good one again (ours)',
+};
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'check', description: "parse every node's scripts with its agent's zeek (zeekctl's check): nothing is started or stored", operands: [FILE_OPERAND],
     action: (file: string) => (c, ctx) => c.check(ctx, file),
   },
-  { name: 'deploy', description: 'deploy the staged cluster configuration', action: () => (c, ctx) => c.deploy(ctx) },
   {
-    name: 'deploy-config', description: 'upload a cluster configuration and deploy it', operands: [FILE_OPERAND],
-    action: (file: string) => (c, ctx) => c.deployConfig(ctx, file),
+    name: 'deploy', description: 'deploy the staged cluster configuration', options: [ROLLBACK_OPTION],
+    action: (o: { rollbackOnFailure?: boolean }) => (c, ctx) => c.deploy(ctx, { rollbackOnFailure: o.rollbackOnFailure === true }),
+  },
+  {
+    name: 'deploy-config', description: 'upload a cluster configuration and deploy it', operands: [FILE_OPERAND], options: [ROLLBACK_OPTION],
+    action: (file: string, o: { rollbackOnFailure?: boolean }) => (c, ctx) => c.deployConfig(ctx, file, { rollbackOnFailure: o.rollbackOnFailure === true }),
+  },
+  {
+    name: 'diag', description: 'write one .tar.gz with a node\'s crash outputs, layout, configuration, versions, ulimits and log lines (ours)',
+    operands: [['<NODE>', 'cluster node']],
+    options: [{ flags: '-o, --output <FILE>', description: 'the archive to write (default: ./zeek-mgmt-diag-<node>-<time>.tar.gz)' }],
+    action: (node: string, o: { output?: string }) => async (_c, ctx) => (await ops()).diag(ctx, node, o.output === undefined ? {} : { output: o.output }),
+  },
+  {
+    name: 'diff-config', description: 'show what changed between two configurations (ours)',
+    operands: [['<A>', 'configuration or deployment id, or "staged" or "deployed"'], ['<B>', 'the same']],
+    action: (a: string, b: string) => async (_c, ctx) => (await ops()).diffConfig(ctx, a, b),
   },
   {
     name: 'get-config', description: 'retrieve the staged or deployed cluster configuration',
@@ -71,9 +90,18 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--as-json', description: 'report in JSON instead of INI-style config file' },
       { flags: '--deployed', description: 'return the deployed configuration', conflicts: 'staged' },
       { flags: '--staged', description: 'return the staged configuration (default)' },
+      { flags: '--id <ID>', description: 'a configuration of the deployment history, by its id or a deployment\'s (ours)', conflicts: 'deployed' },
     ],
-    action: (o: { filename: string; asJson?: boolean; deployed?: boolean }) => (c, ctx) =>
-      c.getConfig(ctx, { asJson: o.asJson === true, deployed: o.deployed === true, filename: o.filename }),
+    action: (o: { filename: string; asJson?: boolean; deployed?: boolean; id?: string }) => (c, ctx) =>
+      c.getConfig(ctx, { asJson: o.asJson === true, deployed: o.deployed === true, filename: o.filename, ...(o.id === undefined ? {} : { id: o.id }) }),
+  },
+  {
+    name: 'get-deployments', description: 'list past deployments, newest first: id, configuration, when, who, outcome per node (ours)',
+    options: [
+      { flags: '-n, --limit <N>', description: 'how many (1-100, default 20)' },
+      { flags: '--table', description: 'a table for people instead of JSON' },
+    ],
+    action: (o: { limit?: string; table?: boolean }) => async (_c, ctx) => (await ops()).getDeployments(ctx, { table: o.table === true, ...(o.limit === undefined ? {} : { limit: o.limit }) }),
   },
   {
     name: 'get-id-value', description: 'show the value of a Zeek script identifier in cluster nodes',
@@ -92,13 +120,28 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'restart', description: 'restart cluster nodes', operands: [['[NODES...]', 'cluster nodes to restart (default: all)']],
-    action: (nodes: string[]) => (c, ctx) => c.restart(ctx, nodes),
+    options: [{ flags: '--rolling', description: 'one at a time, each back to RUNNING before the next; default: every worker (ours)' }],
+    action: (nodes: string[], o: { rolling?: boolean }) => async (c, ctx) => (o.rolling ? (await ops()).rollingRestart(ctx, nodes) : c.restart(ctx, nodes)),
+  },
+  {
+    name: 'rollback', description: 'deploy a configuration of the history again (default: the last good one before the deployed one) (ours)',
+    operands: [['[ID]', 'configuration or deployment id (see get-deployments)']],
+    action: (id: string | undefined) => async (_c, ctx) => (await ops()).rollback(ctx, id),
   },
   {
     name: 'stage-config', description: 'upload a cluster configuration for later deployment', operands: [FILE_OPERAND],
     action: (file: string) => (c, ctx) => c.stageConfig(ctx, file),
   },
   { name: 'show-settings', description: "show the client's own settings", action: () => (c, ctx) => c.showSettings(ctx) },
+  {
+    name: 'start', description: 'start stopped (or failed) cluster nodes (ours)', operands: [['[NODES...]', 'cluster nodes to start (default: all)']],
+    action: (nodes: string[]) => async (_c, ctx) => (await ops()).start(ctx, nodes),
+  },
+  {
+    name: 'stop', description: 'stop cluster nodes; they stay stopped until started, restarted by name or redeployed (ours)',
+    operands: [['[NODES...]', 'cluster nodes to stop (default: all)']],
+    action: (nodes: string[]) => async (_c, ctx) => (await ops()).stop(ctx, nodes),
+  },
   {
     name: 'test-timeout', description: 'send a request the controller lets time out',
     options: [{ flags: '--with-state', description: 'make the request stateful in the controller' }],

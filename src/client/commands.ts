@@ -18,9 +18,9 @@ import {
   deployJson, getIdValueJson, getInstancesJson, getNodesJson, restartJson, stageJson, type Shaped,
 } from './results.js';
 
-const noResponse = (ctx: ClientContext, msg: string): number => { ctx.log.error(`no response received: ${msg}`); return 1; };
+export const noResponse = (ctx: ClientContext, msg: string): number => { ctx.log.error(`no response received: ${msg}`); return 1; };
 
-function print(ctx: ClientContext, shaped: Shaped): number {
+export function print(ctx: ClientContext, shaped: Shaped): number {
   for (const w of shaped.warnings) ctx.log.warning(w);
   ctx.stdout(`${pythonJson(shaped.json, ctx.settings.prettyJson)}\n`);
   return shaped.exitCode;
@@ -33,11 +33,11 @@ async function ask<A extends readonly unknown[], R>(ctx: ClientContext, conn: Co
 }
 
 /** A command that is one request: connect, ask, show the response. */
-function askOnce<A extends readonly unknown[], R>(ctx: ClientContext, spec: RequestSpec<A, R>, args: A, show: (response: R) => number | Promise<number>): Promise<number> {
+export function askOnce<A extends readonly unknown[], R>(ctx: ClientContext, spec: RequestSpec<A, R>, args: A, show: (response: R) => number | Promise<number>): Promise<number> {
   return withConnection(ctx, (conn) => ask(ctx, conn, spec, args, show));
 }
 
-async function withConnection(ctx: ClientContext, run: (conn: ControllerConnection) => Promise<number>): Promise<number> {
+export async function withConnection(ctx: ClientContext, run: (conn: ControllerConnection) => Promise<number>): Promise<number> {
   const conn = await openConnection(ctx);
   if (!conn) return 1;
   try {
@@ -84,14 +84,18 @@ export async function stageConfig(ctx: ClientContext, file: string): Promise<num
   return askOnce(ctx, api.stageConfiguration, [config], (results) => print(ctx, stageJson(results)));
 }
 
-async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: string[] | undefined): Promise<number> {
+/** Ours: `--rollback-on-failure` deploys with deploy_with_rollback instead of deploy. */
+export interface DeployOptions { rollbackOnFailure?: boolean }
+
+async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: string[] | undefined, options: DeployOptions): Promise<number> {
   let progress: import('./progress.js').DeployProgress | undefined;
   if (ctx.interactive) {
     const { DeployProgress } = await import('./progress.js');
     progress = new DeployProgress(conn, nodes ?? await stagedNodeNames(conn), (line) => process.stderr.write(line));
   }
   try {
-    return await ask(ctx, conn, api.deploy, [], (results) => print(ctx, deployJson(results)));
+    const spec = options.rollbackOnFailure ? api.deployWithRollback : api.deploy;
+    return await ask(ctx, conn, spec, [], (results) => print(ctx, deployJson(results)));
   } finally {
     progress?.close();
   }
@@ -107,20 +111,21 @@ async function stagedNodeNames(conn: ControllerConnection): Promise<string[]> {
   }
 }
 
-export function deploy(ctx: ClientContext): Promise<number> {
-  return withConnection(ctx, (conn) => runDeploy(ctx, conn, undefined));
+export function deploy(ctx: ClientContext, options: DeployOptions = {}): Promise<number> {
+  return withConnection(ctx, (conn) => runDeploy(ctx, conn, undefined, options));
 }
 
-export async function deployConfig(ctx: ClientContext, file: string): Promise<number> {
+export async function deployConfig(ctx: ClientContext, file: string, options: DeployOptions = {}): Promise<number> {
   const config = await loadClusterConfig(ctx, file);
   if (!config) return 1;
   return withConnection(ctx, (conn) => ask(ctx, conn, api.stageConfiguration, [config], (results) => {
     const shaped = stageJson(results);
-    return shaped.exitCode !== 0 ? print(ctx, shaped) : runDeploy(ctx, conn, config.nodes.map((n) => n.name));
+    return shaped.exitCode !== 0 ? print(ctx, shaped) : runDeploy(ctx, conn, config.nodes.map((n) => n.name), options);
   }));
 }
 
-export interface GetConfigOptions { asJson?: boolean; deployed?: boolean; filename?: string }
+/** `id` (ours): a configuration of the deployment history, by its id or a deployment's. */
+export interface GetConfigOptions { asJson?: boolean; deployed?: boolean; filename?: string; id?: string }
 
 /**
  * zeekctl's check: every node's scripts parsed by its agent's runtime (zeek
@@ -138,7 +143,9 @@ export async function check(ctx: ClientContext, file: string): Promise<number> {
 }
 
 export function getConfig(ctx: ClientContext, options: GetConfigOptions): Promise<number> {
-  return askOnce(ctx, api.getConfiguration, [options.deployed === true], (res) => writeConfig(ctx, res, options));
+  const show = (res: Result): Promise<number> => writeConfig(ctx, res, options);
+  if (options.id !== undefined) return askOnce(ctx, api.getConfigurationById, [options.id], show);
+  return askOnce(ctx, api.getConfiguration, [options.deployed === true], show);
 }
 
 async function writeConfig(ctx: ClientContext, res: Result, options: GetConfigOptions): Promise<number> {

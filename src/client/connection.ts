@@ -29,6 +29,8 @@ export class ControllerConnection {
   private socket: WebSocket | undefined;
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<(event: ZeekEvent) => void>();
+  /** Called on every event received: a patient request's deadline starts over. */
+  private readonly activity = new Set<() => void>();
   /** Events that arrived before anyone listened (they can follow the ack at once); bounded. */
   private unclaimed: ZeekEvent[] = [];
   private closedReason: string | undefined;
@@ -139,6 +141,7 @@ export class ControllerConnection {
       this.log.warning(`protocol data error with controller ${this.remote}: ${err.message}`);
       return;
     }
+    for (const a of this.activity) a();
     for (const w of [...this.waiters]) if (w(event)) return;
     if (this.listeners.size === 0) {
       if (this.unclaimed.length < MAX_UNCLAIMED) this.unclaimed.push(event);
@@ -162,10 +165,26 @@ export class ControllerConnection {
 
   /** Sends a request (a fresh reqid) and waits for its response with that reqid. */
   request<A extends readonly unknown[], R>(spec: RequestSpec<A, R>, ...args: A): Promise<Outcome<R>> {
+    return this.send(spec, args, false);
+  }
+
+  /**
+   * As request(), for a request that takes as long as it takes (a rolling
+   * restart): the timeout runs from the last event received, so it waits
+   * while the controller reports progress.
+   */
+  requestPatiently<A extends readonly unknown[], R>(spec: RequestSpec<A, R>, ...args: A): Promise<Outcome<R>> {
+    return this.send(spec, args, true);
+  }
+
+  private send<A extends readonly unknown[], R>(spec: RequestSpec<A, R>, args: A, patient: boolean): Promise<Outcome<R>> {
     const reqid = randomUUID();
     return new Promise((resolve) => {
+      const timedOut = (): void => finish({ ok: false, error: `websocket connection to ${this.remote} timed out` });
+      const renew = (): void => { clearTimeout(timer); timer = setTimeout(timedOut, this.settings.requestTimeoutMs); };
       const finish = (r: Outcome<R>): void => {
         clearTimeout(timer);
+        this.activity.delete(renew);
         this.waiters.delete(waiter);
         this.onClosed = this.onClosed.filter((f) => f !== closed);
         resolve(r);
@@ -183,7 +202,8 @@ export class ControllerConnection {
         return true;
       };
       const closed = (): void => finish({ ok: false, error: this.closedReason ?? 'connection closed' });
-      const timer = setTimeout(() => finish({ ok: false, error: `websocket connection to ${this.remote} timed out` }), this.settings.requestTimeoutMs);
+      let timer = setTimeout(timedOut, this.settings.requestTimeoutMs);
+      if (patient) this.activity.add(renew);
       this.waiters.add(waiter);
       if (this.closedReason !== undefined || !this.socket) { closed(); return; }
       this.onClosed.push(closed);

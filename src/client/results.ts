@@ -6,7 +6,7 @@
 import { losslessJson } from '../protocol/wire-json.js';
 import type { Value } from '../protocol/index.js';
 import { decodeInstance, decodeNodeOutputs, decodeNodeStatus, readList } from '../management/records.js';
-import type { Instance, Result } from '../management/types.js';
+import type { Instance, NodeStatus, Result } from '../management/types.js';
 
 export interface Shaped { json: unknown; exitCode: number; warnings: string[] }
 
@@ -135,6 +135,14 @@ export interface NodeRow {
   metrics_port?: number;
   /** Ours: the cluster backend's further listen ports (ZeroMQ's xpub/xsub on the manager). */
   backend_ports?: Record<string, number>;
+  /** Ours, the node's health: seconds its process has run, its CPU % (of one CPU, last seconds), resident memory. */
+  uptime_secs?: number;
+  cpu_percent?: number;
+  rss_bytes?: number;
+  /** Automatic restarts since the deployment. */
+  restarts?: number;
+  /** How the previous process ended. */
+  last_exit?: { time: string; code?: number; signal?: string; description: string };
 }
 
 export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeRow[]; json: { errors: { source: string | null; error: string | null }[] } } {
@@ -161,6 +169,7 @@ export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeR
         if (s.port !== undefined) row.port = s.port.number;
         if (s.metricsPort !== undefined) row.metrics_port = s.metricsPort.number;
         if (s.backendPorts !== undefined) row.backend_ports = Object.fromEntries(Object.entries(s.backendPorts).map(([k, p]) => [k, p.number]));
+        addHealth(row, s);
         const { instance: _i, node: _n, ...shown } = row;
         perInstance[s.node] = shown;
         rows.push(row);
@@ -170,6 +179,15 @@ export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeR
     }
   }
   return { json, rows, exitCode: json.errors.length === 0 ? 0 : 1, warnings };
+}
+
+/** Ours: the trailing health fields of a NodeStatus, in the row. */
+function addHealth(row: NodeRow, s: NodeStatus): void {
+  if (s.uptimeMs !== undefined) row.uptime_secs = Math.floor(s.uptimeMs / 1000);
+  if (s.cpuPercent !== undefined) row.cpu_percent = s.cpuPercent;
+  if (s.rssBytes !== undefined) row.rss_bytes = s.rssBytes;
+  if (s.restarts !== undefined) row.restarts = s.restarts;
+  if (s.lastExit !== undefined) row.last_exit = { ...s.lastExit };
 }
 
 export function restartJson(results: readonly Result[]): Shaped {

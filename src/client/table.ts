@@ -9,7 +9,30 @@ const COLUMNS: [string, (r: NodeRow) => string][] = [
   ['PID', (r) => (r.pid === undefined ? '-' : String(r.pid))],
   ['PORT', (r) => [r.port === undefined ? '-' : String(r.port), ...Object.entries(r.backend_ports ?? {}).map(([k, p]) => `${k} ${p}`)].join(', ')],
   ['METRICS', (r) => (r.metrics_port === undefined ? '-' : String(r.metrics_port))],
+  // Ours: the node's health.
+  ['UPTIME', (r) => (r.uptime_secs === undefined ? '-' : duration(r.uptime_secs))],
+  ['CPU', (r) => (r.cpu_percent === undefined ? '-' : `${r.cpu_percent.toFixed(1)}%`)],
+  ['RSS', (r) => (r.rss_bytes === undefined ? '-' : bytes(r.rss_bytes))],
+  ['RESTARTS', (r) => (r.restarts === undefined ? '-' : String(r.restarts))],
+  ['LAST EXIT', (r) => (r.last_exit === undefined ? '-' : `${r.last_exit.description}, ${duration(Math.max(0, (Date.now() - Date.parse(r.last_exit.time)) / 1000))} ago`)],
 ];
+
+/** 42s, 5m07s, 2h05m, 3d04h. */
+export function duration(secs: number): string {
+  const s = Math.floor(secs);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d${two(Math.floor(s / 3600) % 24)}h`;
+}
+
+/** 512K, 123.4M, 1.2G. */
+export function bytes(n: number): string {
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)}K`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)}M`;
+  return `${(n / 1024 ** 3).toFixed(1)}G`;
+}
 
 export function renderNodeTable(rows: readonly NodeRow[], errors: readonly { source: string | null; error: string | null }[]): string {
   const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];

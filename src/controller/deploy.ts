@@ -2,21 +2,43 @@
  * Deployment: one at a time. Instances the configuration drops go to
  * standby; every instance it needs must have a session and answer
  * agent_welcome_request before the READY configuration goes to each agent;
- * their per-node Results become the client's deploy_response. Agents that
- * come back later are brought back to the deployed configuration, and
- * clients hear when every node of it is RUNNING. Every request to agents
- * (welcome, standby, deploy, bring-back) is a gather with its own completion.
+ * their per-node Results become the client's deploy_response. A deployment
+ * asked with rollback-on-failure that does not come up is followed by a
+ * deployment of the last good configuration. Agents that come back later
+ * are brought back to the deployed configuration (leaving the nodes an
+ * operator stopped stopped), and clients hear when every node of it is
+ * RUNNING. Every request to agents (welcome, standby, deploy, bring-back)
+ * is a gather with its own completion; every deployment is in the history.
  */
 import { randomUUID } from 'node:crypto';
-import { AgentApi, ControllerApi, failure, success, type Configuration, type Request, type Result, type State } from '../management/index.js';
+import {
+  AgentApi, ControllerApi, failure, success, type Configuration, type Request, type RequestKind, type Result, type State,
+} from '../management/index.js';
 import { str } from '../protocol/index.js';
 import type { ControllerContext } from './context.js';
 import type { Completion, Gather } from './gather.js';
+import type { DeploymentKind, DeploymentOutcome } from './store.js';
+
+/** How a deployment was asked for, and how it is answered. */
+export interface DeployRequest {
+  /** The request the client sent (deploy, deploy_with_rollback, rollback): its response carries the Results. */
+  answer: RequestKind;
+  kind: DeploymentKind;
+  /** Who asked, for the history. */
+  who?: string;
+  /** Deploy the last good configuration again when this one does not come up. */
+  rollbackOnFailure?: boolean;
+  /** Instead of answering a client: the deployment's final Results (a rollback after a failure). */
+  onDone?: (results: Result[], outcome: DeploymentOutcome) => void;
+}
+
+const CLIENT_DEPLOY: DeployRequest = { answer: ControllerApi.deploy, kind: 'deploy' };
 
 /** The deployment in progress: its gather, and whether its configuration went out yet. */
 interface Deployment {
   readonly req: Request<Gather>;
   readonly config: Configuration;
+  readonly how: DeployRequest;
   sent: boolean;
 }
 
@@ -27,14 +49,17 @@ export class Deployer {
 
   constructor(private readonly ctx: ControllerContext) {}
 
-  /** A client's deploy_request. */
-  deploy(reqid: string, config: Configuration | undefined = this.ctx.states.ready): void {
+  /** A client's deploy_request (or deploy_with_rollback, rollback: `how`). */
+  deploy(reqid: string, config: Configuration | undefined = this.ctx.states.ready, how: DeployRequest = CLIENT_DEPLOY): void {
     const { ctx } = this;
-    const refuse = (error: string): void => ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, error)]);
+    const refuse = (error: string): void => {
+      if (how.onDone) how.onDone([failure(reqid, error)], 'failure');
+      else ctx.respond(how.answer, reqid, [failure(reqid, error)]);
+    };
     if (!config) return refuse('no configuration available to deploy');
     if (this.current) return refuse(`earlier deployment ${this.current.req.id} still pending`);
     if (ctx.gather.pending(reqid)) return refuse(`request ${reqid} is already pending`);
-    if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config.id), true)) return;
+    if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config, how.kind, how.who), refuse)) return;
     const req = ctx.gather.start({
       id: reqid,
       kind: 'deploy',
@@ -42,7 +67,7 @@ export class Deployer {
       onDeadline: () => (deployment.sent ? [] : ctx.instances.notReady().map((name) => failure(reqid, `instance ${name} did not check in`, { instance: name }))),
       onComplete: (results, completion) => this.finished(deployment, results, completion),
     });
-    const deployment: Deployment = { req, config, sent: false };
+    const deployment: Deployment = { req, config, how, sent: false };
     this.current = deployment;
     ctx.log.info({ reqid, config: config.id }, `deploying configuration ${config.id}`);
     // Standby first: requiring the new set closes links to dropped instances.
@@ -64,16 +89,49 @@ export class Deployer {
     const { ctx } = this;
     const { id } = d.req;
     this.current = undefined;
-    const verdict = completion === 'timed-out' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
+    const verdict: DeploymentOutcome = completion === 'timed-out' ? 'timeout' : results.every((r) => r.success) ? 'success' : 'failure';
     const final = completion === 'timed-out' ? results : [...results, success(id, { data: str(d.config.id) })];
     this.record(id, () => ctx.store.endDeployment(id, verdict, final));
     ctx.log.info({ reqid: id, config: d.config.id, outcome: verdict }, `deployment ${id} of ${d.config.id} finished: ${verdict}`);
-    ctx.respond(ControllerApi.deploy, id, final);
     if (verdict === 'success') {
       for (const n of d.config.nodes) this.nodeStates.set(n.name, 'RUNNING');
       this.announceIfReady();
     }
     if (!d.sent) this.restoreDeployed();
+    // A deployment that never went out changed nothing: there is nothing to roll back.
+    if (d.how.rollbackOnFailure && d.sent && verdict !== 'success') this.rollBack(d, final);
+    else if (d.how.onDone) d.how.onDone(final, verdict);
+    else ctx.respond(d.how.answer, id, final);
+  }
+
+  /** The deployment `d` did not come up: deploy the last good configuration, then answer with both outcomes. */
+  private rollBack(d: Deployment, failed: Result[]): void {
+    const { ctx } = this;
+    const { id } = d.req;
+    const answer = (extra: Result): void => ctx.respond(d.how.answer, id, [...failed, extra]);
+    let good: { id: string; config: Configuration } | undefined;
+    try {
+      const record = ctx.store.lastGoodDeployment(d.config.id);
+      const config = record && ctx.store.configurationById(record.configId);
+      if (record && config) good = { id: record.id, config };
+    } catch (err) {
+      return answer(failure(id, `deployment ${id} did not come up, and the history cannot be read to roll back: ${(err as Error).message}`));
+    }
+    if (!good) return answer(failure(id, `deployment ${id} did not come up, and there is no earlier good deployment to roll back to`));
+    const rollbackId = randomUUID();
+    const target = good;
+    ctx.log.warn({ reqid: id, config: d.config.id, to: target.config.id, rollback: rollbackId }, `deployment ${id} did not come up; rolling back to configuration ${target.config.id}`);
+    this.deploy(rollbackId, target.config, {
+      answer: d.how.answer,
+      kind: 'auto-rollback',
+      who: `controller: rollback-on-failure of deployment ${id}`,
+      onDone: (results, outcome) => {
+        const says = outcome === 'success' ? 'every node came up'
+          : `it failed too: ${results.filter((r) => !r.success).map((r) => (r.node ? `${r.node}: ${r.error}` : r.error)).join('; ')}`;
+        answer(failure(id, `deployment ${id} of ${d.config.id} did not come up; rolled back to configuration ${target.config.id} ` +
+          `(last good deployment ${target.id}) as deployment ${rollbackId}: ${says}`));
+      },
+    });
   }
 
   /**
@@ -97,15 +155,15 @@ export class Deployer {
     this.announceIfReady();
   }
 
-  /** Runs a store write; a failure is logged (and answered, if `answer`) and returns false. */
-  private record(reqid: string, write: () => void, answer = false): boolean {
+  /** Runs a store write; a failure is logged (and answered, with `answer`) and returns false. */
+  private record(reqid: string, write: () => void, answer?: (error: string) => void): boolean {
     try {
       write();
       return true;
     } catch (err) {
       const message = `could not store deployment ${reqid}: ${(err as Error).message}`;
       this.ctx.log.error({ reqid, err: (err as Error).message }, message);
-      if (answer) this.ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, message)]);
+      answer?.(message);
       return false;
     }
   }
@@ -156,7 +214,8 @@ export class Deployer {
     }
     this.nodeStates.clear();
     this.clusterReadyFor = '';
-    this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), AgentApi.deploy, d.config, false);
+    // A new deployed configuration starts every node: nothing is left stopped.
+    this.ctx.gather.fanOut(req, d.config.instances.map((i) => i.name).sort(), AgentApi.deploy, d.config, false, []);
   }
 
   /**
@@ -169,9 +228,15 @@ export class Deployer {
     if (!deployed?.instances.some((i) => i.name === instance)) return;
     const id = randomUUID();
     this.ctx.log.info({ instance, config: deployed.id }, `bringing ${instance} back to configuration ${deployed.id}`);
-    if (!this.record(id, () => this.ctx.store.startDeployment(id, deployed.id))) return;
+    if (!this.record(id, () => this.ctx.store.startDeployment(id, deployed, 'bring-back', `controller: ${instance} came back`))) return;
     const req = this.ctx.gather.start({ id, kind: 'deploy', timeoutMs: Infinity, onComplete: (results) => this.broughtBack(id, instance, results) });
-    this.ctx.gather.fanOut(req, [instance], AgentApi.deploy, deployed, false);
+    let stopped: string[] = [];
+    try {
+      stopped = this.ctx.store.stoppedNodes();
+    } catch (err) {
+      this.ctx.log.error({ err: (err as Error).message }, 'could not read the stopped nodes; bringing the instance back with all its nodes');
+    }
+    this.ctx.gather.fanOut(req, [instance], AgentApi.deploy, deployed, false, stopped);
   }
 
   private broughtBack(id: string, instance: string, results: readonly Result[]): void {

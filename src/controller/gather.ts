@@ -68,6 +68,11 @@ export class Gatherer {
     return req;
   }
 
+  /** The id of an open gather of this kind, if any. */
+  openOfKind(kind: string): string | undefined {
+    return [...this.open].find((id) => this.tracker.get<Gather>(id)?.state.kind === kind);
+  }
+
   get(reqid: string): Request<Gather> | undefined {
     return this.open.has(reqid) ? this.tracker.get<Gather>(reqid) : undefined;
   }

@@ -20,6 +20,7 @@ import { Gatherer } from './gather.js';
 import { InstanceRegistry } from './instances.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { getIdValue, getNodes, restart, startRelay, testTimeout } from './relay.js';
+import { diag, getConfigurationById, getDeployments, rollback, rollingRestart, start, stop } from './operations.js';
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
 import { validateConfiguration } from './validate.js';
@@ -141,7 +142,7 @@ class ControllerRuntime implements Controller, ControllerContext {
         this.stage(reqid, config);
       })
       .serve(api.getConfiguration, (reqid, [deployed]) => { rx(api.getConfiguration, { reqid, deployed }); this.getConfiguration(reqid, deployed); })
-      .serve(api.deploy, (reqid) => { rx(api.deploy, { reqid }); this.deployer.deploy(reqid); })
+      .serve(api.deploy, (reqid, _args, from) => { rx(api.deploy, { reqid }); this.deployer.deploy(reqid, undefined, { answer: api.deploy, kind: 'deploy', who: clientName(from) }); })
       .serve(api.getNodes, (reqid) => { rx(api.getNodes, { reqid }); getNodes(this, reqid); })
       .serve(api.getIdValue, (reqid, [id, nodes]) => { rx(api.getIdValue, { reqid, id, nodes }); getIdValue(this, reqid, id, nodes); })
       .serve(api.restart, (reqid, [nodes]) => { rx(api.restart, { reqid, nodes }); restart(this, reqid, nodes); })
@@ -149,7 +150,22 @@ class ControllerRuntime implements Controller, ControllerContext {
       .serve(api.checkConfiguration, (reqid, [config]) => {
         rx(api.checkConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
         this.check(reqid, config);
-      });
+      })
+      // Ours (operations.ts).
+      .serve(api.stop, (reqid, [nodes]) => { rx(api.stop, { reqid, nodes }); stop(this, reqid, nodes); })
+      .serve(api.start, (reqid, [nodes]) => { rx(api.start, { reqid, nodes }); start(this, reqid, nodes); })
+      .serve(api.rollingRestart, (reqid, [nodes]) => { rx(api.rollingRestart, { reqid, nodes }); rollingRestart(this, reqid, nodes); })
+      .serve(api.getDeployments, (reqid, [limit]) => { rx(api.getDeployments, { reqid, limit }); getDeployments(this, reqid, limit); })
+      .serve(api.getConfigurationById, (reqid, [id]) => { rx(api.getConfigurationById, { reqid, id }); getConfigurationById(this, reqid, id); })
+      .serve(api.rollback, (reqid, [id], from) => {
+        rx(api.rollback, { reqid, id });
+        rollback(this, (r, config, how) => this.deployer.deploy(r, config, how), reqid, id, clientName(from));
+      })
+      .serve(api.deployWithRollback, (reqid, _args, from) => {
+        rx(api.deployWithRollback, { reqid });
+        this.deployer.deploy(reqid, undefined, { answer: api.deployWithRollback, kind: 'deploy', who: clientName(from), rollbackOnFailure: true });
+      })
+      .serve(api.diag, (reqid, [node]) => { rx(api.diag, { reqid, node }); diag(this, reqid, node); });
   }
 
   private agentApi(): EventDispatcher {
@@ -163,6 +179,9 @@ class ControllerRuntime implements Controller, ControllerContext {
       .answers(AgentApi.nodeDispatch, gathered(AgentApi.nodeDispatch))
       .answers(AgentApi.restart, gathered(AgentApi.restart))
       .answers(AgentApi.check, gathered(AgentApi.check))
+      .answers(AgentApi.stop, gathered(AgentApi.stop))
+      .answers(AgentApi.start, gathered(AgentApi.start))
+      .answers(AgentApi.diag, gathered(AgentApi.diag))
       .on(AgentApi.notifyChange, (args) => {
         this.forward(AgentApi.notifyChange.make(...args), { instance: args[0], node: args[1].name, old: args[2], new: args[3] });
         this.deployer.nodeState(args[1].name, args[3]);
@@ -269,4 +288,9 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.log.info(summary, `rx ${event.name}`);
     this.toClients(event, summary);
   }
+}
+
+/** Who sent a request, for the deployment history: the client session's address. */
+function clientName(from: PeerInfo): string {
+  return `client ${from.remoteAddress.replace(/^::ffff:/, '')}:${from.remotePort}`;
 }

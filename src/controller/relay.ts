@@ -24,8 +24,22 @@ export function getIdValue(ctx: ControllerContext, reqid: string, id: string, no
 export function restart(ctx: ControllerContext, reqid: string, nodes: readonly string[]): void {
   // The original's special case, in its order and words.
   if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.restart, reqid, [failure(reqid, 'no instances connected')]);
-  const hosts = relayToNodes(ctx, ControllerApi.restart, reqid, nodes, 'no active cluster deployment');
+  // A stopped node restarted by name runs again (restarting all leaves stopped nodes alone).
+  const hosts = relayToNodes(ctx, ControllerApi.restart, reqid, nodes, 'no active cluster deployment', (all) => {
+    if (nodes.length > 0) noteStopped(ctx, all, false);
+  });
   if (hosts) ctx.gather.fanOut(hosts.req, hosts.instances, AgentApi.restart, hosts.wanted);
+}
+
+/** Records the nodes of successful Results as stopped by an operator, or no longer; a store failure is logged. */
+export function noteStopped(ctx: ControllerContext, results: readonly Result[], stopped: boolean): void {
+  const nodes = results.filter((r) => r.success && r.node !== undefined).map((r) => r.node!);
+  if (nodes.length === 0) return;
+  try {
+    ctx.store.setStopped(nodes, stopped);
+  } catch (err) {
+    ctx.log.error({ nodes, err: (err as Error).message }, `could not record nodes as ${stopped ? 'stopped' : 'started'}`);
+  }
 }
 
 /** Without state the original simply never answers; with state the request times out. */
@@ -38,8 +52,8 @@ export function testTimeout(ctx: ControllerContext, reqid: string, withState: bo
  * deployed configuration, and the gather to fan out to them; undefined when
  * the request was answered already.
  */
-function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, nodes: readonly string[], noDeployment: string):
-  { req: Request<Gather>; instances: string[]; wanted: string[] } | undefined {
+export function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, nodes: readonly string[], noDeployment: string,
+  onResults?: (all: Result[]) => void): { req: Request<Gather>; instances: string[]; wanted: string[] } | undefined {
   const deployed = ctx.states.deployed;
   if (!deployed || deployed.instances.length === 0) {
     ctx.respond(spec, reqid, [failure(reqid, noDeployment)]);
@@ -49,7 +63,7 @@ function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, 
   const requested = [...new Set(nodes)].sort();
   const unknown = requested.filter((n) => !inCluster.has(n));
   const wanted = requested.filter((n) => inCluster.has(n));
-  const req = startRelay(ctx, spec, reqid, unknown.map((node) => failure(reqid, 'unknown cluster node', { node })));
+  const req = startRelay(ctx, spec, reqid, unknown.map((node) => failure(reqid, 'unknown cluster node', { node })), onResults);
   if (!req) return undefined;
   if (requested.length > 0 && wanted.length === 0) {
     ctx.gather.finish(req);
@@ -63,10 +77,10 @@ function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, 
  * A gather whose Results become the client's response. A client reusing the
  * id of a request still in progress gets an error instead, the first keeps going.
  */
-export function startRelay(ctx: ControllerContext, spec: RequestKind, reqid: string, results: Result[] = []): Request<Gather> | undefined {
+export function startRelay(ctx: ControllerContext, spec: RequestKind, reqid: string, results: Result[] = [], onResults?: (all: Result[]) => void): Request<Gather> | undefined {
   if (ctx.gather.pending(reqid)) {
     ctx.respond(spec, reqid, [failure(reqid, `request ${reqid} is already pending`)]);
     return undefined;
   }
-  return ctx.gather.start({ id: reqid, kind: spec.kind, results, onComplete: (all) => ctx.respond(spec, reqid, all) });
+  return ctx.gather.start({ id: reqid, kind: spec.kind, results, onComplete: (all) => { onResults?.(all); ctx.respond(spec, reqid, all); } });
 }

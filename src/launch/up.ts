@@ -28,6 +28,9 @@ export interface UpFlags {
   metricsPortStart?: string;
   nodeTimeout?: string;
   stopGrace?: string;
+  restartBackoff?: string;
+  startLimit?: string;
+  keepCrashes?: string;
   logLevel?: string;
 }
 
@@ -60,6 +63,9 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.zeekPath ? { zeekPath: flags.zeekPath } : {}),
     ...(flags.nodeTimeout ? { nodeTimeout: flags.nodeTimeout } : {}),
     ...(flags.stopGrace ? { stopGrace: flags.stopGrace } : {}),
+    ...(flags.restartBackoff ? { restartBackoff: flags.restartBackoff } : {}),
+    ...(flags.startLimit ? { startLimit: flags.startLimit } : {}),
+    ...(flags.keepCrashes ? { keepCrashes: flags.keepCrashes } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
   });
   const checked = resolveAgentConfig(agentFlags(controllerOptions.agentPort || 1), env, process.cwd());

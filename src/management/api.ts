@@ -40,6 +40,10 @@ const action: Codec<string[]> = {
   decode: (v, path) => readList(v, path, 'vector').map((x, i) => readString(x, `${path}[${i}]`)),
 };
 const emptyString = withDefault(stringCodec, () => '');
+/** A trailing set of names that may be left out (an older peer does not send it). */
+const optionalNames: Codec<string[] | undefined> = { encode: (v) => encodeStringSet(v ?? []), decode: readStringSet, default: () => [] };
+/** How many history entries get_deployments returns when the client does not say. */
+export const DEFAULT_HISTORY_ROWS = 20;
 
 /** An API: its request/response pairs and its other events (notifications), as far as names go. */
 export type Api = Readonly<Record<string, RequestKind | { readonly name: string }>>;
@@ -54,8 +58,26 @@ export const ControllerApi = {
   getIdValue: defineRequest<[string, string[]], Result[]>(`${C}get_id_value`, [stringCodec, nameSet], many),
   restart: defineRequest<[string[]], Result[]>(`${C}restart`, [nameSet], many),
   testTimeout: defineRequest<[boolean], Result>(`${C}test_timeout`, [boolCodec], one),
-  /** Ours (zeekctl's `check`): parse every node's scripts with its agent's runtime, start nothing, store nothing. */
+  // Ours from here (zeek-client does not send them). Read-only: check_configuration (it parses, stores nothing),
+  // get_deployments, get_configuration_by_id, diag (it writes nothing on any host but the client's file); the rest change the cluster.
+  /** zeekctl's `check`: parse every node's scripts with its agent's runtime, start nothing, store nothing. */
   checkConfiguration: defineRequest<[Configuration], Result[]>(`${C}check_configuration`, [config], many),
+  /** Stops the named (or all) nodes of the deployed configuration; they stay stopped until started or redeployed. */
+  stop: defineRequest<[string[]], Result[]>(`${C}stop`, [nameSet], many),
+  /** Starts the named (or all) stopped nodes. */
+  start: defineRequest<[string[]], Result[]>(`${C}start`, [nameSet], many),
+  /** Restarts the named nodes (default: every worker) one at a time, each back to RUNNING before the next. */
+  rollingRestart: defineRequest<[string[]], Result[]>(`${C}rolling_restart`, [nameSet], many),
+  /** The latest deployments, newest first: Result data is a vector of DeploymentInfo (management/history.ts). */
+  getDeployments: defineRequest<[number], Result>(`${C}get_deployments`, [withDefault(countCodec, () => DEFAULT_HISTORY_ROWS)], one),
+  /** A configuration of the history by its id, or by the id of a deployment of it. */
+  getConfigurationById: defineRequest<[string], Result>(`${C}get_configuration_by_id`, [stringCodec], one),
+  /** Deploys a configuration of the history again ('' = the last good one before the deployed one); answers as deploy. */
+  rollback: defineRequest<[string], Result[]>(`${C}rollback`, [emptyString], many),
+  /** Deploys the staged configuration, and returns to the last good deployment if it does not come up. */
+  deployWithRollback: defineRequest<[], Result[]>(`${C}deploy_with_rollback`, [], many),
+  /** Diagnostics of a node: Results whose data is a table of file name → content, which the client packs into one .tar.gz. */
+  diag: defineRequest<[string], Result[]>(`${C}diag`, [stringCodec], many),
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),
@@ -70,7 +92,8 @@ export const AgentNotifications = {
 } as const;
 
 export const AgentApi = {
-  deploy: defineRequest<[Configuration, boolean], Result[]>(`${A}deploy`, [config, withDefault(boolCodec, () => false)], many),
+  /** The third argument (ours): nodes an operator stopped, which the deployment leaves stopped. */
+  deploy: defineRequest<[Configuration, boolean, (string[] | undefined)?], Result[]>(`${A}deploy`, [config, withDefault(boolCodec, () => false), optionalNames], many),
   getNodes: defineRequest<[], Result>(`${A}get_nodes`, [], one),
   nodeDispatch: defineRequest<[string[], string[]], Result[]>(`${A}node_dispatch`, [action, nameSet], many),
   agentWelcome: defineRequest<[], Result>(`${A}agent_welcome`, [], one),
@@ -78,6 +101,11 @@ export const AgentApi = {
   restart: defineRequest<[string[]], Result[]>(`${A}restart`, [nameSet], many),
   /** Ours: the script check of this instance's nodes of a configuration, one Result per node. */
   check: defineRequest<[Configuration], Result[]>(`${A}check`, [config], many),
+  // Ours.
+  stop: defineRequest<[string[]], Result[]>(`${A}stop`, [nameSet], many),
+  start: defineRequest<[string[]], Result[]>(`${A}start`, [nameSet], many),
+  /** One Result with data: table of file name → content, the node's diagnostics on this host. */
+  diag: defineRequest<[string], Result>(`${A}diag`, [stringCodec], one),
   notifyAgentHello: defineEvent<[string, string, boolean, number]>(`${A}notify_agent_hello`, stringCodec, stringCodec, boolCodec, countCodec),
   ...AgentNotifications,
 } as const;

@@ -7,12 +7,12 @@
 import { DecodeError, decodePart } from '../protocol/errors.js';
 import {
   type Port, type Value,
-  bool, enumValue, integer, none, optional, port, set, str, table, vector, address,
+  bool, count, enumValue, integer, none, optional, port, real, set, str, table, timespan, timestamp, vector, address,
 } from '../protocol/values.js';
 import {
   CLUSTER_BACKENDS, CLUSTER_ROLES, MGMT_ROLES, STATES,
   type ClusterBackend, type ClusterRole, type ClusterSettings, type Configuration, type Instance, type MgmtRole, type Node, type NodeOption,
-  type NodeOutputs, type NodeStatus, type Result, type State,
+  type ExitRecord, type NodeOutputs, type NodeStatus, type Result, type State,
 } from './types.js';
 
 // ---- field readers -------------------------------------------------------
@@ -218,7 +218,72 @@ export function decodeConfiguration(v: Value | undefined, path: string): Configu
 export function encodeNodeStatus(s: NodeStatus): Value {
   const roles = [encodeMgmtRole(s.mgmtRole), encodeClusterRole(s.clusterRole)];
   const ports = [optional(s.port, encodePort), optional(s.metricsPort, encodePort), optional(s.backendPorts, encodePortTable)];
-  return vector([str(s.node), encodeState(s.state), ...roles, optional(s.pid, integer), ...ports]);
+  return vector([str(s.node), encodeState(s.state), ...roles, optional(s.pid, integer), ...ports, ...encodeNodeHealth(s)]);
+}
+
+/** Ours, fields [8]-[12] of NodeStatus: uptime (interval), CPU % (double), RSS bytes (count), restarts (count), last exit. */
+function encodeNodeHealth(s: NodeStatus): Value[] {
+  return [
+    optional(s.uptimeMs, (ms) => timespan(BigInt(Math.round(ms)) * 1_000_000n)),
+    optional(s.cpuPercent, real),
+    optional(s.rssBytes, count),
+    optional(s.restarts, count),
+    optional(s.lastExit, encodeExitRecord),
+  ];
+}
+
+/** A time (ISO 8601, UTC) as Broker writes it: `2022-04-10T07:00:00.000`, no zone. */
+export const encodeTime = (iso: string): Value => timestamp(iso.replace(/Z$/, ''));
+
+/** Broker's timestamps carry no zone: UTC. Returns ISO 8601 with its zone. */
+export function readTime(v: Value | undefined, path: string): string {
+  if (v?.type !== 'timestamp') expected('time', v, path);
+  return /(Z|[+-]\d{2}:?\d{2})$/.test(v.value) ? v.value : `${v.value}Z`;
+}
+
+/** `[time, code int?, signal string?, description]`. */
+export function encodeExitRecord(e: ExitRecord): Value {
+  return vector([encodeTime(e.time), optional(e.code, integer), optional(e.signal, str), str(e.description)]);
+}
+
+export function decodeExitRecord(v: Value | undefined, path: string): ExitRecord {
+  const f = fields(v, path, 'ExitRecord', 4);
+  const e: ExitRecord = { time: readTime(f[0], `${path}[0]`), description: readString(f[3], `${path}[3]`) };
+  const code = opt(f[1], readInt, `${path}[1]`);
+  if (code !== undefined) e.code = code;
+  const signal = opt(f[2], readString, `${path}[2]`);
+  if (signal !== undefined) e.signal = signal;
+  return e;
+}
+
+function readCount(v: Value, path: string): number {
+  const n = readInt(v, path);
+  if (n < 0) throw new DecodeError(path, `expected a count, got ${n}`);
+  return n;
+}
+
+function readReal(v: Value, path: string): number {
+  if (v.type === 'real') return v.value;
+  return readInt(v, path);
+}
+
+function readIntervalMs(v: Value, path: string): number {
+  if (v.type !== 'timespan') expected('interval', v, path);
+  return Number(v.value / 1_000_000n);
+}
+
+function decodeNodeHealth(f: readonly Value[], path: string, status: NodeStatus): void {
+  const at = (i: number): string => `${path}[${i}]`;
+  const uptime = opt(f[8], readIntervalMs, at(8));
+  if (uptime !== undefined) status.uptimeMs = uptime;
+  const cpu = opt(f[9], readReal, at(9));
+  if (cpu !== undefined) status.cpuPercent = cpu;
+  const rss = opt(f[10], readCount, at(10));
+  if (rss !== undefined) status.rssBytes = rss;
+  const restarts = opt(f[11], readCount, at(11));
+  if (restarts !== undefined) status.restarts = restarts;
+  const lastExit = opt(f[12], decodeExitRecord, at(12));
+  if (lastExit) status.lastExit = lastExit;
 }
 
 const encodePortTable = (ports: Record<string, Port>): Value => table(Object.entries(ports).map(([k, p]) => [str(k), encodePort(p)] as const));
@@ -249,6 +314,7 @@ export function decodeNodeStatus(v: Value | undefined, path: string): NodeStatus
   if (m) status.metricsPort = m;
   const backendPorts = opt(f[7], decodePortTable, at(7));
   if (backendPorts && Object.keys(backendPorts).length > 0) status.backendPorts = backendPorts;
+  decodeNodeHealth(f, path, status);
   return status;
 }
 

@@ -44,6 +44,12 @@ export function readSeconds(s: Setting, min: number | 'positive'): number {
   return Math.round(n * 1000);
 }
 
+/** A whole number within [min, max]. */
+export function readCount(s: Setting, min: number, max: number): number {
+  const n = /^\d{1,9}$/.test(s.text.trim()) ? Number(s.text) : NaN;
+  return n >= min && n <= max ? n : bad(s, `a whole number from ${min} to ${max}`);
+}
+
 /** An IP address or a host name. */
 export function readHost(s: Setting): string {
   return isIP(s.text) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(s.text) ? s.text : bad(s, 'an address or host name');

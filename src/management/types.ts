@@ -80,6 +80,25 @@ export interface NodeStatus {
   metricsPort?: Port;
   /** Ours (a trailing field): further ports the node listens on for its cluster backend, e.g. ZeroMQ's `xpub`/`xsub` on the manager. */
   backendPorts?: Record<string, Port>;
+  /** Ours, trailing fields from here on (zeek-client ignores them): how long the current process has run. */
+  uptimeMs?: number;
+  /** CPU use of the process over the last few seconds, in percent of one CPU. */
+  cpuPercent?: number;
+  /** Resident set size in bytes. */
+  rssBytes?: number;
+  /** Restarts after an unexpected exit since the node was deployed. */
+  restarts?: number;
+  /** How the node's previous process ended. */
+  lastExit?: ExitRecord;
+}
+
+/** Ours: how a node process ended — exit code or signal, when, and in words. */
+export interface ExitRecord {
+  /** ISO 8601. */
+  time: string;
+  code?: number;
+  signal?: string;
+  description: string;
 }
 
 export interface Result {

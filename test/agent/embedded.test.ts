@@ -30,7 +30,9 @@ describe('embedded agent (startAgent)', () => {
     await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-e', [node('worker-1', 'WORKER', { interface: 'lo' })]), false]);
     const states = await waitForStates(c, peer, ['worker-1'], 'RUNNING');
     assert.deepEqual(states.get('controller-test'), { node: 'controller-test', state: 'RUNNING', mgmtRole: 'CONTROLLER', clusterRole: 'NONE', pid: process.pid, port: { number: 2149, protocol: 'tcp' } });
-    assert.deepEqual(states.get(AGENT), { node: AGENT, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid, port: { number: agent.listenPort, protocol: 'tcp' } });
+    const { uptimeMs, rssBytes, ...self } = states.get(AGENT)!;
+    assert.deepEqual(self, { node: AGENT, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid, port: { number: agent.listenPort, protocol: 'tcp' } });
+    assert.ok(uptimeMs! > 0 && rssBytes! > 1_000_000, `the agent reports its own uptime and RSS: ${uptimeMs} ms, ${rssBytes} bytes`);
     const workerPid = states.get('worker-1')!.pid!;
 
     await agent.close({ stopNodes: false });
@@ -65,7 +67,7 @@ describe('embedded agent (startAgent)', () => {
     own({ stateDir });
     const agent = await startAgent({
       name: AGENT, listen: false, controllerPort: c.port, stateDir, runtime: 'sim', nodeTimeoutMs: 3000, stopGraceMs: 500,
-      initialRestartBackoffMs: 200, maxRestartBackoffMs: 400, logger: createLogger({ name: AGENT, role: 'agent', quiet: true, level: 'warn' }),
+      initialRestartBackoffMs: 200, maxRestartBackoffMs: 400, startLimit: 0, logger: createLogger({ name: AGENT, role: 'agent', quiet: true, level: 'warn' }),
     });
     own({ agent });
     const { peer } = await c.hello(AGENT);

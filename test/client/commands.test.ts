@@ -93,9 +93,11 @@ describe('client commands against a protocol-speaking controller', () => {
     assert.equal(dep.stderr, 'error: no configuration deployed\n');
   });
 
-  test('get-nodes: JSON by instance and node, NONE roles as null; --table for people', async () => {
+  test('get-nodes: JSON by instance and node, NONE roles as null, our health fields; --table for people', async () => {
+    const exitTime = new Date(Date.now() - 300_000).toISOString();
+    const health = { uptimeMs: 3_723_400, cpuPercent: 12.5, rssBytes: 150 * 1024 * 1024, restarts: 2, lastExit: { time: exitTime, code: 1, description: 'exited with code 1' } };
     fake.on(ControllerApi.getNodes.request, ControllerApi.getNodes.response, (reqid) => [reqid, [
-      ok(reqid, { instance: 'agent-b', data: vector([encodeNodeStatus({ node: 'w1', state: 'RUNNING', mgmtRole: 'NONE', clusterRole: 'WORKER', pid: 42 })]) }),
+      ok(reqid, { instance: 'agent-b', data: vector([encodeNodeStatus({ node: 'w1', state: 'RUNNING', mgmtRole: 'NONE', clusterRole: 'WORKER', pid: 42, ...health })]) }),
       ok(reqid, { instance: 'agent-a', data: vector([
         encodeNodeStatus({ node: 'manager', state: 'PENDING', mgmtRole: 'NONE', clusterRole: 'MANAGER', port: { number: 2200, protocol: 'tcp' }, metricsPort: { number: 9000, protocol: 'tcp' } }),
         encodeNodeStatus({ node: 'agent-a', state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: 7 }),
@@ -111,18 +113,24 @@ describe('client commands against a protocol-speaking controller', () => {
           'agent-a': { cluster_role: null, mgmt_role: 'AGENT', pid: 7, state: 'RUNNING' },
           manager: { cluster_role: 'MANAGER', mgmt_role: null, port: 2200, metrics_port: 9000, state: 'PENDING' },
         },
-        'agent-b': { w1: { cluster_role: 'WORKER', mgmt_role: null, pid: 42, state: 'RUNNING' } },
+        'agent-b': {
+          w1: {
+            cluster_role: 'WORKER', mgmt_role: null, pid: 42, state: 'RUNNING',
+            uptime_secs: 3723, cpu_percent: 12.5, rss_bytes: 157286400, restarts: 2, last_exit: { time: exitTime, code: 1, description: 'exited with code 1' },
+          },
+        },
       },
     });
     const t = await cli(['get-nodes', '--table']);
-    assert.equal(t.stdout, [
-      'INSTANCE  NODE     ROLE     STATE    PID  PORT  METRICS',
-      'agent-a   agent-a  agent    RUNNING  7    -     -',
-      'agent-a   manager  manager  PENDING  -    2200  9000',
-      'agent-b   w1       worker   RUNNING  42   -     -',
+    const lines = t.stdout.split('\n');
+    assert.deepEqual(lines.slice(0, 3).concat(lines.slice(4)), [
+      'INSTANCE  NODE     ROLE     STATE    PID  PORT  METRICS  UPTIME  CPU    RSS     RESTARTS  LAST EXIT',
+      'agent-a   agent-a  agent    RUNNING  7    -     -        -       -      -       -         -',
+      'agent-a   manager  manager  PENDING  -    2200  9000     -       -      -       -         -',
       'error from agent-c: request timed out',
       '',
-    ].join('\n'));
+    ]);
+    assert.match(lines[3]!, /^agent-b +w1 +worker +RUNNING +42 +- +- +1h02m +12\.5% +150\.0M +2 +exited with code 1, 5m0\ds ago$/);
   });
 
   test('get-id-value: values parsed from each node\'s JSON, failures as errors', async () => {

@@ -7,13 +7,14 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AgentApi, ControllerApi, RequestTracker, success, type Configuration, type RequestKind, type Result,
+  AgentApi, ControllerApi, RequestTracker, failure, success, type Configuration, type RequestKind, type Result,
 } from '../../src/management/index.js';
 import { createLogger } from '../../src/management/log.js';
 import { Endpoint, type PeerInfo, type ZeekEvent } from '../../src/protocol/index.js';
 import { resolveControllerOptions } from '../../src/controller/config.js';
 import type { ControllerContext } from '../../src/controller/context.js';
 import { Deployer } from '../../src/controller/deploy.js';
+import { rollingRestart } from '../../src/controller/operations.js';
 import { Gatherer } from '../../src/controller/gather.js';
 import { InstanceRegistry } from '../../src/controller/instances.js';
 import { ConfigStates } from '../../src/controller/state.js';
@@ -160,5 +161,83 @@ describe('Deployer', () => {
     t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
     assert.equal(t.sent.filter((s) => s.event.name === AgentApi.deploy.requestName).length, 1, 'and no bring-back after the deployment either');
     assert.equal(t.responses().length, 1);
+  });
+
+  deployerTest('a bring-back leaves the nodes an operator stopped stopped; a new deployment starts them all', (t) => {
+    t.hello('agent-a');
+    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
+    t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
+    t.store.setStopped(['node-0'], true);
+    t.ctx.instances.lost('peer-agent-a');
+    t.ctx.gather.instanceLost('agent-a');
+    t.hello('agent-a');
+    t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
+    const back = t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
+    assert.deepEqual(AgentApi.deploy.request.decode(back)[3], ['node-0']);
+    assert.deepEqual(t.store.deployments().map((d) => [d.kind, d.who]), [['bring-back', 'controller: agent-a came back'], ['deploy', undefined]]);
+
+    t.deployer.deploy('d2', config('c2', ['agent-a']));
+    const fresh = t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
+    assert.deepEqual(AgentApi.deploy.request.decode(fresh)[3], []);
+    assert.deepEqual(t.store.stoppedNodes(), [], 'a new deployed configuration forgets what was stopped');
+  });
+
+  deployerTest('rollback on failure: a deploy that does not come up is followed by the last good configuration; the client hears both', (t) => {
+    t.hello('agent-a');
+    const how = { answer: ControllerApi.deployWithRollback, kind: 'deploy' as const, who: 'client x', rollbackOnFailure: true };
+    t.deployer.deploy('d1', config('c1', ['agent-a']), how);
+    t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
+    t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
+    t.deployer.deploy('d2', config('c2', ['agent-a']), how);
+    t.answer('agent-a', AgentApi.deploy, (id) => [failure(id, 'node node-0 exited with code 1 before checking in', { instance: 'agent-a', node: 'node-0' })]);
+    const again = t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { instance: 'agent-a', node: 'node-0' })]);
+    assert.equal(AgentApi.deploy.request.decode(again)[1].id, 'c1', 'the last good configuration went out again');
+    const answers = t.toClients.filter((e) => e.name === ControllerApi.deployWithRollback.responseName).map((e) => ControllerApi.deployWithRollback.decodeResponse(e));
+    assert.deepEqual(answers.map(([reqid]) => reqid), ['d1', 'd2'], 'one answer per client request');
+    const [, results] = answers[1]!;
+    assert.equal(results[0]!.error, 'node node-0 exited with code 1 before checking in');
+    assert.match(results.at(-1)!.error!, /^deployment d2 of c2 did not come up; rolled back to configuration c1 \(last good deployment d1\) as deployment [0-9a-f-]+: every node came up$/);
+    assert.equal(t.ctx.states.deployed?.id, 'c1');
+    assert.deepEqual(t.store.deployments().map((d) => [d.configId, d.kind, d.outcome]), [['c1', 'auto-rollback', 'success'], ['c2', 'deploy', 'failure'], ['c1', 'deploy', 'success']]);
+  });
+
+  deployerTest('rollback on failure with nothing good before: says so, and leaves the failed deployment', (t) => {
+    t.hello('agent-a');
+    t.deployer.deploy('d1', config('c1', ['agent-a']), { answer: ControllerApi.deployWithRollback, kind: 'deploy', rollbackOnFailure: true });
+    t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
+    t.answer('agent-a', AgentApi.deploy, (id) => [failure(id, 'boom', { instance: 'agent-a', node: 'node-0' })]);
+    const [, results] = ControllerApi.deployWithRollback.decodeResponse(t.toClients.find((e) => e.name === ControllerApi.deployWithRollback.responseName)!);
+    assert.equal(results.at(-1)!.error, 'deployment d1 did not come up, and there is no earlier good deployment to roll back to');
+    assert.equal(t.sent.filter((s) => s.event.name === AgentApi.deploy.requestName).length, 1);
+  });
+
+  deployerTest('rolling restart: the next node is asked only once the previous one answered RUNNING; a failure stops the roll', (t) => {
+    t.hello('agent-a');
+    t.hello('agent-b');
+    const two: Configuration = {
+      id: 'c1', instances: [{ name: 'agent-a', host: '127.0.0.1' }, { name: 'agent-b', host: '127.0.0.1' }],
+      nodes: [
+        { name: 'manager', instance: 'agent-a', role: 'MANAGER', state: 'RUNNING', env: {} },
+        ...['w-10', 'w-2', 'w-1', 'w-3'].map((name, i) => ({ name, instance: i % 2 ? 'agent-b' : 'agent-a', role: 'WORKER' as const, state: 'RUNNING' as const, env: {} })),
+      ],
+    };
+    t.deployer.deploy('d1', two);
+    for (const a of ['agent-a', 'agent-b']) t.answer(a, AgentApi.agentWelcome, (id) => [success(id)]);
+    for (const a of ['agent-a', 'agent-b']) t.answer(a, AgentApi.deploy, (id) => [success(id)]);
+    t.store.setStopped(['w-3'], true);
+    const restarts = (): string[] => t.sent.filter((s) => s.event.name === AgentApi.restart.requestName).map((s) => AgentApi.restart.request.decode(s.event)[1].join());
+    rollingRestart(t.ctx, 'r1', []);
+    assert.deepEqual(restarts(), ['w-1'], 'one at a time, in name order, numbers by value; the stopped w-3 and the manager are left out');
+    rollingRestart(t.ctx, 'r2', ['w-10']);
+    const refused = t.toClients.find((e) => e.name === ControllerApi.rollingRestart.responseName)!;
+    assert.deepEqual(ControllerApi.rollingRestart.decodeResponse(refused), ['r2', [failure('r2', 'rolling restart r1 still in progress')]]);
+    t.answer('agent-a', AgentApi.restart, (id) => [success(id, { instance: 'agent-a', node: 'w-1' })]);
+    assert.deepEqual(restarts(), ['w-1', 'w-2']);
+    t.answer('agent-b', AgentApi.restart, (id) => [failure(id, 'node w-2 did not check in within 5000 ms', { instance: 'agent-b', node: 'w-2' })]);
+    assert.deepEqual(restarts(), ['w-1', 'w-2'], 'w-10 is not touched');
+    const [, results] = ControllerApi.rollingRestart.decodeResponse(t.toClients.filter((e) => e.name === ControllerApi.rollingRestart.responseName)[1]!);
+    assert.deepEqual(results.map((r) => [r.node, r.success]), [['w-1', true], ['w-2', false], ['w-10', false]]);
+    assert.equal(results[2]!.error, 'node w-10 not restarted: the rolling restart stopped because w-2 did not come back');
   });
 });

@@ -134,7 +134,7 @@ describe('controller persistence', () => {
     await second.proc.stop();
     const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });
     try {
-      assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), '2');
+      assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), '3');
     } finally {
       db.close();
     }

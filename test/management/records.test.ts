@@ -116,7 +116,7 @@ describe('Management record codecs', () => {
     const cfg = { id: 'c', instances: [], nodes: [] };
     const noForce = AgentApi.deploy.request.make('r', cfg, false);
     const shortened = { ...noForce, args: noForce.args.slice(0, 2) };
-    assert.deepEqual(AgentApi.deploy.request.decode(shortened), ['r', cfg, false]);
+    assert.deepEqual(AgentApi.deploy.request.decode(shortened), ['r', cfg, false, []]);
   });
 });
 
