@@ -56,6 +56,14 @@ export const ControllerApi = {
   testTimeout: defineRequest<[boolean], Result>(`${C}test_timeout`, [boolCodec], one),
   /** Ours (zeekctl's `check`): parse every node's scripts with its agent's runtime, start nothing, store nothing. */
   checkConfiguration: defineRequest<[Configuration], Result[]>(`${C}check_configuration`, [config], many),
+  /**
+   * Ours: one chunk of a script bundle's archive (hash, offset, total size,
+   * base64 bytes). The Result's data is the count of bytes the controller
+   * has, in order: the total once the bundle is stored (at once when it was).
+   */
+  uploadBundle: defineRequest<[string, number, number, string], Result>(`${C}upload_bundle`, [stringCodec, countCodec, countCodec, stringCodec], one),
+  /** Ours: disk use per instance (state, logs, spool); one Result per instance. */
+  df: defineRequest<[], Result[]>(`${C}df`, [], many),
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),
@@ -78,6 +86,14 @@ export const AgentApi = {
   restart: defineRequest<[string[]], Result[]>(`${A}restart`, [nameSet], many),
   /** Ours: the script check of this instance's nodes of a configuration, one Result per node. */
   check: defineRequest<[Configuration], Result[]>(`${A}check`, [config], many),
+  /** Ours: this instance's disk use (df). */
+  df: defineRequest<[], Result>(`${A}df`, [], one),
+  /**
+   * Ours, asked by an agent and served by the controller: a chunk of a
+   * stored script bundle (hash, offset); the Result's data is
+   * `[total count, chunk string (base64)]`.
+   */
+  fetchBundle: defineRequest<[string, number], Result>(`${A}fetch_bundle`, [stringCodec, countCodec], one),
   notifyAgentHello: defineEvent<[string, string, boolean, number]>(`${A}notify_agent_hello`, stringCodec, stringCodec, boolCodec, countCodec),
   ...AgentNotifications,
 } as const;
