@@ -105,6 +105,13 @@ const absentOptionals: Plugin = {
   },
 };
 
+/**
+ * Packages only some commands load (tar: packing a script bundle), left as
+ * run-time requires: in the bundle and its code cache they would cost every
+ * command their loading, for nothing.
+ */
+const RUNTIME_PACKAGES = ['tar'];
+
 /** Writes the bundle and its code cache into `outDir`; returns the bundle's path. */
 export async function bundleClient(outDir = DIST_SRC): Promise<string> {
   const outfile = join(outDir, BUNDLE_FILE);
@@ -117,6 +124,7 @@ export async function bundleClient(outDir = DIST_SRC): Promise<string> {
     format: 'cjs',
     target: 'node20',
     plugins: [plainRequire, deferredBuiltins, absentOptionals],
+    external: RUNTIME_PACKAGES,
     logLevel: 'warning',
   });
   const source = await readFile(outfile, 'utf8');
