@@ -1,6 +1,7 @@
 /**
  * The controller's persistent state in SQLite (WAL, synchronous=FULL):
- * the staged, ready and deployed configurations and the deployment history.
+ * the staged, ready and deployed configurations, the deployment history and
+ * the script bundles (content-addressed: an archive under its sha256).
  * A configuration is stored as its own JSON (schema 1 stored the Broker wire
  * form: 4-5 times the bytes, and encoding and writing it twice was most of a
  * large stage's time). Reading one back goes through the one strict codec
@@ -60,6 +61,12 @@ export class ControllerStore {
         body TEXT NOT NULL,
         updated TEXT NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS bundles (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        created TEXT NOT NULL
+      );
       CREATE TABLE IF NOT EXISTS deployments (
         id TEXT PRIMARY KEY,
         config_id TEXT NOT NULL,
@@ -71,7 +78,8 @@ export class ControllerStore {
     `);
     const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
     if (!row) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
-    // Schema 1 differs only in how configurations are written, and load() reads both.
+    // Schema 1 differs only in how configurations are written, and load() reads both. The bundles
+    // table is new in schema 2 databases without a version change: an older reader never looks at it.
     else if (row.value === '1') this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema');
     else if (Number(row.value) !== SCHEMA_VERSION) throw new Error(`schema version ${row.value} is not supported (expected ${SCHEMA_VERSION})`);
   }
@@ -123,6 +131,23 @@ export class ControllerStore {
       ...(r.outcome ? { outcome: r.outcome } : {}),
       ...(r.results ? { results: JSON.parse(r.results) as unknown[] } : {}),
     }));
+  }
+
+  /** The size of a stored bundle, or undefined when there is none with that hash. */
+  bundleSize(hash: string): number | undefined {
+    const row = this.db.prepare('SELECT size FROM bundles WHERE hash = ?').get(hash) as { size: number } | undefined;
+    return row?.size;
+  }
+
+  /** Stores a bundle (the caller checked its hash); storing one twice is a no-op. */
+  saveBundle(hash: string, archive: Buffer): void {
+    this.db.prepare('INSERT OR IGNORE INTO bundles (hash, size, body, created) VALUES (?, ?, ?, ?)').run(hash, archive.length, archive, new Date().toISOString());
+  }
+
+  /** `length` bytes of a stored bundle from `offset`, or undefined when there is none. */
+  readBundle(hash: string, offset: number, length: number): Buffer | undefined {
+    const row = this.db.prepare('SELECT substr(body, ?, ?) AS part FROM bundles WHERE hash = ?').get(offset + 1, length, hash) as { part: Buffer } | undefined;
+    return row?.part;
   }
 
   close(): void {
