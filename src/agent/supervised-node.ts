@@ -13,7 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
 import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
-import type { Logger } from '../protocol/index.js';
+import { BUNDLE_DIR } from '../management/bundle.js';
+import type { Logger, Outcome } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
 import { readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
@@ -38,6 +39,8 @@ export interface NodeHost {
   releasePort(port: number): void;
   /** Topics of this instance's `cluster`-path nodes: every node session also carries them, so those nodes are reachable through it. */
   relayTopics(): string[];
+  /** Unpacks a script bundle into `target` (fetching it first when the agent lacks it); the count of files, or why not. */
+  installBundle(hash: string, target: string): Promise<Outcome<number>>;
 }
 
 export type CheckIn = 'running' | 'exited' | 'timeout';
@@ -142,6 +145,17 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     if (generation !== this.generation || !this.supervising) {
       this.host.releasePort(mgmtPort);
       return;
+    }
+    if (this.layout.bundle !== undefined) {
+      const installed = await this.host.installBundle(this.layout.bundle, join(this.dir, BUNDLE_DIR));
+      if (!installed.ok) {
+        this.notStarted(generation, mgmtPort, this.host.runtime.describe, installed.error);
+        return;
+      }
+      if (generation !== this.generation || !this.supervising) {
+        this.host.releasePort(mgmtPort);
+        return;
+      }
     }
     const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, logQueueDir: this.host.logQueueDir, mgmtHost: MGMT_HOST, mgmtPort });
     writeNodeFiles(this.dir, plan.files);

@@ -28,6 +28,8 @@ import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.j
 import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
+import { BundleCache, type FetchChunk } from './bundle-cache.js';
+import type { Outcome } from '../protocol/index.js';
 
 /** How a node's start went: its check-in, or why it could not be started. */
 type Start = { state: CheckIn } | { state: 'not-started'; error: string };
@@ -50,6 +52,10 @@ export interface SupervisorOptions {
   stopGraceMs: number;
   backoff: BackoffOptions;
   taskset: string | undefined;
+  /** The CPUs nodes may be pinned to (host-cpus.ts). */
+  cpus: readonly number[];
+  /** Fetches a chunk of a script bundle from the controller. */
+  fetchBundle: FetchChunk;
 }
 
 export interface SupervisorEvents {
@@ -68,9 +74,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly host: NodeHost;
   private readonly nodesRoot: string;
   private readonly follower: OutputFollower;
+  private readonly bundles: BundleCache;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
+    this.bundles = new BundleCache(join(options.stateDir, 'bundles'));
     this.nodesRoot = join(options.stateDir, 'nodes');
     this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs);
     this.follower = new OutputFollower(({ node, stream, line }) => this.emit('log', `${stream}: ${line}`, node));
@@ -87,12 +95,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       allocatePort: () => this.ports.allocate(),
       releasePort: (p) => this.ports.release(p),
       relayTopics: () => [...this.nodes.values()].filter((n) => n.managementPath === 'cluster').map((n) => nodeTopic(n.name)),
+      installBundle: (hash, target) => this.installBundle(hash, target),
     };
   }
 
   /** The id of the configuration this agent runs ('' when none). */
   get configId(): string {
     return this.config?.id ?? '';
+  }
+
+  /** Unpacks a script bundle, fetching it from the controller first when this agent lacks it. */
+  private async installBundle(hash: string, target: string): Promise<Outcome<number>> {
+    const here = await this.bundles.ensure(hash, this.options.fetchBundle);
+    return here.ok ? this.bundles.install(hash, target) : here;
+  }
+
+  /** The log retention of the configuration this agent runs (days; undefined or 0: keep). */
+  get logExpireDays(): number | undefined {
+    return this.config?.cluster?.logExpireDays;
   }
 
   /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
@@ -180,10 +200,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.info({ config: config.id }, 'already running this configuration');
       return [success(reqid, { instance })];
     }
-    const problems = validateConfiguration(config, instance);
+    const problems = validateConfiguration(config, instance, this.options.cpus);
     if (problems.length > 0) {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
+    }
+    const bundle = config.cluster?.bundle;
+    if (bundle !== undefined && config.nodes.some((n) => n.instance === instance)) {
+      const here = await this.bundles.ensure(bundle, this.options.fetchBundle);
+      if (!here.ok) {
+        this.options.log.warn({ config: config.id, bundle, error: here.error }, 'script bundle unavailable; the running nodes are left as they are');
+        return [failure(reqid, here.error, { instance })];
+      }
     }
     // The check protects running nodes from a script error; with none running, each node's own start parses the same scripts and fails as fast.
     const checked = this.nodes.size > 0 ? await this.checkScripts(reqid, config, { vouched: true }) : [];
@@ -195,6 +223,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.stopAll();
     this.config = config;
     saveConfiguration(this.options.stateDir, config);
+    this.bundles.keepOnly(bundle === undefined ? [] : [bundle]);
     this.reservePorts(config);
     const mine = this.myNodes();
     if (mine.length === 0) return [success(reqid, { instance })];
@@ -220,6 +249,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async checkScripts(reqid: string, config: Configuration, { vouched }: { vouched: boolean }): Promise<Result[]> {
     const instance = this.options.name;
+    const problems = validateConfiguration(config, instance, this.options.cpus);
+    if (problems.length > 0) return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
     const mine = config.nodes.filter((n) => n.instance === instance);
     const ctx = {
       runtime: this.options.runtime,
@@ -228,6 +259,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       spoolDir: this.options.spoolDir,
       logQueueDir: this.options.logQueueDir,
       timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),
+      installBundle: (hash: string, target: string) => this.installBundle(hash, target),
     };
     // Nodes that differ only by name parse alike: one check per kind (a worker fleet costs one zeek -a).
     const groups = new Map<string, Node[]>();
