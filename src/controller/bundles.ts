@@ -2,16 +2,18 @@
  * Script bundles on the controller: uploads from clients arrive in chunks
  * (in order; a chunk at offset 0 starts over) and are stored once complete
  * and their sha256 matches their name; agents fetch stored ones in chunks.
- * Uploads in progress live in memory, a few at a time: the oldest is dropped
- * for a new one, and the client that loses it gets an error naming why.
+ * Uploads in progress live in memory, a few at a time and 128 MiB together
+ * at most: the oldest is dropped for a new one, and the client that loses it
+ * gets an error naming why.
  */
 import { BUNDLE_CHUNK_BYTES, bundleHash, formatBytes, MAX_BUNDLE_BYTES } from '../management/bundle.js';
 import { BUNDLE_HASH } from '../management/types.js';
 import { count, str, vector, type Outcome, type Value } from '../protocol/index.js';
 import type { ControllerStore } from './store.js';
 
-/** Uploads in progress at once. */
+/** Uploads in progress at once, and the bytes they may announce together (what they can hold in memory). */
 const MAX_PENDING = 4;
+const MAX_PENDING_BYTES = 2 * MAX_BUNDLE_BYTES;
 
 interface Pending { total: number; received: number; chunks: Buffer[] }
 
@@ -42,11 +44,14 @@ export class BundleUploads {
     let upload = this.pending.get(hash);
     if (offset === 0) {
       this.pending.delete(hash);
-      if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+      const announced = (): number => [...this.pending.values()].reduce((n, u) => n + u.total, 0);
+      while (this.pending.size >= MAX_PENDING || (this.pending.size > 0 && announced() + total > MAX_PENDING_BYTES)) {
+        this.pending.delete(this.pending.keys().next().value!);
+      }
       upload = { total, received: 0, chunks: [] };
       this.pending.set(hash, upload);
     }
-    if (!upload) return fail(`no upload of bundle ${hash} in progress (start at offset 0; an upload is dropped when ${MAX_PENDING} newer ones start)`);
+    if (!upload) return fail(`no upload of bundle ${hash} in progress (start at offset 0; an upload is dropped when ${MAX_PENDING} newer ones, or newer ones of ${formatBytes(MAX_PENDING_BYTES)} together, start)`);
     if (upload.total !== total) return fail(`the upload of bundle ${hash} began with a total of ${upload.total} bytes, this chunk says ${total}`);
     if (offset !== upload.received) return fail(`expected the chunk at offset ${upload.received}, got ${offset}`);
     if (upload.received + bytes.length > total) return fail(`the chunk ends past the bundle's ${total} bytes`);

@@ -77,8 +77,19 @@ describe('bundle uploads', () => {
     for (const b of bundles) assert.ok(uploads.accept(bundleHash(b), 0, 200, b64(b.subarray(0, 100))).ok);
     const first = bundles[0]!;
     const r = uploads.accept(bundleHash(first), 100, 200, b64(first.subarray(100)));
-    assert.match((r as { error: string }).error, /no upload of bundle .* in progress .*dropped when 4 newer ones start/);
+    assert.match((r as { error: string }).error, /no upload of bundle .* in progress .*dropped when 4 newer ones, or newer ones of 128\.0 MiB together, start/);
     const last = bundles[4]!;
     assert.deepEqual(uploads.accept(bundleHash(last), 100, 200, b64(last.subarray(100))), { ok: true, value: 200 });
+  });
+
+  test('uploads in progress announce 128 MiB at most together: a large new one drops the older ones', () => {
+    const { uploads } = setup();
+    const big = (n: number): string => `${n}`.padStart(64, 'a');
+    const mib = 1024 * 1024;
+    assert.ok(uploads.accept(big(1), 0, 64 * mib, 'AAAA').ok);
+    assert.ok(uploads.accept(big(2), 0, 60 * mib, 'AAAA').ok);
+    assert.ok(uploads.accept(big(3), 0, 10 * mib, 'AAAA').ok, 'the first is dropped for it');
+    assert.match((uploads.accept(big(1), 3, 64 * mib, 'AAAA') as { error: string }).error, /no upload of bundle .* in progress/);
+    assert.deepEqual(uploads.accept(big(2), 3, 60 * mib, 'AAAA'), { ok: true, value: 6 }, 'the second goes on');
   });
 });
