@@ -14,7 +14,15 @@ import { join } from 'node:path';
 import { hostCpus } from '../../src/agent/host-cpus.js';
 import { eventually, freePort, removeTempDirs, runCli, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
 
-after(async () => { await stopAll(); removeTempDirs(); });
+/** Every node process seen: an agent leaves its nodes running when stopped, so the test ends them itself. */
+const nodePids = new Set<number>();
+let stopCluster: () => Promise<unknown> = async () => undefined;
+after(async () => {
+  await stopCluster().catch(() => undefined);
+  await stopAll();
+  for (const pid of nodePids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  removeTempDirs();
+});
 
 type NodeState = { state: string; pid?: number; cluster_role: string | null };
 
@@ -40,7 +48,9 @@ describe('operations on the sim runtime', () => {
   const nodes = async (): Promise<Record<string, NodeState>> => {
     const r = await client(['get-nodes']);
     const json = JSON.parse(r.stdout) as { results: Record<string, Record<string, NodeState>> };
-    return Object.fromEntries(Object.entries(json.results['agent-a'] ?? {}).filter(([, s]) => s.cluster_role !== null));
+    const cluster = Object.fromEntries(Object.entries(json.results['agent-a'] ?? {}).filter(([, s]) => s.cluster_role !== null));
+    for (const s of Object.values(cluster)) if (s.pid) nodePids.add(s.pid);
+    return cluster;
   };
   const running = (names: string[]): Promise<Record<string, NodeState>> => eventually(async () => {
     const n = await nodes();
@@ -60,6 +70,8 @@ describe('operations on the sim runtime', () => {
     agent = spawnCli(agentArgs);
     await agent.waitFor(/agent is live/);
     await eventually(async () => (await client(['get-instances'])).stdout.includes('agent-a'), 10_000, 100);
+    // An empty configuration stops every node, while the agent still runs.
+    stopCluster = () => client(['deploy-config', file('empty.ini', '')]);
   });
 
   test('a script bundle: packed by the client, stored by hash, fetched by the agent in chunks, unpacked into every node and loaded', async () => {
