@@ -106,11 +106,12 @@ const absentOptionals: Plugin = {
 };
 
 /**
- * Packages only one rare command uses (diag's tar writer, with its streams
- * library: half the bundle's size again): required from node_modules when
- * that command runs, instead of read and deserialised at every start.
+ * Packages only some rare commands load (tar: packing a script bundle;
+ * tar-stream: diag's archive writer), left as run-time requires: in the
+ * bundle and its code cache they would cost every command their loading,
+ * for nothing.
  */
-const RUN_TIME_PACKAGES = ['tar-stream'];
+const RUNTIME_PACKAGES = ['tar', 'tar-stream'];
 
 /** Writes the bundle and its code cache into `outDir`; returns the bundle's path. */
 export async function bundleClient(outDir = DIST_SRC): Promise<string> {
@@ -124,7 +125,7 @@ export async function bundleClient(outDir = DIST_SRC): Promise<string> {
     format: 'cjs',
     target: 'node20',
     plugins: [plainRequire, deferredBuiltins, absentOptionals],
-    external: RUN_TIME_PACKAGES,
+    external: RUNTIME_PACKAGES,
     logLevel: 'warning',
   });
   const source = await readFile(outfile, 'utf8');

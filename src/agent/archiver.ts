@@ -4,12 +4,13 @@
  * there (inotify), the queue is archived — by the built-in archiver
  * (log-archive.ts, zeek-archiver's layout) or, given `--archive-cmd`, by
  * running `<cmd> -1 <log-queue dir> <archive dir>` (zeek-archiver's
- * one-shot convention). Runs never overlap.
+ * one-shot convention). Runs never overlap. After each run, archived logs
+ * older than the deployed configuration's `log_expire_days` are removed.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../protocol/index.js';
-import { archiveQueue } from './log-archive.js';
+import { archiveQueue, expireArchive } from './log-archive.js';
 
 export interface ArchiveOptions {
   /** An external archiver; the built-in one when absent. */
@@ -17,6 +18,8 @@ export interface ArchiveOptions {
   intervalMs: number;
   logQueueDir: string;
   archiveDir: string;
+  /** The retention in days of the configuration the agent runs (undefined or 0: keep everything). */
+  expireDays?: () => number | undefined;
 }
 
 /** How long after a file lands in the queue a run starts (rotations come in bursts, one file per log). */
@@ -72,6 +75,19 @@ export class Archiver {
   }
 
   private async archive(): Promise<void> {
+    await this.archiveQueue();
+    this.expire();
+  }
+
+  private expire(): void {
+    const days = this.options.expireDays?.();
+    if (days === undefined || days <= 0) return;
+    const run = expireArchive(this.options.archiveDir, days);
+    if (run.archived.length > 0) this.log.info({ archiveDir: this.options.archiveDir, days, files: run.archived.length }, `removed ${run.archived.length} archived logs older than ${days} days`);
+    if (run.errors.length > 0) this.log.error({ archiveDir: this.options.archiveDir, errors: run.errors.slice(0, 10) }, 'log expiry failed in some directories');
+  }
+
+  private async archiveQueue(): Promise<void> {
     const { command, logQueueDir, archiveDir } = this.options;
     if (!existsSync(logQueueDir)) return;
     if (command === undefined) {

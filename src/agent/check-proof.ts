@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import type { ClusterLayout } from '../management/cluster-layout.js';
 import type { Node } from '../management/index.js';
 
-/** What decides how a node parses, apart from its name and ports. */
+/** What decides how a node parses, apart from its name and ports: the script bundle and the node's options included. */
 export function checkKey(node: Node, layout: ClusterLayout): string {
   const hasLogger = layout.nodes.some((n) => n.role === 'LOGGER');
-  return JSON.stringify([node.role, node.scripts ?? [], Object.entries(node.env).sort(), node.interface === undefined, layout.backend, hasLogger]);
+  const options = (node.options ?? []).map((o) => `${o.name}=${o.value}`).sort();
+  return JSON.stringify([node.role, node.scripts ?? [], Object.entries(node.env).sort(), node.interface === undefined, layout.backend, hasLogger, layout.bundle ?? '', options]);
 }
 
 /** Whether the files a node loaded (its `listFile`) are all older than `since` (ms); false when unknown. */

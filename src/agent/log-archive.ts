@@ -6,8 +6,10 @@
  * (the date and times of the file's open and close, as zeek-archiver lays
  * them out), atomically (a temporary file renamed into place), and only
  * then removed from the queue. Anything else in the queue is left alone.
+ * Expiry (zeekctl's `log_expire_days`) removes archived files older than so
+ * many days from the day directories, and a day directory once empty.
  */
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -84,4 +86,36 @@ function freeName(path: string): string {
     const candidate = `${base}.${i}.log.gz`;
     if (!existsSync(candidate)) return candidate;
   }
+}
+
+const DAY_DIR = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes archived logs last written more than `days` days before `now`
+ * (regular files in `<archive>/<YYYY-MM-DD>/` only; nothing else in the
+ * archive is touched), and the day directories this leaves empty.
+ */
+export function expireArchive(archiveDir: string, days: number, now = Date.now()): ArchiveRun {
+  const run: ArchiveRun = { archived: [], errors: [] };
+  if (!(days > 0) || !existsSync(archiveDir)) return run;
+  const cutoff = now - days * DAY_MS;
+  for (const day of readdirSync(archiveDir).sort()) {
+    const dir = join(archiveDir, day);
+    try {
+      if (!DAY_DIR.test(day) || !lstatSync(dir).isDirectory()) continue;
+      for (const file of readdirSync(dir)) {
+        const path = join(dir, file);
+        const st = lstatSync(path);
+        if (st.isFile() && st.mtimeMs < cutoff) {
+          unlinkSync(path);
+          run.archived.push(path);
+        }
+      }
+      if (readdirSync(dir).length === 0) rmdirSync(dir);
+    } catch (err) {
+      run.errors.push(`${dir}: ${(err as Error).message}`);
+    }
+  }
+  return run;
 }

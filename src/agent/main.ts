@@ -6,19 +6,22 @@
  * notifications. Closing it either stops the nodes or leaves them running
  * for the next agent run to adopt.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, failure, success,
+  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeDiskUse, encodeNodeStatus, failure, success,
   type NodeStatus, type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
-import { Endpoint, ErrorCode, str, table, topicMatches, vector, type Link, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { Endpoint, ErrorCode, str, table, topicMatches, vector, type Link, type Outcome, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { collectDiag } from './diag.js';
 import { packageVersion } from '../management/version.js';
 import { Archiver } from './archiver.js';
+import { diskUse, type Area } from './disk-use.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './config.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
+import { hostCpus } from './host-cpus.js';
 import { createRuntime, findExecutable } from './runtimes/index.js';
 import { StateLock } from './state-lock.js';
 import { Supervisor } from './supervisor.js';
@@ -30,6 +33,18 @@ export interface Agent {
   readonly listenPort: number | undefined;
   readonly stateDir: string;
   close(options: { stopNodes: boolean }): Promise<void>;
+}
+
+/** How long the controller has to answer one fetch_bundle_request. */
+const FETCH_TIMEOUT_MS = 30_000;
+
+/** A fetch_bundle Result as a chunk, or why it is not one. */
+function chunkOf(r: Result | undefined): Outcome<{ total: number; bytes: Buffer }> {
+  if (!r) return { ok: false, error: 'no answer from the controller' };
+  if (!r.success) return { ok: false, error: r.error ?? 'the controller refused' };
+  const [total, data] = r.data?.type === 'vector' ? r.data.value : [];
+  if ((total?.type !== 'count' && total?.type !== 'integer') || data?.type !== 'string') return { ok: false, error: 'the controller answered with something other than a chunk' };
+  return { ok: true, value: { total: Number(total.value), bytes: Buffer.from(data.value, 'base64') } };
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -70,7 +85,10 @@ class AgentRuntime implements Agent {
   private closed = false;
   private readonly spoolDir: string;
   private readonly logQueueDir: string;
+  private readonly archiveDir: string;
   private readonly runtimeDescription: string;
+  /** Requests this agent made of its controller (fetch_bundle), by reqid. */
+  private readonly asked = new Map<string, { done: (r: Result | undefined) => void; timer: NodeJS.Timeout }>();
 
   constructor(private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock) {
     this.name = options.name;
@@ -80,6 +98,7 @@ class AgentRuntime implements Agent {
     this.spoolDir = resolve(options.spoolDir ?? join(stateDir, 'spool'));
     mkdirSync(this.spoolDir, { recursive: true });
     this.logQueueDir = resolve(options.logQueueDir ?? join(this.spoolDir, 'log-queue'));
+    this.archiveDir = resolve((options.archive === false ? undefined : options.archive?.archiveDir) ?? join(this.spoolDir, 'logs'));
     const runtime = createRuntime(options.runtime, options.zeekPath ?? 'zeek', options.zeekVersion);
     this.runtimeDescription = runtime.describe;
     this.supervisor = new Supervisor({
@@ -100,6 +119,8 @@ class AgentRuntime implements Agent {
       taskset: findExecutable('taskset'),
       startLimit: options.startLimit ?? AGENT_DEFAULTS.startLimit,
       keepCrashes: options.keepCrashes ?? AGENT_DEFAULTS.keepCrashes,
+      cpus: hostCpus(),
+      fetchBundle: (hash, offset) => this.fetchBundle(hash, offset),
     });
     // A malformed request gets a Broker error and, when its reqid is readable, its response carrying the problem.
     this.dispatcher = new EventDispatcher([AgentApi], (p) => {
@@ -149,7 +170,8 @@ class AgentRuntime implements Agent {
         ...(o.archive?.command === undefined ? {} : { command: o.archive.command }),
         intervalMs: o.archive?.intervalMs ?? AGENT_DEFAULTS.archiveIntervalMs,
         logQueueDir: this.logQueueDir,
-        archiveDir: resolve(o.archive?.archiveDir ?? join(this.spoolDir, 'logs')),
+        archiveDir: this.archiveDir,
+        expireDays: () => this.supervisor.logExpireDays,
       }, this.log);
     }
     for (const note of o.notes ?? []) this.log.warn({ runtime: o.runtime }, note);
@@ -159,6 +181,7 @@ class AgentRuntime implements Agent {
   async close({ stopNodes }: { stopNodes: boolean }): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const { done } of [...this.asked.values()]) done(undefined);
     await this.archiver?.close();
     await this.supervisor.close(stopNodes);
     await this.endpoint.close();
@@ -190,6 +213,10 @@ class AgentRuntime implements Agent {
         this.rx(from, api.nodeDispatch, reqid, { action, nodes });
         this.answer(from, api.nodeDispatch, reqid, 'dispatch failed', this.supervisor.dispatch(reqid, action, nodes));
       })
+      .serve(api.df, (reqid, _args, from) => {
+        this.rx(from, api.df, reqid);
+        this.answer(from, api.df, reqid, 'df failed', diskUse(this.diskAreas()).then((areas) => [success(reqid, { instance, data: encodeDiskUse(areas) })]));
+      })
       .serve(api.restart, (reqid, [nodes], from) => {
         this.rx(from, api.restart, reqid, { nodes });
         this.answer(from, api.restart, reqid, 'restart failed', this.supervisor.restart(reqid, nodes));
@@ -206,6 +233,7 @@ class AgentRuntime implements Agent {
         this.rx(from, api.diag, reqid, { node });
         this.reply(from, api.diag.respond(reqid, [this.diag(reqid, node)]));
       })
+      .answers(api.fetchBundle, (reqid, results) => this.asked.get(reqid)?.done(results.at(-1)))
       .serve(api.agentWelcome, (reqid, _args, from) => {
         this.rx(from, api.agentWelcome, reqid);
         this.reply(from, api.agentWelcome.respond(reqid, [success(reqid, { instance })]));
@@ -214,6 +242,36 @@ class AgentRuntime implements Agent {
         this.rx(from, api.agentStandby, reqid);
         this.answer(from, api.agentStandby, reqid, 'standby failed', this.supervisor.standby().then(() => [success(reqid, { instance })]));
       });
+  }
+
+  /**
+   * A chunk of a script bundle, from the controller that sent the latest
+   * request (the deploy that needs it), or any controller session.
+   */
+  private fetchBundle(hash: string, offset: number): Promise<Outcome<{ total: number; bytes: Buffer }>> {
+    const peer = this.controllerPeer && this.endpoint.hasPeer(this.controllerPeer) ? this.controllerPeer : this.controllerPeers()[0]?.id;
+    if (peer === undefined || this.closed) return Promise.resolve({ ok: false, error: 'no controller connected' });
+    const reqid = randomUUID();
+    return new Promise((resolve) => {
+      const done = (r: Result | undefined): void => {
+        const entry = this.asked.get(reqid);
+        if (!entry) return;
+        clearTimeout(entry.timer);
+        this.asked.delete(reqid);
+        resolve(chunkOf(r));
+      };
+      const timer = setTimeout(() => done(undefined), FETCH_TIMEOUT_MS);
+      this.asked.set(reqid, { done, timer });
+      this.log.info({ peer, reqid, hash, offset }, 'tx fetch_bundle_request');
+      this.endpoint.publishEvent(this.topic, AgentApi.fetchBundle.request.make(reqid, hash, offset), { to: peer });
+    });
+  }
+
+  /** What df reports: the state directory, the spool, the archived logs (and the log queue when it is outside the spool). */
+  private diskAreas(): Area[] {
+    const areas: Area[] = [{ name: 'state', path: this.stateDir }, { name: 'spool', path: this.spoolDir }, { name: 'logs', path: this.archiveDir }];
+    if (!this.logQueueDir.startsWith(join(this.spoolDir, '/'))) areas.push({ name: 'log-queue', path: this.logQueueDir });
+    return areas;
   }
 
   private rx(from: PeerInfo, spec: RequestKind, reqid: string, details: object = {}): void {

@@ -9,7 +9,9 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterLayout } from '../management/cluster-layout.js';
+import { BUNDLE_DIR } from '../management/bundle.js';
 import type { Node, NodeOutputs } from '../management/index.js';
+import type { Outcome } from '../protocol/errors.js';
 import { nodeEnvironment, writeNodeFiles } from './launch.js';
 import type { NodeRuntime } from './runtimes/index.js';
 
@@ -23,6 +25,8 @@ export interface CheckContext {
   spoolDir: string;
   logQueueDir: string;
   timeoutMs: number;
+  /** Unpacks the layout's script bundle into a directory (as for a launch). */
+  installBundle(hash: string, target: string): Promise<Outcome<number>>;
 }
 
 /** Output kept for a result: the tail of each stream. */
@@ -40,6 +44,10 @@ export async function checkNode(ctx: CheckContext, node: Node): Promise<CheckOut
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   try {
+    if (ctx.layout.bundle !== undefined) {
+      const installed = await ctx.installBundle(ctx.layout.bundle, join(dir, BUNDLE_DIR));
+      if (!installed.ok) return { ok: false, error: installed.error, outputs: { stdout: '', stderr: installed.error } };
+    }
     const launch = { node, layout: ctx.layout, nodeDir: dir, spoolDir: ctx.spoolDir, logQueueDir: ctx.logQueueDir, mgmtHost: '127.0.0.1', mgmtPort: 1 };
     const verdict = ctx.runtime.check(launch);
     if (!('run' in verdict)) return verdict.ok ? verdict : { ...verdict, outputs: { stdout: '', stderr: verdict.error } };

@@ -15,7 +15,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
 import type { ExitRecord, Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
-import type { Logger } from '../protocol/index.js';
+import { BUNDLE_DIR } from '../management/bundle.js';
+import type { Logger, Outcome } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
 import { readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
@@ -46,6 +47,8 @@ export interface NodeHost {
   readonly meter: CpuMeter;
   /** Keeps the evidence of an unexpected exit (crash-dirs.ts). */
   recordCrash(node: SupervisedNode, exit: ExitRecord, pid: number, upMs: number): void;
+  /** Unpacks a script bundle into `target` (fetching it first when the agent lacks it); the count of files, or why not. */
+  installBundle(hash: string, target: string): Promise<Outcome<number>>;
 }
 
 export type CheckIn = 'running' | 'exited' | 'timeout';
@@ -187,6 +190,17 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     if (generation !== this.generation || !this.supervising) {
       this.host.releasePort(mgmtPort);
       return;
+    }
+    if (this.layout.bundle !== undefined) {
+      const installed = await this.host.installBundle(this.layout.bundle, join(this.dir, BUNDLE_DIR));
+      if (!installed.ok) {
+        this.notStarted(generation, mgmtPort, this.host.runtime.describe, installed.error);
+        return;
+      }
+      if (generation !== this.generation || !this.supervising) {
+        this.host.releasePort(mgmtPort);
+        return;
+      }
     }
     const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, logQueueDir: this.host.logQueueDir, mgmtHost: MGMT_HOST, mgmtPort });
     writeNodeFiles(this.dir, plan.files);

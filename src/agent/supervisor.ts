@@ -32,6 +32,8 @@ import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.j
 import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
+import { BundleCache, type FetchChunk } from './bundle-cache.js';
+import type { Outcome } from '../protocol/index.js';
 
 /** How a node's start went: its check-in, or why it could not be started. */
 type Start = { state: CheckIn } | { state: 'not-started'; error: string };
@@ -58,6 +60,10 @@ export interface SupervisorOptions {
   startLimit: number;
   /** Crash directories kept per node. */
   keepCrashes: number;
+  /** The CPUs nodes may be pinned to (host-cpus.ts). */
+  cpus: readonly number[];
+  /** Fetches a chunk of a script bundle from the controller. */
+  fetchBundle: FetchChunk;
 }
 
 export interface SupervisorEvents {
@@ -80,9 +86,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private stopped = new Set<string>();
   private readonly meter = new CpuMeter();
   private readonly sampler: NodeJS.Timeout;
+  private readonly bundles: BundleCache;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
+    this.bundles = new BundleCache(join(options.stateDir, 'bundles'));
     this.nodesRoot = join(options.stateDir, 'nodes');
     this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs);
     this.follower = new OutputFollower(({ node, stream, line }) => this.emit('log', `${stream}: ${line}`, node));
@@ -105,6 +113,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         const dir = saveCrash(options.stateDir, sn.dir, { ...exit, node: sn.name, pid, uptimeMs: upMs, configId: this.configId }, options.keepCrashes);
         options.log.info({ node: sn.name, dir }, 'crash evidence kept');
       },
+      installBundle: (hash, target) => this.installBundle(hash, target),
     };
     this.sampler = setInterval(() => this.meter.sample([...this.nodes.values()].flatMap((n) => n.processIdentity ?? [])), SAMPLE_INTERVAL_MS);
     this.sampler.unref();
@@ -113,6 +122,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The id of the configuration this agent runs ('' when none). */
   get configId(): string {
     return this.config?.id ?? '';
+  }
+
+  /** Unpacks a script bundle, fetching it from the controller first when this agent lacks it. */
+  private async installBundle(hash: string, target: string): Promise<Outcome<number>> {
+    const here = await this.bundles.ensure(hash, this.options.fetchBundle);
+    return here.ok ? this.bundles.install(hash, target) : here;
+  }
+
+  /** The log retention of the configuration this agent runs (days; undefined or 0: keep). */
+  get logExpireDays(): number | undefined {
+    return this.config?.cluster?.logExpireDays;
   }
 
   /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
@@ -251,10 +271,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.info({ config: config.id }, 'already running this configuration');
       return [success(reqid, { instance })];
     }
-    const problems = validateConfiguration(config, instance);
+    const problems = validateConfiguration(config, instance, this.options.cpus);
     if (problems.length > 0) {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
+    }
+    const bundle = config.cluster?.bundle;
+    if (bundle !== undefined && config.nodes.some((n) => n.instance === instance)) {
+      const here = await this.bundles.ensure(bundle, this.options.fetchBundle);
+      if (!here.ok) {
+        this.options.log.warn({ config: config.id, bundle, error: here.error }, 'script bundle unavailable; the running nodes are left as they are');
+        return [failure(reqid, here.error, { instance })];
+      }
     }
     // The check protects running nodes from a script error; with none running, each node's own start parses the same scripts and fails as fast.
     const checked = this.nodes.size > 0 ? await this.checkScripts(reqid, config, { vouched: true }) : [];
@@ -265,6 +293,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     await this.stopAll();
     this.config = config;
+    this.bundles.keepOnly(bundle === undefined ? [] : [bundle]);
     const mine = this.myNodes();
     this.stopped = new Set(stopped.filter((n) => mine.some((m) => m.name === n)));
     saveAgentState(this.options.stateDir, config, [...this.stopped]);
@@ -299,6 +328,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async checkScripts(reqid: string, config: Configuration, { vouched }: { vouched: boolean }): Promise<Result[]> {
     const instance = this.options.name;
+    const problems = validateConfiguration(config, instance, this.options.cpus);
+    if (problems.length > 0) return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
     const mine = config.nodes.filter((n) => n.instance === instance);
     const ctx = {
       runtime: this.options.runtime,
@@ -307,6 +338,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       spoolDir: this.options.spoolDir,
       logQueueDir: this.options.logQueueDir,
       timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),
+      installBundle: (hash: string, target: string) => this.installBundle(hash, target),
     };
     // Nodes that differ only by name parse alike: one check per kind (a worker fleet costs one zeek -a).
     const groups = new Map<string, Node[]>();

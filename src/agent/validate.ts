@@ -5,14 +5,22 @@
  * scripts). Returns one sorted error text per problem.
  */
 import type { Configuration } from '../management/index.js';
+import { nodeOptionProblems } from '../management/node-options.js';
+import { formatCpuList } from './host-cpus.js';
 
 const NODE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export function validateConfiguration(config: Configuration, instance: string): string[] {
+/**
+ * `cpus`: the CPUs nodes may be pinned to on this host (host-cpus.ts);
+ * undefined skips that check (a stored configuration at start: a node pinned
+ * to a CPU the agent lost fails on its own, the rest still run).
+ */
+export function validateConfiguration(config: Configuration, instance: string, cpus?: readonly number[]): string[] {
   const errors: string[] = [];
+  const pinned = new Map<number, string>();
   const instances = new Set<string>();
   for (const i of config.instances) {
     if (instances.has(i.name)) errors.push(`instance ${JSON.stringify(i.name)} is declared more than once`);
@@ -31,7 +39,14 @@ export function validateConfiguration(config: Configuration, instance: string): 
     if (node.interface !== undefined && (node.interface === '' || CONTROL.test(node.interface) || /\s/.test(node.interface))) {
       errors.push(`node ${n} has an invalid interface ${JSON.stringify(node.interface)}`);
     }
-    if (node.cpuAffinity !== undefined && node.cpuAffinity < 0) errors.push(`node ${n} has a negative cpu_affinity ${node.cpuAffinity}`);
+    if (node.cpuAffinity !== undefined) {
+      const cpu = node.cpuAffinity;
+      if (cpus && !cpus.includes(cpu)) errors.push(`node ${n} is pinned to CPU ${cpu}, but this host has CPUs ${formatCpuList(cpus)}`);
+      const other = pinned.get(cpu);
+      if (other !== undefined) errors.push(`nodes ${JSON.stringify(other)} and ${n} are both pinned to CPU ${cpu}`);
+      pinned.set(cpu, node.name);
+    }
+    errors.push(...nodeOptionProblems(node));
     for (const script of node.scripts ?? []) {
       if (script === '' || CONTROL.test(script)) errors.push(`node ${n} has an invalid script name ${JSON.stringify(script)}`);
       // zeek would take these for an option or a NAME=VALUE redef.

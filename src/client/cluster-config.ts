@@ -5,17 +5,22 @@
  * Parsing yields the same Management::Configuration zeek-client would send,
  * or one error naming the file, the line and the problem. Ours beyond it: a
  * `[cluster]` section (without a `role`, else it is a node of that name) for
- * cluster-wide settings such as the backend.
+ * cluster-wide settings such as the backend; a `[scripts]` section (the same
+ * rule) naming the script bundle (`dir`, packed and uploaded by the client,
+ * or `bundle`, the hash of one the controller stores); zeekctl's worker
+ * expansion keys (worker-expansion.ts) and `af_packet_*` node options.
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Port } from '../protocol/index.js';
+import { NODE_OPTIONS, optionOfIniKey, optionRedef } from '../management/node-options.js';
 import {
-  CLUSTER_BACKENDS, CLUSTER_ROLES, type ClusterBackend, type ClusterRole, type ClusterSettings, type Configuration, type Instance, type Node,
+  BUNDLE_HASH, CLUSTER_BACKENDS, CLUSTER_ROLES, MAX_LOG_EXPIRE_DAYS, type ClusterBackend, type ClusterRole, type ClusterSettings, type Configuration, type Instance, type Node,
 } from '../management/types.js';
 import { effectiveEntries, escapeIniValue, parseIni, renderIni, type IniDocument, type IniEntry, type IniSection } from './ini.js';
 import { quoteIfSpaced, shlexSplit } from './shlex.js';
 import { instanceToJson } from './results.js';
+import { expandWorkers, LB_KEYS, OPTION_KEYS, type LoadBalancing } from './worker-expansion.js';
 
 export interface ParseOptions {
   /** Shown in errors, e.g. the file name or `<stdin>`. */
@@ -27,15 +32,19 @@ export interface ParseOptions {
 }
 
 export type ParseResult =
-  | { ok: true; config: Configuration; warnings: string[] }
+  | { ok: true; config: Configuration; warnings: string[]; scripts?: ScriptsSource }
   | { ok: false; error: string };
 
-const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port']);
-const CLUSTER_KEYS = new Set(['backend', 'xpub_port', 'xsub_port']);
+/** `[scripts] dir`: a directory of site scripts to pack and upload, as written (relative to the file), and its line. */
+export interface ScriptsSource { dir: string; line: number }
 
-/** `[cluster]` holds settings unless it has a role (then it is a node named "cluster", as zeek-client reads it). */
-const isClusterSection = (doc: IniDocument, s: IniSection): boolean =>
-  s.name === 'cluster' && !effectiveEntries(doc, s).some((e) => e.key === 'role' || e.key === 'type');
+const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port', ...LB_KEYS, ...OPTION_KEYS]);
+const CLUSTER_KEYS = new Set(['backend', 'xpub_port', 'xsub_port', 'log_expire_days']);
+const SCRIPTS_KEYS = new Set(['dir', 'bundle']);
+
+/** `[cluster]` and `[scripts]` hold settings unless they have a role (then each is a node of that name, as zeek-client reads it). */
+const isSettingsSection = (doc: IniDocument, s: IniSection, name: string): boolean =>
+  s.name === name && !effectiveEntries(doc, s).some((e) => e.key === 'role' || e.key === 'type');
 const NODE_ROLES = CLUSTER_ROLES.filter((r) => r !== 'NONE');
 
 class ConfigError extends Error {
@@ -47,29 +56,33 @@ export function parseClusterConfig(text: string, options: ParseOptions): ParseRe
   if (!parsed.ok) return { ok: false, error: `${options.source}:${parsed.error.line}: ${parsed.error.message}` };
   const warnings: string[] = [];
   try {
-    const config = buildConfiguration(parsed.doc, options, warnings);
-    return { ok: true, config, warnings };
+    const { config, scripts } = buildConfiguration(parsed.doc, options, warnings);
+    return { ok: true, config, warnings, ...(scripts ? { scripts } : {}) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { ok: false, error: `${options.source}:${err.line}: ${err.message}` };
   }
 }
 
-function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: string[]): Configuration {
+function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: string[]): { config: Configuration; scripts?: ScriptsSource } {
   const instancesSection = doc.sections.find((s) => s.name === 'instances');
   const instances = instancesSection ? effectiveEntries(doc, instancesSection).map(parseInstance) : [];
-  const clusterSection = doc.sections.find((s) => isClusterSection(doc, s));
+  const clusterSection = doc.sections.find((s) => isSettingsSection(doc, s, 'cluster'));
   const cluster = clusterSection ? parseClusterSection(effectiveEntries(doc, clusterSection), warnings) : undefined;
-  const nodes: Node[] = [];
+  const scriptsSection = doc.sections.find((s) => isSettingsSection(doc, s, 'scripts'));
+  const scripts = scriptsSection ? parseScriptsSection(scriptsSection, effectiveEntries(doc, scriptsSection), warnings) : undefined;
+  const settings = [instancesSection, clusterSection, scriptsSection];
+  const parsedNodes: { node: Node; lb: LoadBalancing }[] = [];
   const instanceFree: IniSection[] = [];
   for (const section of doc.sections) {
-    if (section === instancesSection || section === clusterSection) continue;
+    if (settings.includes(section)) continue;
     const entries = effectiveEntries(doc, section);
     if (!entries.some((e) => e.key === 'instance')) instanceFree.push(section);
-    nodes.push(parseNode(section, entries, options.hostname, warnings));
+    parsedNodes.push(parseNode(section, entries, options.hostname, warnings));
   }
-  if (instanceFree.length > 0 && instanceFree.length !== nodes.length) {
-    const withInstance = doc.sections.find((s) => s !== instancesSection && s !== clusterSection && !instanceFree.includes(s))!;
+  const nodes = expandWorkers(parsedNodes, (line, message) => { throw new ConfigError(line, message); }, warnings);
+  if (instanceFree.length > 0 && instanceFree.length !== parsedNodes.length) {
+    const withInstance = doc.sections.find((s) => !settings.includes(s) && !instanceFree.includes(s))!;
     throw new ConfigError(instanceFree[0]!.line,
       `node "${instanceFree[0]!.name}" names no instance but node "${withInstance.name}" (line ${withInstance.line}) does: either all or no nodes must state instances`);
   }
@@ -80,8 +93,28 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
     ? instances
     : [...new Set(nodes.map((n) => n.instance))].sort().map((name): Instance => ({ name, host: '0.0.0.0' }));
   const config: Configuration = { id: options.id ?? randomUUID(), instances: finalInstances, nodes: nodes.sort(byName) };
-  if (cluster && Object.keys(cluster).length > 0) config.cluster = cluster;
-  return config;
+  const withBundle = scripts?.bundle ? { ...cluster, bundle: scripts.bundle } : cluster;
+  if (withBundle && Object.keys(withBundle).length > 0) config.cluster = withBundle;
+  return { config, ...(scripts?.dir ? { scripts: scripts.dir } : {}) };
+}
+
+/** `[scripts]`: `dir = PATH` (a directory the client packs and uploads) or `bundle = HASH` (one the controller stores). */
+function parseScriptsSection(section: IniSection, entries: IniEntry[], warnings: string[]): { dir?: ScriptsSource; bundle?: string } {
+  for (const e of entries) {
+    if (e.value === undefined || e.value.trim() === '') throw new ConfigError(e.line, `config item scripts.${e.key} needs a value`);
+  }
+  const dir = entries.find((e) => e.key === 'dir');
+  const bundle = entries.find((e) => e.key === 'bundle');
+  const unknown = entries.filter((e) => !SCRIPTS_KEYS.has(e.key)).map((e) => e.key).sort();
+  if (unknown.length > 0) warnings.push(`ignoring unexpected keys in [scripts]: ${unknown.join(', ')} (known: dir, bundle)`);
+  if (dir && bundle) throw new ConfigError(bundle.line, '[scripts] names both a directory (dir) and a stored bundle (bundle): give one');
+  if (bundle) {
+    const hash = bundle.value!.trim().toLowerCase();
+    if (!BUNDLE_HASH.test(hash)) throw new ConfigError(bundle.line, `scripts bundle "${bundle.value}" is not a bundle hash (64 hex digits, as get-config shows it)`);
+    return { bundle: hash };
+  }
+  if (dir) return { dir: { dir: dir.value!.trim(), line: dir.line } };
+  throw new ConfigError(section.line, '[scripts] needs dir = DIRECTORY (site scripts to pack and upload) or bundle = HASH');
 }
 
 function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSettings {
@@ -96,6 +129,11 @@ function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSe
       settings.backend = backend as ClusterBackend;
     } else if (e.key === 'xpub_port') settings.xpubPort = tcp(portNumber(e.value, e, 'cluster xpub_port'));
     else if (e.key === 'xsub_port') settings.xsubPort = tcp(portNumber(e.value, e, 'cluster xsub_port'));
+    else if (e.key === 'log_expire_days') {
+      const days = integer(e.value, e, 'cluster log_expire_days');
+      if (days < 0 || days > MAX_LOG_EXPIRE_DAYS) throw new ConfigError(e.line, `cluster log_expire_days ${days} outside valid range (0-${MAX_LOG_EXPIRE_DAYS}; 0 keeps logs)`);
+      settings.logExpireDays = days;
+    }
   }
   const unknown = entries.filter((e) => !CLUSTER_KEYS.has(e.key)).map((e) => e.key).sort();
   if (unknown.length > 0) warnings.push(`ignoring unexpected keys in [cluster]: ${unknown.join(', ')} (known: ${[...CLUSTER_KEYS].join(', ')})`);
@@ -116,7 +154,7 @@ function parseInstance(entry: IniEntry): Instance {
   return { name: entry.key, host, listenPort: { number: portNumber(portText, entry, `instance "${entry.key}" port`), protocol: 'tcp' } };
 }
 
-function parseNode(section: IniSection, entries: IniEntry[], hostname: string, warnings: string[]): Node {
+function parseNode(section: IniSection, entries: IniEntry[], hostname: string, warnings: string[]): { node: Node; lb: LoadBalancing } {
   const get = (...keys: string[]): IniEntry | undefined => keys.map((k) => entries.find((e) => e.key === k)).find((e) => e !== undefined);
   for (const e of entries) {
     if (e.value === undefined) throw new ConfigError(e.line, `config item ${section.name}.${e.key} needs a value`);
@@ -147,9 +185,27 @@ function parseNode(section: IniSection, entries: IniEntry[], hostname: string, w
   if (scripts?.value) node.scripts = split(scripts, `${where} scripts`).sort();
   const env = get('env');
   if (env?.value) node.env = parseEnv(env, where);
+  const options = entries.flatMap((e) => {
+    const name = optionOfIniKey(e.key);
+    if (name === undefined) return [];
+    const option = { name, value: e.value!.trim() };
+    const r = optionRedef(option);
+    if (!r.ok) throw new ConfigError(e.line, `${where} ${e.key}: ${r.error}`);
+    return [option];
+  });
+  if (options.length > 0) node.options = options;
   const unknown = entries.filter((e) => !NODE_KEYS.has(e.key)).map((e) => e.key).sort();
   if (unknown.length > 0) warnings.push(`ignoring unexpected keys: ${unknown.join(', ')}`);
-  return node;
+  const at = (key: string): { value: string; line: number } | undefined => {
+    const e = get(key);
+    return e ? { value: e.value!, line: e.line } : undefined;
+  };
+  const lb: LoadBalancing = { line: section.line };
+  const [procs, method, pinCpus] = [at('lb_procs'), at('lb_method'), at('pin_cpus')];
+  if (procs) lb.procs = procs;
+  if (method) lb.method = method;
+  if (pinCpus) lb.pinCpus = pinCpus;
+  return { node, lb };
 }
 
 function lookupRole(text: string): ClusterRole | undefined {
@@ -207,7 +263,9 @@ export function renderClusterConfig(config: Configuration): string {
     if (c.backend) entries.push({ key: 'backend', value: c.backend });
     if (c.xpubPort) entries.push({ key: 'xpub_port', value: String(c.xpubPort.number) });
     if (c.xsubPort) entries.push({ key: 'xsub_port', value: String(c.xsubPort.number) });
-    sections.push({ name: 'cluster', entries });
+    if (c.logExpireDays !== undefined) entries.push({ key: 'log_expire_days', value: String(c.logExpireDays) });
+    if (entries.length > 0) sections.push({ name: 'cluster', entries });
+    if (c.bundle) sections.push({ name: 'scripts', entries: [{ key: 'bundle', value: c.bundle }] });
   }
   for (const node of [...config.nodes].sort(byName)) {
     const entries: { key: string; value: string | undefined }[] = [];
@@ -221,6 +279,10 @@ export function renderClusterConfig(config: Configuration): string {
     const env = Object.keys(node.env).sort();
     if (env.length > 0) add('env', env.map((k) => `${k}=${quoteIfSpaced(node.env[k]!)}`).join(' '));
     add('metrics_port', node.metricsPort?.number.toString());
+    for (const o of [...(node.options ?? [])].sort(byName)) {
+      const key = NODE_OPTIONS[o.name]?.iniKey;
+      if (key) add(key, o.value);
+    }
     sections.push({ name: node.name, entries });
   }
   return renderIni(sections);
@@ -230,7 +292,12 @@ export function renderClusterConfig(config: Configuration): string {
 export function configurationToJson(config: Configuration): unknown {
   const c = config.cluster;
   const cluster = c && Object.keys(c).length > 0
-    ? { cluster: { backend: c.backend ?? null, xpub_port: c.xpubPort?.number ?? null, xsub_port: c.xsubPort?.number ?? null } }
+    ? {
+      cluster: {
+        backend: c.backend ?? null, xpub_port: c.xpubPort?.number ?? null, xsub_port: c.xsubPort?.number ?? null,
+        log_expire_days: c.logExpireDays ?? null, scripts_bundle: c.bundle ?? null,
+      },
+    }
     : {};
   return {
     ...cluster,

@@ -58,19 +58,29 @@ const FILE_OPERAND = ['<FILE>', 'cluster configuration file, "-" for stdin'] as 
 const ROLLBACK_OPTION: OptionSpec = {
   flags: '--rollback-on-failure', description: 'if the new configuration does not come up, deploy the last good one again (ours)',
 };
+const SCRIPTS_OPTION: OptionSpec = {
+  flags: '--scripts <DIR>', description: 'a directory of site scripts every node loads (its local.zeek or __load__.zeek), sent as a script bundle; instead of [scripts] dir in FILE',
+};
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'check', description: "parse every node's scripts with its agent's zeek (zeekctl's check): nothing is started or stored", operands: [FILE_OPERAND],
-    action: (file: string) => (c, ctx) => c.check(ctx, file),
+    options: [SCRIPTS_OPTION],
+    action: (file: string, o: { scripts?: string }) => (c, ctx) => c.check(ctx, file, o.scripts),
   },
   {
     name: 'deploy', description: 'deploy the staged cluster configuration', options: [ROLLBACK_OPTION],
     action: (o: { rollbackOnFailure?: boolean }) => (c, ctx) => c.deploy(ctx, { rollbackOnFailure: o.rollbackOnFailure === true }),
   },
   {
-    name: 'deploy-config', description: 'upload a cluster configuration and deploy it', operands: [FILE_OPERAND], options: [ROLLBACK_OPTION],
-    action: (file: string, o: { rollbackOnFailure?: boolean }) => (c, ctx) => c.deployConfig(ctx, file, { rollbackOnFailure: o.rollbackOnFailure === true }),
+    name: 'deploy-config', description: 'upload a cluster configuration and deploy it', operands: [FILE_OPERAND], options: [ROLLBACK_OPTION, SCRIPTS_OPTION],
+    action: (file: string, o: { rollbackOnFailure?: boolean; scripts?: string }) => (c, ctx) =>
+      c.deployConfig(ctx, file, { rollbackOnFailure: o.rollbackOnFailure === true, ...(o.scripts === undefined ? {} : { scriptsDir: o.scripts }) }),
+  },
+  {
+    name: 'df', description: "disk use per instance: the agent's state directory, spool and archived logs, and the free space of their filesystems",
+    options: [{ flags: '--table', description: 'a table for people instead of JSON' }],
+    action: (o: { table?: boolean }) => (c, ctx) => c.df(ctx, { table: o.table === true }),
   },
   {
     name: 'diag', description: 'write one .tar.gz with a node\'s crash outputs, layout, configuration, versions, ulimits and log lines (ours)',
@@ -130,7 +140,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'stage-config', description: 'upload a cluster configuration for later deployment', operands: [FILE_OPERAND],
-    action: (file: string) => (c, ctx) => c.stageConfig(ctx, file),
+    options: [SCRIPTS_OPTION],
+    action: (file: string, o: { scripts?: string }) => (c, ctx) => c.stageConfig(ctx, file, o.scripts),
   },
   { name: 'show-settings', description: "show the client's own settings", action: () => (c, ctx) => c.showSettings(ctx) },
   {

@@ -7,6 +7,7 @@
  * command loads no more than it needs.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { ControllerApi as api } from '../management/api.js';
 import type { RequestSpec } from '../management/events.js';
 import { decodeConfiguration } from '../management/records.js';
@@ -55,8 +56,16 @@ export function getInstances(ctx: ClientContext): Promise<number> {
   });
 }
 
-/** Reads and parses a cluster configuration file (`-` is stdin); logs the problem and returns undefined when it does not parse. */
-export async function loadClusterConfig(ctx: ClientContext, file: string): Promise<Configuration | undefined> {
+/** A parsed cluster configuration and the directory of site scripts to pack for it, if any. */
+export interface LoadedConfig { config: Configuration; scriptsDir?: string }
+
+/**
+ * Reads and parses a cluster configuration file (`-` is stdin); logs the
+ * problem and returns undefined when it does not parse. `scriptsDir`
+ * (`--scripts`) is the bundle's directory; a `[scripts] dir` is relative
+ * to the file's directory.
+ */
+export async function loadClusterConfig(ctx: ClientContext, file: string, scriptsDir?: string): Promise<LoadedConfig | undefined> {
   let text: string;
   const source = file === '-' ? '<stdin>' : file;
   try {
@@ -75,13 +84,62 @@ export async function loadClusterConfig(ctx: ClientContext, file: string): Promi
     return undefined;
   }
   for (const w of parsed.warnings) ctx.log.warning(w);
-  return parsed.config;
+  const { config } = parsed;
+  if (scriptsDir !== undefined) {
+    if (parsed.scripts || config.cluster?.bundle) {
+      ctx.log.error(`${source} has a [scripts] section and --scripts names a directory: use one`);
+      return undefined;
+    }
+    return { config, scriptsDir };
+  }
+  if (!parsed.scripts) return { config };
+  return { config, scriptsDir: file === '-' ? resolve(parsed.scripts.dir) : resolve(dirname(file), parsed.scripts.dir) };
 }
 
-export async function stageConfig(ctx: ClientContext, file: string): Promise<number> {
-  const config = await loadClusterConfig(ctx, file);
-  if (!config) return 1;
-  return askOnce(ctx, api.stageConfiguration, [config], (results) => print(ctx, stageJson(results)));
+/**
+ * Packs the directory of site scripts and uploads it in chunks (nothing is
+ * sent when the controller has it already); the configuration then names
+ * it by its hash. Undefined (logged) when it cannot be.
+ */
+async function withBundle(ctx: ClientContext, conn: ControllerConnection, loaded: LoadedConfig): Promise<Configuration | undefined> {
+  if (loaded.scriptsDir === undefined) return loaded.config;
+  const [{ packBundle }, { BUNDLE_CHUNK_BYTES, formatBytes }] = await Promise.all([import('./bundle-pack.js'), import('../management/bundle.js')]);
+  const packed = await packBundle(loaded.scriptsDir);
+  if (!packed.ok) {
+    ctx.log.error(`script bundle: ${packed.error}`);
+    return undefined;
+  }
+  const { hash, archive, files, entry } = packed.value;
+  if (entry === undefined) ctx.log.warning(`${loaded.scriptsDir} has neither __load__.zeek nor local.zeek: nodes load none of it unless their scripts name its files (site/NAME.zeek)`);
+  let offset = 0;
+  for (;;) {
+    const chunk = archive.subarray(offset, offset + BUNDLE_CHUNK_BYTES).toString('base64');
+    const r = await conn.request(api.uploadBundle, hash, offset, archive.length, chunk);
+    if (!r.ok) { noResponse(ctx, r.error); return undefined; }
+    const received = r.value.data?.type === 'count' ? Number(r.value.data.value) : undefined;
+    if (!r.value.success || received === undefined || (received <= offset && received !== archive.length)) {
+      ctx.log.error(`script bundle upload failed: ${r.value.error ?? 'the controller answered without a byte count'}`);
+      return undefined;
+    }
+    if (received === archive.length) break;
+    offset = received;
+  }
+  ctx.log.info(`script bundle ${hash}: ${files} files, ${formatBytes(archive.length)}, stored on the controller`);
+  return { ...loaded.config, cluster: { ...loaded.config.cluster, bundle: hash } };
+}
+
+/** Uploads the configuration's bundle, then sends `spec` with the configuration. */
+function askWithConfig<R>(ctx: ClientContext, loaded: LoadedConfig, spec: RequestSpec<[Configuration], R>, show: (response: R, config: Configuration, conn: ControllerConnection) => number | Promise<number>): Promise<number> {
+  return withConnection(ctx, async (conn) => {
+    const config = await withBundle(ctx, conn, loaded);
+    return config ? ask(ctx, conn, spec, [config], (r) => show(r, config, conn)) : 1;
+  });
+}
+
+export async function stageConfig(ctx: ClientContext, file: string, scriptsDir?: string): Promise<number> {
+  const loaded = await loadClusterConfig(ctx, file, scriptsDir);
+  if (!loaded) return 1;
+  return askWithConfig(ctx, loaded, api.stageConfiguration, (results) => print(ctx, stageJson(results)));
 }
 
 /** Ours: `--rollback-on-failure` deploys with deploy_with_rollback instead of deploy. */
@@ -115,13 +173,13 @@ export function deploy(ctx: ClientContext, options: DeployOptions = {}): Promise
   return withConnection(ctx, (conn) => runDeploy(ctx, conn, undefined, options));
 }
 
-export async function deployConfig(ctx: ClientContext, file: string, options: DeployOptions = {}): Promise<number> {
-  const config = await loadClusterConfig(ctx, file);
-  if (!config) return 1;
-  return withConnection(ctx, (conn) => ask(ctx, conn, api.stageConfiguration, [config], (results) => {
+export async function deployConfig(ctx: ClientContext, file: string, options: DeployOptions & { scriptsDir?: string } = {}): Promise<number> {
+  const loaded = await loadClusterConfig(ctx, file, options.scriptsDir);
+  if (!loaded) return 1;
+  return askWithConfig(ctx, loaded, api.stageConfiguration, (results, config, conn) => {
     const shaped = stageJson(results);
     return shaped.exitCode !== 0 ? print(ctx, shaped) : runDeploy(ctx, conn, config.nodes.map((n) => n.name), options);
-  }));
+  });
 }
 
 /** `id` (ours): a configuration of the deployment history, by its id or a deployment's. */
@@ -132,10 +190,10 @@ export interface GetConfigOptions { asJson?: boolean; deployed?: boolean; filena
  * -a with the node's layout and environment); nothing is started or stored.
  * The JSON is deploy's; the reason for each failed node goes to stderr.
  */
-export async function check(ctx: ClientContext, file: string): Promise<number> {
-  const config = await loadClusterConfig(ctx, file);
-  if (!config) return 1;
-  return askOnce(ctx, api.checkConfiguration, [config], (results) => {
+export async function check(ctx: ClientContext, file: string, scriptsDir?: string): Promise<number> {
+  const loaded = await loadClusterConfig(ctx, file, scriptsDir);
+  if (!loaded) return 1;
+  return askWithConfig(ctx, loaded, api.checkConfiguration, (results) => {
     const shaped = deployJson(results);
     for (const r of results) if (!r.success && r.error && r.node !== undefined) ctx.log.error(`${r.node}: ${r.error}`);
     return print(ctx, shaped);
@@ -180,6 +238,18 @@ export function getNodes(ctx: ClientContext, options: { table?: boolean }): Prom
     for (const w of shaped.warnings) ctx.log.warning(w);
     const { renderNodeTable } = await import('./table.js');
     ctx.stdout(renderNodeTable(shaped.rows, shaped.json.errors));
+    return shaped.exitCode;
+  });
+}
+
+/** Disk use per instance (state, spool, archived logs). */
+export function df(ctx: ClientContext, options: { table?: boolean }): Promise<number> {
+  return askOnce(ctx, api.df, [], async (results) => {
+    const { dfJson, renderDfTable } = await import('./df.js');
+    const shaped = dfJson(results);
+    if (!options.table) return print(ctx, shaped);
+    for (const w of shaped.warnings) ctx.log.warning(w);
+    ctx.stdout(renderDfTable(shaped.rows, shaped.errors));
     return shaped.exitCode;
   });
 }

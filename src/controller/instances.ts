@@ -64,6 +64,11 @@ export class InstanceRegistry {
     return session.name;
   }
 
+  /** The instance a peer said hello as, if it did. */
+  nameOf(peerId: string): string | undefined {
+    return this.byPeer.get(peerId)?.name;
+  }
+
   session(name: string): Session | undefined {
     return this.sessions.get(name);
   }

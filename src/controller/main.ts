@@ -12,14 +12,16 @@ import {
   type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
-import { Endpoint, ErrorCode, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { count, Endpoint, ErrorCode, HttpRouter, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
+import { BundleUploads, bundleChunk } from './bundles.js';
 import { Deployer } from './deploy.js';
 import { Gatherer } from './gather.js';
+import { ControllerMetrics, prometheusRoutes } from './metrics.js';
 import { InstanceRegistry } from './instances.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
-import { getIdValue, getNodes, restart, startRelay, testTimeout } from './relay.js';
+import { df, getIdValue, getNodes, restart, startRelay, testTimeout } from './relay.js';
 import { diag, getConfigurationById, getDeployments, rollback, rollingRestart, start, stop } from './operations.js';
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
@@ -39,6 +41,12 @@ export interface Controller {
   readonly clientPort: number;
   readonly agentPort: number;
   readonly stateDir: string;
+  /**
+   * The client listener's plain HTTP routes (`/services.json`, `/metrics`):
+   * `http.add(path, { name, handler })` adds one, `http.authorize(hook)`
+   * puts one check in front of every route and the WebSocket upgrade.
+   */
+  readonly http: HttpRouter;
   close(): Promise<void>;
 }
 
@@ -72,6 +80,9 @@ class ControllerRuntime implements Controller, ControllerContext {
   private readonly endpoint: Endpoint;
   private readonly tracker: RequestTracker;
   private readonly deployer: Deployer;
+  private readonly uploads: BundleUploads;
+  readonly http = new HttpRouter();
+  private readonly metrics = new ControllerMetrics();
 
   constructor(readonly options: ControllerOptions, readonly store: ControllerStore, readonly log: ManagementLogger) {
     this.name = options.name;
@@ -82,6 +93,11 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs);
     this.gather = new Gatherer(this.tracker, log, (instance, event, reqid) => this.toAgent(instance, event, reqid));
     this.deployer = new Deployer(this);
+    this.uploads = new BundleUploads(store);
+    const prometheus = prometheusRoutes(this.metrics, () => this.states.deployed, () => this.instances.known());
+    this.http
+      .add('/services.json', { name: 'services', handler: prometheus.services })
+      .add('/metrics', { name: 'metrics', handler: prometheus.metrics });
   }
 
   async start(): Promise<void> {
@@ -90,7 +106,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.on('peer-down', (peer) => this.peerLost(peer));
     this.endpoint.on('peer-up', (peer) => this.log.debug({ peer: peer.id, remote: `${peer.remoteAddress}:${peer.remotePort}`, direction: peer.direction }, 'peer added'));
     const { clientHost, agentHost } = this.options;
-    this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS })).port;
+    this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS, router: this.http })).port;
     this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], relay: false })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
@@ -117,6 +133,7 @@ class ControllerRuntime implements Controller, ControllerContext {
   }
 
   respond(spec: RequestKind, reqid: string, results: readonly Result[]): void {
+    this.metrics.finished(spec.kind, reqid, results.every((r) => r.success));
     this.toClients(spec.respond(reqid, results), { reqid, results: results.length, success: results.every((r) => r.success) });
   }
 
@@ -129,7 +146,10 @@ class ControllerRuntime implements Controller, ControllerContext {
   }
 
   private clientApi(): EventDispatcher {
-    const rx = (spec: RequestKind, fields: object): void => this.log.info(fields, `rx ${spec.kind}_request`);
+    const rx = (spec: RequestKind, fields: { reqid: string } & Record<string, unknown>): void => {
+      this.metrics.started(spec.kind, fields.reqid);
+      this.log.info(fields, `rx ${spec.kind}_request`);
+    };
     const api = ControllerApi;
     // Agents' notifications on this topic are ours, republished for clients.
     return new EventDispatcher([api, AgentNotifications], (p) => {
@@ -165,7 +185,12 @@ class ControllerRuntime implements Controller, ControllerContext {
         rx(api.deployWithRollback, { reqid });
         this.deployer.deploy(reqid, undefined, { answer: api.deployWithRollback, kind: 'deploy', who: clientName(from), rollbackOnFailure: true });
       })
-      .serve(api.diag, (reqid, [node]) => { rx(api.diag, { reqid, node }); diag(this, reqid, node); });
+      .serve(api.diag, (reqid, [node]) => { rx(api.diag, { reqid, node }); diag(this, reqid, node); })
+      .serve(api.uploadBundle, (reqid, [hash, offset, total, data]) => {
+        rx(api.uploadBundle, { reqid, hash, offset, total, bytes: data.length });
+        this.uploadBundle(reqid, hash, offset, total, data);
+      })
+      .serve(api.df, (reqid) => { rx(api.df, { reqid }); df(this, reqid); });
   }
 
   private agentApi(): EventDispatcher {
@@ -182,9 +207,12 @@ class ControllerRuntime implements Controller, ControllerContext {
       .answers(AgentApi.stop, gathered(AgentApi.stop))
       .answers(AgentApi.start, gathered(AgentApi.start))
       .answers(AgentApi.diag, gathered(AgentApi.diag))
+      .answers(AgentApi.df, gathered(AgentApi.df))
+      .serve(AgentApi.fetchBundle, (reqid, [hash, offset], from) => this.fetchBundle(reqid, hash, offset, from))
       .on(AgentApi.notifyChange, (args) => {
         this.forward(AgentApi.notifyChange.make(...args), { instance: args[0], node: args[1].name, old: args[2], new: args[3] });
         this.deployer.nodeState(args[1].name, args[3]);
+        this.metrics.nodeChange(args[0], args[1].name, args[2], args[3]);
       })
       .on(AgentApi.notifyError, (args) => this.forward(AgentApi.notifyError.make(...args), { instance: args[0], text: args[1], node: args[2] }))
       .on(AgentApi.notifyLog, (args) => this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }));
@@ -204,6 +232,10 @@ class ControllerRuntime implements Controller, ControllerContext {
   /** The configuration's problems as failed Results (logged), or undefined when it is valid. */
   private rejected(reqid: string, config: Configuration): Result[] | undefined {
     const errors = validateConfiguration(config, { controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts });
+    const bundle = config.cluster?.bundle;
+    if (bundle !== undefined && this.store.bundleSize(bundle) === undefined) {
+      errors.push(`script bundle ${bundle} is not stored on this controller; upload it first (stage-config --scripts DIR, or [scripts] dir = DIR, does)`);
+    }
     if (errors.length === 0) return undefined;
     this.log.warn({ reqid, config: config.id, errors }, `configuration ${config.id} rejected`);
     return errors.map((e) => failure(reqid, e));
@@ -251,6 +283,31 @@ class ControllerRuntime implements Controller, ControllerContext {
     ready = this.options.autoAssignPorts ? assignBackendPorts(ready, this.options.portStart, reserved) : { ...ready, cluster: { ...ready.cluster, backend: backendOf(ready) } };
     if (this.options.autoAssignMetricsPorts) ready = assignMetricsPorts(ready, this.options.metricsPortStart, reserved);
     return ready;
+  }
+
+  private uploadBundle(reqid: string, hash: string, offset: number, total: number, data: string): void {
+    let outcome;
+    try {
+      outcome = this.uploads.accept(hash, offset, total, data);
+    } catch (err) {
+      this.log.error({ reqid, hash, err: (err as Error).message }, 'could not store a script bundle');
+      outcome = { ok: false as const, error: `could not store the bundle: ${(err as Error).message}` };
+    }
+    if (outcome.ok && outcome.value === total) this.log.info({ reqid, hash, bytes: total }, `script bundle ${hash} is stored`);
+    this.respond(ControllerApi.uploadBundle, reqid, [outcome.ok ? success(reqid, { data: count(outcome.value) }) : failure(reqid, outcome.error)]);
+  }
+
+  /** An agent fetching a chunk of a stored bundle; only an agent that said hello gets an answer (on its topic). */
+  private fetchBundle(reqid: string, hash: string, offset: number, from: PeerInfo): void {
+    const instance = this.instances.nameOf(from.id);
+    this.log.info({ reqid, instance, peer: from.id, hash, offset }, 'rx fetch_bundle_request');
+    if (instance === undefined) {
+      this.endpoint.sendError(from.id, ErrorCode.invalidData, 'fetch_bundle_request from a peer that has not said notify_agent_hello');
+      return;
+    }
+    const chunk = bundleChunk(this.store, hash, offset);
+    const result = chunk.ok ? success(reqid, { instance, data: chunk.value }) : failure(reqid, chunk.error, { instance });
+    this.endpoint.publishEvent(agentTopic(instance), AgentApi.fetchBundle.respond(reqid, [result]), { to: from.id });
   }
 
   private getConfiguration(reqid: string, deployed: boolean): void {

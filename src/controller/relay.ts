@@ -1,6 +1,6 @@
 /**
  * Requests the controller relays to agents and answers from their replies:
- * get_nodes (every known agent), get_id_value and restart (the agents hosting
+ * get_nodes and df (every known agent), get_id_value and restart (the agents hosting
  * the named nodes of the deployed configuration, with `unknown cluster node`
  * Results for names that are not in it), and test_timeout with state (a
  * gather that asks nobody and times out).
@@ -14,6 +14,14 @@ export function getNodes(ctx: ControllerContext, reqid: string): void {
   if (names.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')]);
   const req = startRelay(ctx, ControllerApi.getNodes, reqid);
   if (req) ctx.gather.fanOut(req, names, AgentApi.getNodes);
+}
+
+/** Disk use of every known agent's instance. */
+export function df(ctx: ControllerContext, reqid: string): void {
+  const names = ctx.instances.knownNames();
+  if (names.length === 0) return ctx.respond(ControllerApi.df, reqid, [failure(reqid, 'no instances connected')]);
+  const req = startRelay(ctx, ControllerApi.df, reqid);
+  if (req) ctx.gather.fanOut(req, names, AgentApi.df);
 }
 
 export function getIdValue(ctx: ControllerContext, reqid: string, id: string, nodes: readonly string[]): void {

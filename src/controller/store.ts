@@ -2,8 +2,9 @@
  * The controller's persistent state in SQLite (WAL, synchronous=FULL):
  * the staged, ready and deployed configurations, the deployment history
  * with every configuration deployed (for get-config --id and rollback; the
- * newest HISTORY_LIMIT deployments of each sort are kept) and the nodes an
- * operator stopped.
+ * newest HISTORY_LIMIT deployments of each sort are kept), the nodes an
+ * operator stopped, and the script bundles (content-addressed: an archive
+ * under its sha256).
  * A configuration is stored as its own JSON (schema 1 stored the Broker wire
  * form: 4-5 times the bytes, and encoding and writing it twice was most of a
  * large stage's time). Reading one back goes through the one strict codec
@@ -73,6 +74,12 @@ export class ControllerStore {
         body TEXT NOT NULL,
         updated TEXT NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS bundles (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        created TEXT NOT NULL
+      );
       CREATE TABLE IF NOT EXISTS deployments (
         id TEXT PRIMARY KEY,
         config_id TEXT NOT NULL,
@@ -86,7 +93,7 @@ export class ControllerStore {
     if (row && !['1', '2', String(SCHEMA_VERSION)].includes(row.value)) throw new Error(`schema version ${row.value} is not supported (expected ${SCHEMA_VERSION})`);
     this.db.transaction(() => {
       // Schema 1 differs from 2 only in how configurations are written, and load() reads both; 3 adds the history's
-      // configurations, who and what each deployment was, and the stopped nodes.
+      // configurations, who and what each deployment was, the stopped nodes and the script bundles (the table above).
       const columns = (this.db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[]).map((c) => c.name);
       if (!columns.includes('kind')) this.db.exec("ALTER TABLE deployments ADD COLUMN kind TEXT NOT NULL DEFAULT 'deploy'");
       if (!columns.includes('who')) this.db.exec('ALTER TABLE deployments ADD COLUMN who TEXT');
@@ -205,6 +212,23 @@ export class ControllerStore {
     this.db.prepare(`DELETE FROM deployments WHERE (kind = 'bring-back') = ? AND id NOT IN
       (SELECT id FROM deployments WHERE (kind = 'bring-back') = ? ORDER BY started DESC, rowid DESC LIMIT ?)`).run(1, 1, HISTORY_LIMIT);
     this.db.exec('DELETE FROM history_configs WHERE id NOT IN (SELECT config_id FROM deployments) AND id NOT IN (SELECT config_id FROM configs)');
+  }
+
+  /** The size of a stored bundle, or undefined when there is none with that hash. */
+  bundleSize(hash: string): number | undefined {
+    const row = this.db.prepare('SELECT size FROM bundles WHERE hash = ?').get(hash) as { size: number } | undefined;
+    return row?.size;
+  }
+
+  /** Stores a bundle (the caller checked its hash); storing one twice is a no-op. */
+  saveBundle(hash: string, archive: Buffer): void {
+    this.db.prepare('INSERT OR IGNORE INTO bundles (hash, size, body, created) VALUES (?, ?, ?, ?)').run(hash, archive.length, archive, new Date().toISOString());
+  }
+
+  /** `length` bytes of a stored bundle from `offset`, or undefined when there is none. */
+  readBundle(hash: string, offset: number, length: number): Buffer | undefined {
+    const row = this.db.prepare('SELECT substr(body, ?, ?) AS part FROM bundles WHERE hash = ?').get(offset + 1, length, hash) as { part: Buffer } | undefined;
+    return row?.part;
   }
 
   close(): void {

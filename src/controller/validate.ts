@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { portToString, type Port } from '../protocol/index.js';
 import { backendOf, type Configuration } from '../management/index.js';
+import { FANOUT_ID, nodeOptionProblems, optionValue } from '../management/node-options.js';
 import { backendPorts, nodesLackingBrokerPorts } from './ports.js';
 
 export interface ValidationContext {
@@ -45,7 +46,25 @@ export function validateConfiguration(config: Configuration, ctx: ValidationCont
     if (inst.listenPort) agentPorts.set(inst.name, new Set([inst.listenPort.number]));
   }
   const usedPorts = new Map<string, Map<number, number>>();
+  const pinned = new Map<string, string>();
+  const fanout = new Map<string, string>();
   for (const node of config.nodes) {
+    errors.push(...nodeOptionProblems(node));
+    if (node.cpuAffinity !== undefined && node.cpuAffinity >= 0) {
+      const key = `${node.instance}\0${node.cpuAffinity}`;
+      const other = pinned.get(key);
+      if (other !== undefined) errors.push(`nodes '${other}' and '${node.name}' on instance '${node.instance}' are both pinned to CPU ${node.cpuAffinity}`);
+      else pinned.set(key, node.name);
+    }
+    const group = optionValue(node, FANOUT_ID);
+    if (group !== undefined && node.interface !== undefined) {
+      // One AF_PACKET fanout group per host serves one interface.
+      const key = `${node.instance}\0${Number(group)}`;
+      const iface = fanout.get(key);
+      if (iface !== undefined && iface !== node.interface) {
+        errors.push(`fanout group ${Number(group)} on instance '${node.instance}' is used for both ${iface} and ${node.interface}; give each interface its own af_packet_fanout_id`);
+      } else fanout.set(key, node.interface);
+    }
     if (!NAME_RE.test(node.name)) errors.push(`node name '${node.name}' is not usable (letters, digits, '.', '_', '-')`);
     if (!instSet.has(node.instance)) errors.push(`node '${node.name}' has undeclared instance name '${node.instance}'`);
     if (node.role === 'NONE') errors.push(`node '${node.name}' has no cluster role`);
@@ -78,7 +97,7 @@ export function validateConfiguration(config: Configuration, ctx: ValidationCont
     if (lacking.length > 0) errors.push(`Broker port auto-assignment disabled but nodes ${lacking.join(', ')} lack ports`);
   }
   errors.push(...validateBackend(config, ctx, usedPorts, agentPorts));
-  return errors.sort();
+  return [...new Set(errors)].sort();
 }
 
 /** The cluster backend's settings: ZeroMQ's proxy ports (on the manager's instance) collide with nothing there. */

@@ -78,6 +78,14 @@ export const ControllerApi = {
   deployWithRollback: defineRequest<[], Result[]>(`${C}deploy_with_rollback`, [], many),
   /** Diagnostics of a node: Results whose data is a table of file name → content, which the client packs into one .tar.gz. */
   diag: defineRequest<[string], Result[]>(`${C}diag`, [stringCodec], many),
+  /**
+   * Ours: one chunk of a script bundle's archive (hash, offset, total size,
+   * base64 bytes). The Result's data is the count of bytes the controller
+   * has, in order: the total once the bundle is stored (at once when it was).
+   */
+  uploadBundle: defineRequest<[string, number, number, string], Result>(`${C}upload_bundle`, [stringCodec, countCodec, countCodec, stringCodec], one),
+  /** Ours: disk use per instance (state, logs, spool); one Result per instance. */
+  df: defineRequest<[], Result[]>(`${C}df`, [], many),
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),
@@ -106,6 +114,14 @@ export const AgentApi = {
   start: defineRequest<[string[]], Result[]>(`${A}start`, [nameSet], many),
   /** One Result with data: table of file name → content, the node's diagnostics on this host. */
   diag: defineRequest<[string], Result>(`${A}diag`, [stringCodec], one),
+  /** Ours: this instance's disk use (df). */
+  df: defineRequest<[], Result>(`${A}df`, [], one),
+  /**
+   * Ours, asked by an agent and served by the controller: a chunk of a
+   * stored script bundle (hash, offset); the Result's data is
+   * `[total count, chunk string (base64)]`.
+   */
+  fetchBundle: defineRequest<[string, number], Result>(`${A}fetch_bundle`, [stringCodec, countCodec], one),
   notifyAgentHello: defineEvent<[string, string, boolean, number]>(`${A}notify_agent_hello`, stringCodec, stringCodec, boolCodec, countCodec),
   ...AgentNotifications,
 } as const;

@@ -29,6 +29,8 @@ export interface ClusterLayout {
   /** ZeroMQ: the ports of the manager's XPUB/XSUB proxy (on the manager's address). */
   xpubPort?: number;
   xsubPort?: number;
+  /** The script bundle every node loads (its hash), unpacked into each node's directory. */
+  bundle?: string;
 }
 
 export function buildClusterLayout(config: Configuration): ClusterLayout {
@@ -46,6 +48,7 @@ export function buildClusterLayout(config: Configuration): ClusterLayout {
       return entry;
     });
   const layout: ClusterLayout = { configId: config.id, nodes, backend: backendOf(config) };
+  if (config.cluster?.bundle) layout.bundle = config.cluster.bundle;
   if (layout.backend === 'zeromq') {
     if (config.cluster?.xpubPort) layout.xpubPort = config.cluster.xpubPort.number;
     if (config.cluster?.xsubPort) layout.xsubPort = config.cluster.xsubPort.number;

@@ -10,8 +10,8 @@ import {
   bool, count, enumValue, integer, none, optional, port, real, set, str, table, timespan, timestamp, vector, address,
 } from '../protocol/values.js';
 import {
-  CLUSTER_BACKENDS, CLUSTER_ROLES, MGMT_ROLES, STATES,
-  type ClusterBackend, type ClusterRole, type ClusterSettings, type Configuration, type Instance, type MgmtRole, type Node, type NodeOption,
+  BUNDLE_HASH, CLUSTER_BACKENDS, CLUSTER_ROLES, MAX_LOG_EXPIRE_DAYS, MGMT_ROLES, STATES,
+  type AreaUse, type ClusterBackend, type ClusterRole, type ClusterSettings, type Configuration, type Instance, type MgmtRole, type Node, type NodeOption,
   type ExitRecord, type NodeOutputs, type NodeStatus, type Result, type State,
 } from './types.js';
 
@@ -173,9 +173,15 @@ function decodeEnv(v: Value | undefined, path: string): Record<string, string> {
   return env;
 }
 
-/** Ours: the cluster-wide settings record, `[backend string?, xpub_port port?, xsub_port port?]`. */
+/**
+ * Ours: the cluster-wide settings record, `[backend string?, xpub_port port?,
+ * xsub_port port?, log_expire_days count?, bundle string?]`. Trailing fields
+ * are written only when set, so a configuration without them encodes as before.
+ */
 export function encodeClusterSettings(s: ClusterSettings): Value {
-  return vector([optional(s.backend, str), optional(s.xpubPort, encodePort), optional(s.xsubPort, encodePort)]);
+  const f = [optional(s.backend, str), optional(s.xpubPort, encodePort), optional(s.xsubPort, encodePort)];
+  if (s.logExpireDays !== undefined || s.bundle !== undefined) f.push(optional(s.logExpireDays, count), optional(s.bundle, str));
+  return vector(f);
 }
 
 export function decodeClusterSettings(v: Value | undefined, path: string): ClusterSettings {
@@ -192,6 +198,16 @@ export function decodeClusterSettings(v: Value | undefined, path: string): Clust
   if (xpub) settings.xpubPort = xpub;
   const xsub = opt(f[2], readPort, `${path}[2]`);
   if (xsub) settings.xsubPort = xsub;
+  const days = opt(f[3], readInt, `${path}[3]`);
+  if (days !== undefined) {
+    if (days < 0 || days > MAX_LOG_EXPIRE_DAYS) throw new DecodeError(`${path}[3]`, `log_expire_days must be 0 to ${MAX_LOG_EXPIRE_DAYS}, got ${days}`);
+    settings.logExpireDays = days;
+  }
+  const bundle = opt(f[4], readString, `${path}[4]`);
+  if (bundle !== undefined) {
+    if (!BUNDLE_HASH.test(bundle)) throw new DecodeError(`${path}[4]`, `a script bundle is named by its sha256 (64 lowercase hex digits), got ${JSON.stringify(bundle.slice(0, 80))}`);
+    settings.bundle = bundle;
+  }
   return settings;
 }
 
@@ -364,3 +380,18 @@ export function readStringSet(v: Value | undefined, path: string): string[] {
 
 export const encodeStringSet = (names: readonly string[]): Value => set(names.map(str));
 export const encodeStringVector = (names: readonly string[]): Value => vector(names.map(str));
+
+/** Ours: a df answer's data, a vector of `[name, path, bytes, files, fs_size, fs_free]`. */
+export const encodeDiskUse = (areas: readonly AreaUse[]): Value =>
+  vector(areas.map((a) => vector([str(a.name), str(a.path), count(a.bytes), count(a.files), count(a.fsSize), count(a.fsFree)])));
+
+export function decodeDiskUse(v: Value | undefined, path: string): AreaUse[] {
+  return readList(v, path, 'vector').map((x, i) => {
+    const at = `${path}[${i}]`;
+    const f = fields(x, at, 'DiskUse', 6);
+    return {
+      name: readString(f[0], `${at}[0]`), path: readString(f[1], `${at}[1]`), bytes: readInt(f[2], `${at}[2]`),
+      files: readInt(f[3], `${at}[3]`), fsSize: readInt(f[4], `${at}[4]`), fsFree: readInt(f[5], `${at}[5]`),
+    };
+  });
+}

@@ -57,7 +57,17 @@ export interface ClusterSettings {
   /** ZeroMQ: where the manager's XPUB/XSUB proxy listens (nodes publish to XSUB, subscribe at XPUB). */
   xpubPort?: Port;
   xsubPort?: Port;
+  /** Archived logs older than this many days are removed by each agent (zeekctl's `log_expire_days`); absent or 0: kept. */
+  logExpireDays?: number;
+  /** The script bundle every node loads: the sha256 (hex) of its archive in the controller's store. */
+  bundle?: string;
 }
+
+/** The most log_expire_days a configuration may say (100 years). */
+export const MAX_LOG_EXPIRE_DAYS = 36_500;
+
+/** How a script bundle is named: the sha256 of its archive, 64 lowercase hex digits. */
+export const BUNDLE_HASH = /^[0-9a-f]{64}$/;
 
 export interface Configuration {
   id: string;
@@ -99,6 +109,18 @@ export interface ExitRecord {
   code?: number;
   signal?: string;
   description: string;
+}
+
+/** Ours: one area of an instance's disk use (df): the agent's state, spool or archived logs. */
+export interface AreaUse {
+  name: string;
+  path: string;
+  /** Allocated bytes of the files and directories under it (as du counts). */
+  bytes: number;
+  files: number;
+  /** Size and free space (for unprivileged users) of the filesystem it is on. */
+  fsSize: number;
+  fsFree: number;
 }
 
 export interface Result {

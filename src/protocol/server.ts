@@ -1,14 +1,17 @@
 /**
  * The accepting side: an HTTP server that upgrades `/v1/messages/json` to a
- * WebSocket (any other path is 404), waits for the client's handshake, acks
- * it and hands the session to its host (the endpoint).
+ * WebSocket, waits for the client's handshake, acks it and hands the session
+ * to its host (the endpoint). Other paths go to the listener's HTTP router,
+ * when it has one (http-router.ts), else 404; the router's authorisation
+ * hook is asked before an upgrade too.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from './ws.js';
 import { decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
 import { DecodeError } from './errors.js';
 import type { SessionHost, SessionOptions } from './session.js';
+import { sendText, type HttpRouter } from './http-router.js';
 
 export interface ListenOptions extends SessionOptions {
   host: string;
@@ -22,6 +25,8 @@ export interface ListenOptions extends SessionOptions {
    * speaking for agents on a shared endpoint.
    */
   publishTopics?: string[];
+  /** Plain HTTP routes served beside the WebSocket path, and the authorisation hook for both. */
+  router?: HttpRouter;
 }
 
 export class Listener {
@@ -30,9 +35,9 @@ export class Listener {
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly host: SessionHost, private readonly options: ListenOptions) {
-    this.http = createServer((_req, res) => {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end(`not found; WebSocket clients connect to ${WS_PATH}\n`);
+    this.http = createServer((req, res) => {
+      if (options.router?.handle(req, res, host.log)) return;
+      sendText(res, 404, `not found; WebSocket clients connect to ${WS_PATH}\n`);
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: host.maxFrameBytes * 2 });
     this.http.on('connection', (s) => {
@@ -70,6 +75,13 @@ export class Listener {
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const verdict = this.options.router?.check(req, 'websocket');
+    if (verdict && !verdict.ok) {
+      const headers = Object.entries(verdict.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      const body = `${verdict.message}\n`;
+      socket.end(`HTTP/1.1 ${verdict.status} ${STATUS_CODES[verdict.status] ?? 'Refused'}\r\nConnection: close\r\n${headers}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHandshake(ws, req));

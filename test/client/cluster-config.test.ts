@@ -205,7 +205,7 @@ describe('the [cluster] section (ours)', () => {
     const ini = renderClusterConfig(z);
     assert.match(ini, /^\[instances\]\nagent-testbox\n\n\[cluster\]\nbackend = zeromq\nxpub_port = 5556\nxsub_port = 5555\n\n\[logger\]/);
     assert.deepEqual(parse(ini), z);
-    assert.deepEqual((configurationToJson(z) as { cluster: unknown }).cluster, { backend: 'zeromq', xpub_port: 5556, xsub_port: 5555 });
+    assert.deepEqual((configurationToJson(z) as { cluster: unknown }).cluster, { backend: 'zeromq', xpub_port: 5556, xsub_port: 5555, log_expire_days: null, scripts_bundle: null });
     assert.equal((configurationToJson(parse(DOC_MINI)) as { cluster?: unknown }).cluster, undefined, 'zeek-client\'s JSON when there are no settings');
   });
 
@@ -220,6 +220,113 @@ describe('the [cluster] section (ours)', () => {
     assert.match(parseError('[cluster]\nxpub_port = 70000\n'), /^cluster\.cfg:2: cluster xpub_port 70000 outside valid range \(1-65535\)$/);
     const r = parseClusterConfig('[cluster]\nbackned = broker\n', opts);
     assert.ok(r.ok);
-    assert.deepEqual(r.warnings, ['ignoring unexpected keys in [cluster]: backned (known: backend, xpub_port, xsub_port)']);
+    assert.deepEqual(r.warnings, ['ignoring unexpected keys in [cluster]: backned (known: backend, xpub_port, xsub_port, log_expire_days)']);
+    assert.match(parseError('[cluster]\nlog_expire_days = -1\n'), /^cluster\.cfg:2: cluster log_expire_days -1 outside valid range \(0-36500; 0 keeps logs\)$/);
+    assert.match(parseError('[cluster]\nlog_expire_days = week\n'), /^cluster\.cfg:2: cluster log_expire_days: "week" is not an integer$/);
+  });
+
+  test('log_expire_days is a cluster setting that renders and stages back the same', () => {
+    const c = parse(`[cluster]\nlog_expire_days = 7\n\n${DOC_MINI}`);
+    assert.deepEqual(c.cluster, { logExpireDays: 7 });
+    const ini = renderClusterConfig(c);
+    assert.match(ini, /\[cluster\]\nlog_expire_days = 7\n/);
+    assert.deepEqual(parse(ini), c);
+    assert.equal((configurationToJson(c) as { cluster: { log_expire_days: number } }).cluster.log_expire_days, 7);
+  });
+});
+
+const HASH = 'ab'.repeat(32);
+
+describe('the [scripts] section (ours)', () => {
+  test('dir is handed back for the client to pack, relative as written; it is not part of the configuration', () => {
+    const r = parseClusterConfig(`[scripts]\ndir = site\n\n${DOC_MINI}`, opts);
+    assert.ok(r.ok);
+    assert.deepEqual(r.scripts, { dir: 'site', line: 2 });
+    assert.equal(r.config.cluster, undefined);
+    assert.equal(r.config.nodes.length, 4, '[scripts] is not a node');
+  });
+
+  test('bundle names a stored bundle; get-config renders it so that the output stages back the same', () => {
+    const c = parse(`[scripts]\nbundle = ${HASH.toUpperCase()}\n\n${DOC_MINI}`);
+    assert.deepEqual(c.cluster, { bundle: HASH });
+    const ini = renderClusterConfig(c);
+    assert.match(ini, new RegExp(`\\[scripts\\]\\nbundle = ${HASH}\\n`));
+    assert.deepEqual(parse(ini), c);
+    assert.equal((configurationToJson(c) as { cluster: { scripts_bundle: string } }).cluster.scripts_bundle, HASH);
+  });
+
+  test('problems name the line', () => {
+    assert.match(parseError('[scripts]\nbundle = 1234\n'), /^cluster\.cfg:2: scripts bundle "1234" is not a bundle hash \(64 hex digits, as get-config shows it\)$/);
+    assert.match(parseError(`[scripts]\ndir = a\nbundle = ${HASH}\n`), /^cluster\.cfg:3: \[scripts\] names both a directory \(dir\) and a stored bundle \(bundle\): give one$/);
+    assert.match(parseError('[scripts]\nfoo = 1\n'), /^cluster\.cfg:1: \[scripts\] needs dir = DIRECTORY/);
+    assert.match(parseError('[scripts]\ndir =\n'), /^cluster\.cfg:2: config item scripts\.dir needs a value$/);
+  });
+
+  test('a [scripts] section with a role is a node named scripts', () => {
+    assert.deepEqual(parse('[scripts]\nrole = manager\n').nodes.map((n) => n.name), ['scripts']);
+  });
+});
+
+describe('worker expansion (zeekctl lb_procs, ours)', () => {
+  const workers = (extra: string): string => `[manager]\nrole = manager\n\n[worker-1]\nrole = worker\ninterface = eth0\n${extra}`;
+
+  test('lb_procs with af_packet makes <name>-1..N on af_packet::<iface>, one fanout group, pinned in order', () => {
+    const c = parse(workers('lb_procs = 3\nlb_method = af_packet\npin_cpus = 4,2,6\n'));
+    assert.deepEqual(c.nodes.map((n) => [n.name, n.interface, n.cpuAffinity, n.options]), [
+      ['manager', undefined, undefined, undefined],
+      ['worker-1-1', 'af_packet::eth0', 4, [{ name: 'AF_Packet::fanout_id', value: '23' }]],
+      ['worker-1-2', 'af_packet::eth0', 2, [{ name: 'AF_Packet::fanout_id', value: '23' }]],
+      ['worker-1-3', 'af_packet::eth0', 6, [{ name: 'AF_Packet::fanout_id', value: '23' }]],
+    ]);
+    const ini = renderClusterConfig(c);
+    assert.match(ini, /\[worker-1-2\]\ninstance = agent-testbox\nrole = WORKER\ninterface = af_packet::eth0\ncpu_affinity = 2\naf_packet_fanout_id = 23\n/);
+    assert.deepEqual(parse(ini), c, 'the expanded form stages back the same');
+  });
+
+  test('each af_packet section of an instance gets its own fanout id unless one is given; fanout mode is passed on', () => {
+    const c = parse(`${workers('lb_procs = 2\nlb_method = af_packet\n')}\n[worker-2]\nrole = worker\ninterface = eth1\nlb_procs = 2\nlb_method = af_packet\naf_packet_fanout_mode = FANOUT_CPU\n\n[worker-3]\nrole = worker\ninterface = eth2\nlb_procs = 1\nlb_method = af_packet\naf_packet_fanout_id = 24\n`);
+    const ids = Object.fromEntries(c.nodes.filter((n) => n.options).map((n) => [n.name, n.options!.map((o) => `${o.name}=${o.value}`).sort().join(' ')]));
+    assert.deepEqual(ids, {
+      'worker-1-1': 'AF_Packet::fanout_id=23', 'worker-1-2': 'AF_Packet::fanout_id=23',
+      'worker-2-1': 'AF_Packet::fanout_id=25 AF_Packet::fanout_mode=FANOUT_CPU', 'worker-2-2': 'AF_Packet::fanout_id=25 AF_Packet::fanout_mode=FANOUT_CPU',
+      'worker-3-1': 'AF_Packet::fanout_id=24',
+    });
+  });
+
+  test('lb_method custom keeps the interface as written; pin_cpus alone pins one worker', () => {
+    const c = parse(workers('lb_procs = 2\nlb_method = custom\n').replace('eth0', 'pf_ring::eth0'));
+    assert.deepEqual(c.nodes.filter((n) => n.role === 'WORKER').map((n) => [n.name, n.interface, n.options]), [['worker-1-1', 'pf_ring::eth0', undefined], ['worker-1-2', 'pf_ring::eth0', undefined]]);
+    const one = parse(workers('pin_cpus = 3\n'));
+    assert.deepEqual(one.nodes.filter((n) => n.role === 'WORKER').map((n) => [n.name, n.cpuAffinity]), [['worker-1', 3]]);
+  });
+
+  test('more CPUs than processes is a warning', () => {
+    const r = parseClusterConfig(workers('lb_procs = 2\nlb_method = af_packet\npin_cpus = 0,1,2\n'), opts);
+    assert.ok(r.ok);
+    assert.deepEqual(r.warnings, ['node "worker-1": pin_cpus lists 3 CPUs for 2 processes; CPUs 2 are not used']);
+  });
+
+  const cases: [string, string, RegExp][] = [
+    ['lb_procs not a number', 'lb_procs = two\nlb_method = af_packet\n', /^cluster\.cfg:7: node "worker-1": lb_procs must be a whole number from 1 to 1024, got "two"$/],
+    ['lb_procs zero', 'lb_procs = 0\nlb_method = af_packet\n', /^cluster\.cfg:7: node "worker-1": lb_procs must be a whole number from 1 to 1024/],
+    ['lb_procs without method', 'lb_procs = 2\n', /^cluster\.cfg:7: node "worker-1": lb_procs needs an lb_method \(af_packet or custom\)$/],
+    ['method without lb_procs', 'lb_method = af_packet\n', /^cluster\.cfg:7: node "worker-1": lb_method needs lb_procs/],
+    ['unsupported method', 'lb_procs = 2\nlb_method = pf_ring\n', /^cluster\.cfg:8: node "worker-1": lb_method "pf_ring" is not supported; use af_packet or custom/],
+    ['af_packet prefix given', 'lb_procs = 2\nlb_method = af_packet\n', /^cluster\.cfg:8: node "worker-1": with lb_method af_packet give the bare interface \("eth0"\)/],
+    ['fewer CPUs than processes', 'lb_procs = 3\nlb_method = af_packet\npin_cpus = 0,1\n', /^cluster\.cfg:9: node "worker-1": pin_cpus lists 2 CPUs for 3 processes; each process needs a CPU of its own$/],
+    ['a CPU twice', 'lb_procs = 2\nlb_method = af_packet\npin_cpus = 1,1\n', /^cluster\.cfg:9: node "worker-1": pin_cpus lists CPU 1 more than once/],
+    ['CPU list not numbers', 'pin_cpus = 0-3\n', /^cluster\.cfg:7: node "worker-1": pin_cpus must be a comma-separated list of CPU numbers/],
+    ['pin_cpus and cpu_affinity', 'pin_cpus = 1\ncpu_affinity = 2\n', /^cluster\.cfg:7: node "worker-1": give either pin_cpus or cpu_affinity, not both$/],
+    ['bad fanout id', 'af_packet_fanout_id = 70000\n', /^cluster\.cfg:7: node "worker-1" af_packet_fanout_id: option AF_Packet::fanout_id = "70000" is invalid: expected a fanout group id, 0 to 65535$/],
+    ['bad fanout mode', 'af_packet_fanout_mode = FANOUT_EBPF; print 1\n', /^cluster\.cfg:7: node "worker-1" af_packet_fanout_mode: option AF_Packet::fanout_mode = .* is invalid: expected one of FANOUT_HASH, FANOUT_CPU, FANOUT_QM$/],
+  ];
+  for (const [name, extra, re] of cases) {
+    test(name, () => assert.match(parseError(name === 'af_packet prefix given' ? workers(extra).replace('eth0', 'af_packet::eth0') : workers(extra)), re));
+  }
+
+  test('lb keys on a non-worker, and names that collide, are refused', () => {
+    assert.match(parseError('[manager]\nrole = manager\nlb_procs = 2\nlb_method = custom\n'), /^cluster\.cfg:3: node "manager": lb_procs, lb_method and pin_cpus are for workers only$/);
+    assert.match(parseError(`${workers('lb_procs = 2\nlb_method = custom\n')}\n[worker-1-2]\nrole = worker\ninterface = eth0\n`),
+      /^cluster\.cfg:10: node "worker-1-2" is also defined by the section at line 4$/);
   });
 });

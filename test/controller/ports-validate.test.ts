@@ -109,6 +109,27 @@ describe('validation', () => {
     assert.deepEqual(errors, [...errors].sort());
   });
 
+  test('CPU pinning, node options and AF_PACKET fanout groups (ours)', () => {
+    const opt = (name: string, value: string): { name: string; value: string } => ({ name, value });
+    const c: Configuration = {
+      id: 'lb',
+      instances: [inst('agent-a', '10.0.0.1'), inst('agent-b', '10.0.0.2')],
+      nodes: [
+        node('manager', 'MANAGER', { instance: 'agent-a', cpuAffinity: 1 }),
+        node('w1', 'WORKER', { instance: 'agent-a', interface: 'af_packet::eth0', cpuAffinity: 1, options: [opt('AF_Packet::fanout_id', '23')] }),
+        node('w2', 'WORKER', { instance: 'agent-a', interface: 'af_packet::eth1', cpuAffinity: 2, options: [opt('AF_Packet::fanout_id', '23')] }),
+        node('w3', 'WORKER', { instance: 'agent-b', interface: 'af_packet::eth1', cpuAffinity: 1, options: [opt('AF_Packet::fanout_id', '23')] }),
+        node('w4', 'WORKER', { instance: 'agent-b', interface: 'lo', options: [opt('Site::local_nets', '{}'), opt('AF_Packet::fanout_mode', 'FANOUT_HASH; print 1')] }),
+      ],
+    };
+    assert.deepEqual(validateConfiguration(c, ctx), [
+      "fanout group 23 on instance 'agent-a' is used for both af_packet::eth0 and af_packet::eth1; give each interface its own af_packet_fanout_id",
+      "node 'w4': option \"Site::local_nets\" is not one zeek-mgmt sets (known: AF_Packet::fanout_id, AF_Packet::fanout_mode, AF_Packet::enable_fanout, AF_Packet::buffer_size)",
+      "node 'w4': option AF_Packet::fanout_mode = \"FANOUT_HASH; print 1\" is invalid: expected one of FANOUT_HASH, FANOUT_CPU, FANOUT_QM",
+      "nodes 'manager' and 'w1' on instance 'agent-a' are both pinned to CPU 1",
+    ]);
+  });
+
   test('without auto-assignment, nodes lacking Broker ports are named', () => {
     const errors = validateConfiguration(mini(), { ...ctx, autoAssignPorts: false });
     assert.deepEqual(errors, [

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { eventually, freePort, pidAlive, removeTempDirs, runCli, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
 import { realZeekSkip, requireZeek } from '../helpers/zeek.js';
+import { hostCpus } from '../../src/agent/host-cpus.js';
 
 const MINI = fileURLToPath(new URL('../../../examples/mini.ini', import.meta.url));
 const FULL = fileURLToPath(new URL('../../../examples/full.ini', import.meta.url));
@@ -33,6 +34,7 @@ after(async () => {
 type NodeState = { state: string; pid?: number; port?: number; cluster_role: string | null; backend_ports?: Record<string, number> };
 
 interface Cluster {
+  clientPort: number;
   controller: Proc;
   agent: Proc;
   state: string;
@@ -63,7 +65,7 @@ async function startCluster(): Promise<Cluster> {
     for (const s of Object.values(cluster)) if (s.pid) nodePids.add(s.pid);
     return cluster;
   };
-  return { controller, agent, state, agentArgs, client, nodes };
+  return { clientPort, controller, agent, state, agentArgs, client, nodes };
 }
 
 /** A configuration file: the example with every node in instance agent-test and the extra lines. */
@@ -256,12 +258,67 @@ describe('real Zeek', { skip }, () => {
     assert.deepEqual(Object.values(backends), names.map(() => 'Cluster::CLUSTER_BACKEND_BROKER'));
     assert.deepEqual(await idValue(c, 'Cluster::worker_pool_spec', 'proxy1'),
       { proxy1: { exclusive: false, node_type: 'Cluster::WORKER', topic: 'zeek/cluster/pool/worker' } });
+  });
+
+  test('a script bundle loaded by real nodes, lb_procs workers fanned out with AF_PACKET on lo, and Prometheus discovery of their metrics', async () => {
+    const site = join(tempDir(), 'site');
+    mkdirSync(site);
+    // zeekctl's layout: local.zeek loads its neighbours, by path and by bare name (the bundle is on ZEEKPATH).
+    writeFileSync(join(site, 'local.zeek'), '@load ./detect\n@load extra\n');
+    writeFileSync(join(site, 'detect.zeek'), 'global zm_site_marker = "from-the-bundle";\n');
+    writeFileSync(join(site, 'extra.zeek'), 'global zm_extra_marker = 42;\n');
+    const pin = hostCpus().slice(0, 2);
+    const file = join(tempDir(), 'lb.ini');
+    writeFileSync(file, `[cluster]\nbackend = broker\n\n[manager]\nrole = manager\ninstance = agent-test\n\n[worker-1]\nrole = worker\ninstance = agent-test\ninterface = lo\nlb_procs = ${pin.length}\nlb_method = af_packet\npin_cpus = ${pin.join(',')}\n`);
+    const deployed = await c.client(['deploy-config', '--scripts', site, file]);
+    assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+    const workers = pin.map((_, i) => `worker-1-${i + 1}`);
+    const nodes = await allRunning(c, ['manager', ...workers]);
+    assert.deepEqual(await idValue(c, 'zm_site_marker'), Object.fromEntries(['manager', ...workers].map((n) => [n, 'from-the-bundle'])));
+    assert.deepEqual(await idValue(c, 'zm_extra_marker', 'manager'), { manager: 42 });
+    assert.deepEqual(await idValue(c, 'AF_Packet::fanout_id'), Object.fromEntries(['manager', ...workers].map((n) => [n, 23])));
+    for (const [i, w] of workers.entries()) {
+      const pid = nodes[w]!.pid!;
+      assert.equal(comm(pid), 'zeek');
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.deepEqual(args.slice(args.indexOf('-i'), args.indexOf('-i') + 2), ['-i', 'af_packet::lo']);
+      assert.ok(args.includes('./node-options.zeek') && args.includes('./site/local.zeek'), args.join(' '));
+      assert.equal(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1], String(pin[i]));
+    }
+    // Every worker holds an AF_PACKET socket on lo (ifindex 1): they joined one fanout group, else the second would have failed.
+    const inodes = readFileSync('/proc/net/packet', 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[4] === '1').map((f) => f[8]);
+    for (const w of workers) {
+      const fds = readdirSync(`/proc/${nodes[w]!.pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${nodes[w]!.pid}/fd/${fd}`); } catch { return ''; } });
+      assert.ok(fds.some((l) => inodes.some((ino) => l === `socket:[${ino}]`)), `${w} has an AF_PACKET socket on lo`);
+    }
+
+    const sd = JSON.parse(await httpText(c.clientPort, '/services.json')) as { targets: string[]; labels: Record<string, string> }[];
+    assert.deepEqual(sd.map((t) => t.labels.node), ['manager', ...workers]);
+    const [host, port] = sd.find((t) => t.labels.node === workers[0])!.targets[0]!.split(':');
+    const scraped = await eventually(async () => {
+      const text = await httpText(Number(port), '/metrics', host);
+      return /^zeek_/m.test(text) ? text : undefined;
+    }, 15_000, 250);
+    assert.match(scraped, /node="worker-1-1"/, 'the target is the worker\'s own Zeek telemetry');
+
     const empty = join(tempDir(), 'empty.ini');
     writeFileSync(empty, '');
     assert.equal((await c.client(['deploy-config', empty])).code, 0);
     await eventually(async () => Object.keys(await c.nodes()).length === 0, 20_000, 250);
   });
 });
+
+function httpText(port: number, path: string, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** Every archived log of `path` (e.g. conn), uncompressed and concatenated. */
 function archivedText(state: string, path: string): string {

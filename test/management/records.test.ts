@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { attempt, decodeValue, encodeValue, parseJson, stringifyJson, str, vector, type Value } from '../../src/protocol/index.js';
+import { attempt, count, decodeValue, encodeValue, none, parseJson, stringifyJson, str, vector, type Value } from '../../src/protocol/index.js';
 import {
   CLUSTER_BACKENDS, CLUSTER_ROLES, MGMT_ROLES, STATES, ControllerApi, AgentApi,
   decodeConfiguration, decodeInstance, decodeNode, decodeNodeOutputs, decodeNodeStatus, decodeResult,
@@ -32,7 +32,10 @@ const arbNode: fc.Arbitrary<Node> = fc.record({
   metricsPort: port,
 }, { requiredKeys: ['name', 'instance', 'role', 'state', 'env'], noNullPrototype: true });
 
-const arbCluster = fc.record({ backend: fc.constantFrom(...CLUSTER_BACKENDS), xpubPort: port, xsubPort: port }, { requiredKeys: [], noNullPrototype: true })
+const arbCluster = fc.record({
+  backend: fc.constantFrom(...CLUSTER_BACKENDS), xpubPort: port, xsubPort: port,
+  logExpireDays: fc.integer({ min: 0, max: 36500 }), bundle: fc.stringMatching(/^[0-9a-f]{64}$/),
+}, { requiredKeys: [], noNullPrototype: true })
   .filter((c) => Object.keys(c).length > 0);
 
 const arbConfig: fc.Arbitrary<Configuration> = fc.record({
@@ -127,6 +130,22 @@ describe('our trailing fields', () => {
     const withBackend = encodeConfiguration({ id: 'c', instances: [], nodes: [], cluster: { backend: 'broker' } });
     assert.equal(withBackend.type === 'vector' && withBackend.value.length, 4);
     assert.deepEqual(decodeConfiguration(withBackend, 'c').cluster, { backend: 'broker' });
+  });
+
+  test('log_expire_days and the bundle hash are two more trailing fields, written only when set', () => {
+    const hash = 'a1'.repeat(32);
+    const both = encodeConfiguration({ id: 'c', instances: [], nodes: [], cluster: { backend: 'broker', logExpireDays: 7, bundle: hash } });
+    assert.ok(both.type === 'vector' && both.value[3]?.type === 'vector');
+    assert.equal(both.value[3].value.length, 5);
+    assert.deepEqual(decodeConfiguration(both, 'c').cluster, { backend: 'broker', logExpireDays: 7, bundle: hash });
+    const backendOnly = encodeConfiguration({ id: 'c', instances: [], nodes: [], cluster: { backend: 'broker' } });
+    assert.ok(backendOnly.type === 'vector' && backendOnly.value[3]?.type === 'vector');
+    assert.equal(backendOnly.value[3].value.length, 3, 'as before');
+    const settings = (...f: Value[]): Value => vector([str('c'), { type: 'set', value: [] }, { type: 'set', value: [] }, vector(f)]);
+    assert.deepEqual(attempt(() => decodeConfiguration(settings(none(), none(), none(), count(40000)), 'config')),
+      { ok: false, error: 'config[3][3]: log_expire_days must be 0 to 36500, got 40000' });
+    assert.deepEqual(attempt(() => decodeConfiguration(settings(none(), none(), none(), none(), str('../../etc')), 'config')),
+      { ok: false, error: 'config[3][4]: a script bundle is named by its sha256 (64 lowercase hex digits), got "../../etc"' });
   });
 
   test('an unknown backend is a decode error naming it', () => {

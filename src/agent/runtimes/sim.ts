@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { missingScript } from '../../management/script-paths.js';
+import { siteEntry } from './site.js';
 import type { CheckVerdict, LaunchPlan, NodeLaunch, NodeRuntime } from './types.js';
 
 export const SIM_SCRIPT = fileURLToPath(new URL('../../node/sim.js', import.meta.url));
@@ -20,17 +21,22 @@ export function simRuntime(nodeBinary = process.execPath): NodeRuntime {
 
   /** What the simulated node's `--parse-only` checks, without a process: its script paths exist (relative to its directory). */
   function check(launch: NodeLaunch): CheckVerdict {
-    for (const script of launch.node.scripts ?? []) {
+    for (const script of [...site(launch), ...launch.node.scripts ?? []]) {
       const problem = missingScript(script, launch.nodeDir);
       if (problem) return { ok: false, error: problem };
     }
     return { ok: true };
   }
 
+  function site(launch: NodeLaunch): string[] {
+    const entry = siteEntry(launch);
+    return entry ? [entry] : [];
+  }
+
   function plan(launch: NodeLaunch): LaunchPlan {
     const args = [SIM_SCRIPT, '--layout', SIM_LAYOUT_FILE];
     if (launch.node.interface !== undefined) args.push('-i', launch.node.interface);
-    args.push(...(launch.node.scripts ?? []));
+    args.push(...site(launch), ...(launch.node.scripts ?? []));
     return {
       command: nodeBinary,
       args,

@@ -11,11 +11,15 @@
  *   WebSocket API): a listener on the node's management port, a topic of
  *   the node's own, `notify_node_hello`, `get_id_value`, and log rotation
  *   into the agent's log queue in zeek-archiver's naming.
+ * - `node-options.zeek`: the node's options (`af_packet_*` keys) as
+ *   redefs, only those node-options.ts knows, in the one form each takes.
  *
  * Every value from a configuration is embedded through zeek-script.ts.
  */
 import { backendPortsOf, type ClusterLayout, type LayoutNode } from '../../management/cluster-layout.js';
 import { nodeTopic } from '../../management/api.js';
+import { optionRedef } from '../../management/node-options.js';
+import type { Node } from '../../management/types.js';
 import { isIP } from 'node:net';
 import { uriHost, zeekAddr, zeekPort, zeekString } from './zeek-script.js';
 import { READY_LINE, type ManagementPath } from './types.js';
@@ -23,6 +27,7 @@ import { READY_LINE, type ManagementPath } from './types.js';
 export const LAYOUT_SCRIPT = 'cluster-layout.zeek';
 export const BACKEND_SCRIPT = 'cluster-backend.zeek';
 export const NODE_SCRIPT = 'management-node.zeek';
+export const OPTIONS_SCRIPT = 'node-options.zeek';
 /** The scripts a node loaded, one absolute path a line, written by the node once it is up (see supervisor.ts: a running node vouches for an unchanged parse). */
 export const LOADED_SCRIPTS = 'loaded-scripts';
 
@@ -77,6 +82,18 @@ export function renderBackendScript(layout: ClusterLayout, self: LayoutNode): st
   }
   lines.push(`redef Cluster::Backend::ZeroMQ::ipv6 = ${layout.nodes.some((n) => isIP(n.ip) === 6) ? 'T' : 'F'};`, '');
   return lines.join('\n');
+}
+
+/** `node-options.zeek`, or undefined when the node has no options. An option the agent does not know never gets here (validate.ts); it is a bug if it does. */
+export function renderOptionsScript(node: Node): string | undefined {
+  const options = [...(node.options ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (options.length === 0) return undefined;
+  const lines = options.map((o) => {
+    const r = optionRedef(o);
+    if (!r.ok) throw new Error(`node ${node.name}: ${r.error}`);
+    return r.line;
+  });
+  return [HEADER, `# Options of node ${zeekString(node.name)}.`, ...lines, ''].join('\n');
 }
 
 export interface NodeScriptInput {

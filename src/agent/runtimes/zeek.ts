@@ -3,15 +3,20 @@
  * cluster node — `CLUSTER_NODE` in the environment, `-i <interface>` for
  * workers (with `-C` on a loopback interface, whose checksums are never
  * filled in), the generated scripts (zeek-files.ts), the cluster backend's
- * package, then the node's own scripts. zeek has no end-of-options marker
+ * package, the node's options (`af_packet_*`), its script bundle (site.ts;
+ * its directory also goes on ZEEKPATH, after `.`), then its own scripts. zeek has no end-of-options marker
  * (`--` starts the scripts' own arguments) and reads `NAME=VALUE` as a redef,
  * so script entries that start with `-` or hold `=` are refused before any
  * launch (validate.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ClusterLayout, LayoutNode } from '../../management/cluster-layout.js';
 import type { Node } from '../../management/index.js';
-import { BACKEND_SCRIPT, LAYOUT_SCRIPT, LOADED_SCRIPTS, NODE_SCRIPT, renderBackendScript, renderClusterLayout, renderNodeScript } from './zeek-files.js';
+import {
+  BACKEND_SCRIPT, LAYOUT_SCRIPT, LOADED_SCRIPTS, NODE_SCRIPT, OPTIONS_SCRIPT, renderBackendScript, renderClusterLayout, renderNodeScript, renderOptionsScript,
+} from './zeek-files.js';
+import { siteDir, siteEntry } from './site.js';
 import { atLeast, type ZeekVersion } from './zeek-version.js';
 import type { LaunchPlan, ManagementPath, NodeLaunch, NodeRuntime } from './types.js';
 
@@ -37,12 +42,30 @@ function backendPackage(backend: 'zeromq' | 'broker', version: ZeekVersion): str
   return atLeast(version, 8, 1) ? ['frameworks/cluster/backend/broker'] : [];
 }
 
-/** ZEEKPATH with `.` first, so that the node finds its cluster-layout.zeek (unchanged when unset: Zeek's default has it). */
-function zeekPathEnv(launch: NodeLaunch): Record<string, string> {
+/**
+ * ZEEKPATH with `.` first, so that the node finds its cluster-layout.zeek
+ * (unchanged when unset: Zeek's default has it), then the node's bundle
+ * directory, before Zeek's own: a bundle's `local.zeek` is the `local` that
+ * `@load local` finds, as zeekctl's site directory is.
+ */
+function zeekPathEnv(launch: NodeLaunch, builtin: () => string | undefined): Record<string, string> {
   const configured = launch.node.env.ZEEKPATH ?? process.env.ZEEKPATH;
-  if (configured === undefined || configured === '') return {};
-  const parts = configured.split(':');
-  return parts.includes('.') ? {} : { ZEEKPATH: ['.', ...parts].join(':') };
+  const site = siteDir(launch);
+  const base = configured === undefined || configured === '' ? (site === undefined ? undefined : builtin()) : configured;
+  if (base === undefined) return {};
+  const parts = base.split(':').filter((p) => p !== '.' && p !== site);
+  const path = ['.', ...(site === undefined ? [] : [site]), ...parts].join(':');
+  return path === base ? {} : { ZEEKPATH: path };
+}
+
+/** Zeek's built-in ZEEKPATH, as `zeek --help` shows it; undefined when it does not say. */
+export function builtinZeekPath(zeekPath: string): string | undefined {
+  try {
+    const help = execFileSync(zeekPath, ['--help'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return /\$ZEEKPATH\s*\|[^(]*\(([^)]*)\)/.exec(help)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -57,6 +80,8 @@ export function zeekManagementPath(node: Node, layout: ClusterLayout): Managemen
 }
 
 export function zeekRuntime(zeekPath: string, version: ZeekVersion): NodeRuntime {
+  let builtin: { path: string | undefined } | undefined;
+  const builtinPath = (): string | undefined => (builtin ??= { path: builtinZeekPath(zeekPath) }).path;
   const plan = (launch: NodeLaunch, parseOnly: boolean): LaunchPlan => {
     const { node, layout } = launch;
     const self: LayoutNode = layout.nodes.find((n) => n.name === node.name) ?? { name: node.name, role: 'WORKER', ip: launch.mgmtHost };
@@ -66,12 +91,18 @@ export function zeekRuntime(zeekPath: string, version: ZeekVersion): NodeRuntime
       if (isLoopbackInterface(node.interface)) args.push('-C');
       args.push('-i', node.interface);
     }
-    args.push(...backendPackage(layout.backend, version), `./${BACKEND_SCRIPT}`, `./${NODE_SCRIPT}`, ...(node.scripts ?? []));
+    const options = renderOptionsScript(node);
+    const site = siteEntry(launch);
+    args.push(
+      ...backendPackage(layout.backend, version), `./${BACKEND_SCRIPT}`, `./${NODE_SCRIPT}`,
+      ...(options === undefined ? [] : [`./${OPTIONS_SCRIPT}`]), ...(site === undefined ? [] : [site]), ...(node.scripts ?? []),
+    );
     return {
       command: zeekPath,
       args,
-      env: zeekPathEnv(launch),
+      env: zeekPathEnv(launch, builtinPath),
       files: [
+        ...(options === undefined ? [] : [{ name: OPTIONS_SCRIPT, content: options }]),
         { name: LAYOUT_SCRIPT, content: renderClusterLayout(layout) },
         { name: BACKEND_SCRIPT, content: renderBackendScript(layout, self) },
         {
