@@ -56,6 +56,20 @@ export function readHostPort(s: Setting): { host: string; port: number } {
   return { host: readHost({ text: m![1] ?? m![2]!, from: `${s.from} host` }), port: readPort({ text: m![3]!, from: `${s.from} port` }) };
 }
 
+/** A size in bytes: a number, optionally with K, M or G (powers of 1024; `16M`, `512KiB`, `1g`). */
+export function readSize(s: Setting, min = 1): number {
+  const m = /^(\d+)\s*(?:([KMG])(?:i?B)?|B)?$/i.exec(s.text.trim());
+  const scale = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m?.[2] ?? '').toUpperCase()] ?? 1;
+  const n = m ? Number(m[1]) * scale : NaN;
+  return Number.isSafeInteger(n) && n >= min ? n : bad(s, `a size of at least ${min} bytes (e.g. 16M, 512K)`);
+}
+
+/** A whole number of at least `min`. */
+export function readCount(s: Setting, min = 1): number {
+  const n = /^\d+$/.test(s.text.trim()) ? Number(s.text.trim()) : NaN;
+  return Number.isSafeInteger(n) && n >= min ? n : bad(s, `a whole number of at least ${min}`);
+}
+
 export function readLogLevel(s: Setting): LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(s.text) ? s.text as LogLevel : bad(s, `one of ${LOG_LEVELS.join(', ')}`);
 }
