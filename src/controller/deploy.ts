@@ -13,9 +13,10 @@ import { str } from '../protocol/index.js';
 import type { ControllerContext } from './context.js';
 import type { Completion, Gather } from './gather.js';
 
-/** The deployment in progress: its gather, and whether its configuration went out yet. */
+/** The deployment in progress: its gather, the client session it answers, and whether its configuration went out yet. */
 interface Deployment {
   readonly req: Request<Gather>;
+  readonly client: string;
   readonly config: Configuration;
   sent: boolean;
 }
@@ -27,14 +28,14 @@ export class Deployer {
 
   constructor(private readonly ctx: ControllerContext) {}
 
-  /** A client's deploy_request. */
-  deploy(reqid: string, config: Configuration | undefined = this.ctx.states.ready): void {
+  /** A client's deploy_request, from session `client`. */
+  deploy(reqid: string, client: string, config: Configuration | undefined = this.ctx.states.ready): void {
     const { ctx } = this;
-    const refuse = (error: string): void => ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, error)]);
+    const refuse = (error: string): void => ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, error)], client);
     if (!config) return refuse('no configuration available to deploy');
     if (this.current) return refuse(`earlier deployment ${this.current.req.id} still pending`);
     if (ctx.gather.pending(reqid)) return refuse(`request ${reqid} is already pending`);
-    if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config.id), true)) return;
+    if (!this.record(reqid, () => ctx.store.startDeployment(reqid, config.id), client)) return;
     const req = ctx.gather.start({
       id: reqid,
       kind: 'deploy',
@@ -42,7 +43,7 @@ export class Deployer {
       onDeadline: () => (deployment.sent ? [] : ctx.instances.notReady().map((name) => failure(reqid, `instance ${name} did not check in`, { instance: name }))),
       onComplete: (results, completion) => this.finished(deployment, results, completion),
     });
-    const deployment: Deployment = { req, config, sent: false };
+    const deployment: Deployment = { req, client, config, sent: false };
     this.current = deployment;
     ctx.log.info({ reqid, config: config.id }, `deploying configuration ${config.id}`);
     // Standby first: requiring the new set closes links to dropped instances.
@@ -68,7 +69,7 @@ export class Deployer {
     const final = completion === 'timed-out' ? results : [...results, success(id, { data: str(d.config.id) })];
     this.record(id, () => ctx.store.endDeployment(id, verdict, final));
     ctx.log.info({ reqid: id, config: d.config.id, outcome: verdict }, `deployment ${id} of ${d.config.id} finished: ${verdict}`);
-    ctx.respond(ControllerApi.deploy, id, final);
+    ctx.respond(ControllerApi.deploy, id, final, d.client);
     if (verdict === 'success') {
       for (const n of d.config.nodes) this.nodeStates.set(n.name, 'RUNNING');
       this.announceIfReady();
@@ -97,15 +98,15 @@ export class Deployer {
     this.announceIfReady();
   }
 
-  /** Runs a store write; a failure is logged (and answered, if `answer`) and returns false. */
-  private record(reqid: string, write: () => void, answer = false): boolean {
+  /** Runs a store write; a failure is logged (and answered to client session `answer`, if given) and returns false. */
+  private record(reqid: string, write: () => void, answer?: string): boolean {
     try {
       write();
       return true;
     } catch (err) {
       const message = `could not store deployment ${reqid}: ${(err as Error).message}`;
       this.ctx.log.error({ reqid, err: (err as Error).message }, message);
-      if (answer) this.ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, message)]);
+      if (answer !== undefined) this.ctx.respond(ControllerApi.deploy, reqid, [failure(reqid, message)], answer);
       return false;
     }
   }

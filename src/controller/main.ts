@@ -12,7 +12,9 @@ import {
   type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
-import { Endpoint, ErrorCode, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { Endpoint, ErrorCode, str, topicMatches, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { USABLE_NAME } from '../management/identifiers.js';
+import { truncate } from '../management/log-line.js';
 import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
 import { Deployer } from './deploy.js';
@@ -43,7 +45,10 @@ export interface Controller {
 
 /** Starts a controller; rejects (with a StoreError for a bad database) if it cannot. */
 export async function startController(options: ControllerOptions): Promise<Controller> {
-  const log = options.logger ?? createLogger({ name: options.name, role: 'controller', stateDir: options.stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
+  const log = options.logger ?? createLogger({
+    name: options.name, role: 'controller', stateDir: options.stateDir, maxBytes: options.limits.logMaxBytes, keep: options.limits.logKeep,
+    ...(options.logLevel ? { level: options.logLevel } : {}),
+  });
   const store = ControllerStore.open(options.stateDir);
   let runtime: ControllerRuntime | undefined;
   try {
@@ -76,7 +81,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.name = options.name;
     this.stateDir = options.stateDir;
     this.states = new ConfigStates(store, log);
-    this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log });
+    this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log, limits: options.limits.wire });
     this.tracker = new RequestTracker(options.requestTimeoutMs);
     this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs);
     this.gather = new Gatherer(this.tracker, log, (instance, event, reqid) => this.toAgent(instance, event, reqid));
@@ -89,8 +94,15 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.on('peer-down', (peer) => this.peerLost(peer));
     this.endpoint.on('peer-up', (peer) => this.log.debug({ peer: peer.id, remote: `${peer.remoteAddress}:${peer.remotePort}`, direction: peer.direction }, 'peer added'));
     const { clientHost, agentHost } = this.options;
-    this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS })).port;
-    this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], relay: false })).port;
+    // Clients talk to the controller only: nothing one publishes reaches another (responses go to the
+    // session that asked, notifications to every client); a session on the agents' port hears nothing meant for clients.
+    this.clientPort = (await this.endpoint.listen({
+      host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], subscribeTopics: [TOPIC_CONTROLLER],
+      relay: false, pingIntervalMs: CLIENT_PING_INTERVAL_MS,
+    })).port;
+    this.agentPort = (await this.endpoint.listen({
+      host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], subscribeTopics: [TOPIC_AGENT_PREFIX], relay: false,
+    })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
     const deployed = this.states.deployed;
@@ -115,8 +127,11 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.publishEvent(TOPIC_CONTROLLER, event);
   }
 
-  respond(spec: RequestKind, reqid: string, results: readonly Result[]): void {
-    this.toClients(spec.respond(reqid, results), { reqid, results: results.length, success: results.every((r) => r.success) });
+  respond(spec: RequestKind, reqid: string, results: readonly Result[], to: string): void {
+    const event = spec.respond(reqid, results);
+    this.log.info({ reqid, results: results.length, success: results.every((r) => r.success), event: event.name, peer: to }, `tx ${event.name}`);
+    // A client that went away meanwhile gets nothing; no other client ever sees it.
+    this.endpoint.publishEvent(TOPIC_CONTROLLER, event, { to });
   }
 
   toAgent(instance: string, event: ZeekEvent, reqid: string): boolean {
@@ -131,26 +146,27 @@ class ControllerRuntime implements Controller, ControllerContext {
     const rx = (spec: RequestKind, fields: object): void => this.log.info(fields, `rx ${spec.kind}_request`);
     const api = ControllerApi;
     // Agents' notifications on this topic are ours, republished for clients.
+    const limits = { maxReqidLength: this.options.limits.maxReqidLength };
     return new EventDispatcher([api, AgentNotifications], (p) => {
       this.invalid(p);
-      if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, `invalid request: ${p.error}`)]);
-    })
-      .serve(api.getInstances, (reqid) => { rx(api.getInstances, { reqid }); this.getInstances(reqid); })
-      .serve(api.stageConfiguration, (reqid, [config]) => {
+      if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, `invalid request: ${p.error}`)], p.from.id);
+    }, limits)
+      .serve(api.getInstances, (reqid, _args, from) => { rx(api.getInstances, { reqid }); this.getInstances(reqid, from.id); })
+      .serve(api.stageConfiguration, (reqid, [config], from) => {
         rx(api.stageConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
-        this.stage(reqid, config);
+        this.stage(reqid, config, from.id);
       })
-      .serve(api.getConfiguration, (reqid, [deployed]) => { rx(api.getConfiguration, { reqid, deployed }); this.getConfiguration(reqid, deployed); })
-      .serve(api.deploy, (reqid) => { rx(api.deploy, { reqid }); this.deployer.deploy(reqid); })
-      .serve(api.getNodes, (reqid) => { rx(api.getNodes, { reqid }); getNodes(this, reqid); })
-      .serve(api.getIdValue, (reqid, [id, nodes]) => { rx(api.getIdValue, { reqid, id, nodes }); getIdValue(this, reqid, id, nodes); })
-      .serve(api.restart, (reqid, [nodes]) => { rx(api.restart, { reqid, nodes }); restart(this, reqid, nodes); })
-      .serve(api.testTimeout, (reqid, [withState]) => { rx(api.testTimeout, { reqid, withState }); testTimeout(this, reqid, withState); });
+      .serve(api.getConfiguration, (reqid, [deployed], from) => { rx(api.getConfiguration, { reqid, deployed }); this.getConfiguration(reqid, deployed, from.id); })
+      .serve(api.deploy, (reqid, _args, from) => { rx(api.deploy, { reqid }); this.deployer.deploy(reqid, from.id); })
+      .serve(api.getNodes, (reqid, _args, from) => { rx(api.getNodes, { reqid }); getNodes(this, reqid, from.id); })
+      .serve(api.getIdValue, (reqid, [id, nodes], from) => { rx(api.getIdValue, { reqid, id, nodes }); getIdValue(this, reqid, from.id, id, nodes); })
+      .serve(api.restart, (reqid, [nodes], from) => { rx(api.restart, { reqid, nodes }); restart(this, reqid, from.id, nodes); })
+      .serve(api.testTimeout, (reqid, [withState], from) => { rx(api.testTimeout, { reqid, withState }); testTimeout(this, reqid, from.id, withState); });
   }
 
   private agentApi(): EventDispatcher {
     const gathered = (spec: RequestKind) => (reqid: string, results: Result[]): void => void this.gather.answered(reqid, results, `${spec.kind}_response`);
-    return new EventDispatcher([AgentApi], (p) => this.invalid(p))
+    return new EventDispatcher([AgentApi], (p) => this.invalid(p), { maxReqidLength: this.options.limits.maxReqidLength })
       .on(AgentApi.notifyAgentHello, ([instance, id, connecting, version], from) => this.hello(instance, id, connecting, version, from))
       .answers(AgentApi.agentWelcome, gathered(AgentApi.agentWelcome))
       .answers(AgentApi.agentStandby, gathered(AgentApi.agentStandby))
@@ -172,14 +188,17 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.sendError(problem.from.id, ErrorCode.invalidData, problem.error);
   }
 
-  private getInstances(reqid: string): void {
+  private getInstances(reqid: string, to: string): void {
     const data = vector(this.instances.known().map(encodeInstance));
-    this.respond(ControllerApi.getInstances, reqid, [success(reqid, { data })]);
+    this.respond(ControllerApi.getInstances, reqid, [success(reqid, { data })], to);
   }
 
-  private stage(reqid: string, config: Configuration): void {
-    const respond = (results: Result[]): void => this.respond(ControllerApi.stageConfiguration, reqid, results);
-    const errors = validateConfiguration(config, { controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts });
+  private stage(reqid: string, config: Configuration, to: string): void {
+    const respond = (results: Result[]): void => this.respond(ControllerApi.stageConfiguration, reqid, results, to);
+    const errors = validateConfiguration(config, {
+      controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts,
+      maxNodes: this.options.limits.maxNodes, maxConfigBytes: this.options.limits.maxConfigBytes,
+    });
     if (errors.length > 0) {
       this.log.warn({ reqid, config: config.id, errors }, `configuration ${config.id} rejected`);
       return respond(errors.map((e) => failure(reqid, e)));
@@ -210,25 +229,32 @@ class ControllerRuntime implements Controller, ControllerContext {
     return ready;
   }
 
-  private getConfiguration(reqid: string, deployed: boolean): void {
+  private getConfiguration(reqid: string, deployed: boolean, to: string): void {
     const config = deployed ? this.states.deployed : this.states.staged;
     const result = config
       ? success(reqid, { data: encodeConfiguration(config) })
       : failure(reqid, `no ${deployed ? 'deployed' : 'staged'} configuration available`);
-    this.respond(ControllerApi.getConfiguration, reqid, [result]);
+    this.respond(ControllerApi.getConfiguration, reqid, [result], to);
   }
 
   private hello(instance: string, id: string, connecting: boolean, version: number, from: PeerInfo): void {
     this.log.info({ instance, id, connecting, apiVersion: version, peer: from.id }, 'rx notify_agent_hello');
+    const refuse = (msg: string, reason: string): void => {
+      this.log.error({ instance, id, apiVersion: version, peer: from.id }, msg);
+      if (USABLE_NAME.test(instance)) this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, msg, ''), { to: from.id });
+      this.endpoint.sendError(from.id, ErrorCode.invalidData, msg);
+      this.endpoint.disconnect(from.id, 1008, reason);
+    };
     if (version !== API_VERSION) {
-      const msg = `instance ${instance}/${id} has checked in with incompatible API version ${version}`;
-      this.log.error({ instance, id, apiVersion: version }, msg);
-      this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, `${msg}; this controller speaks version ${API_VERSION}`, ''), { to: from.id });
-      this.endpoint.sendError(from.id, ErrorCode.invalidData, `${msg}; this controller speaks version ${API_VERSION}`);
-      this.endpoint.disconnect(from.id, 1008, 'incompatible API version');
-      return;
+      return refuse(`instance ${instance}/${id} has checked in with incompatible API version ${version}; this controller speaks version ${API_VERSION}`, 'incompatible API version');
+    }
+    // The name becomes a topic and (on the agent) a directory; the session must hear its own topic, or nothing sent to it arrives.
+    if (!USABLE_NAME.test(instance)) return refuse(`refusing hello: instance name ${JSON.stringify(truncate(instance, 200))} is not usable`, 'bad instance name');
+    if (!topicMatches(from.subscriptions, agentTopic(instance))) {
+      return refuse(`refusing hello from instance ${instance}: its session does not subscribe to ${agentTopic(instance)}`, 'not subscribed to its topic');
     }
     const how = this.instances.hello(instance, id, from, connecting);
+    if (typeof how === 'object') return refuse(`refusing hello from instance ${instance}: ${how.refused}`, 'one instance per session');
     const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use', replaced: 'checked in as a new agent process; it replaces the old session' };
     this.log.info({ instance, peer: from.id, agentId: id }, `instance ${instance} ${says[how]}`);
     this.deployer.helloFrom(instance);

@@ -8,10 +8,11 @@
  * caller to report; it is never reset.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { attempt, decodeValue, encodeValue, parseJson, stringifyJson } from '../protocol/index.js';
 import { decodeConfiguration, encodeConfiguration, encodeResult, type Configuration, type Result } from '../management/index.js';
+import { makePrivateDir, openPrivateAppend, restrictIfPresent } from '../management/private-files.js';
 
 export type ConfigState = 'staged' | 'ready' | 'deployed';
 
@@ -37,6 +38,9 @@ export class ControllerStore {
   private constructor(path: string) {
     this.path = path;
     try {
+      // 0600 (configurations hold env secrets): SQLite gives its -wal and -shm files the database file's mode.
+      closeSync(openPrivateAppend(path));
+      for (const side of ['-wal', '-shm']) restrictIfPresent(`${path}${side}`);
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -47,7 +51,7 @@ export class ControllerStore {
   }
 
   static open(stateDir: string): ControllerStore {
-    mkdirSync(stateDir, { recursive: true });
+    makePrivateDir(stateDir, { followLink: true });
     return new ControllerStore(join(stateDir, 'controller.sqlite'));
   }
 

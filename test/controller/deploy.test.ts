@@ -51,7 +51,10 @@ function setup() {
   const ctx: ControllerContext = {
     options, log, store, instances, gather, states: new ConfigStates(store, log),
     toClients: (event) => { toClients.push(event); },
-    respond: (spec: RequestKind, reqid: string, results: readonly Result[]) => { toClients.push(spec.respond(reqid, results)); },
+    respond: (spec: RequestKind, reqid: string, results: readonly Result[], to: string) => {
+      assert.equal(to, 'client-1', 'a response goes to the session of the client that asked');
+      toClients.push(spec.respond(reqid, results));
+    },
     toAgent,
   };
   const deployer = new Deployer(ctx);
@@ -88,7 +91,7 @@ function deployerTest(name: string, body: (t: ReturnType<typeof setup>) => void)
 describe('Deployer', () => {
   deployerTest('welcomes the instance, then deploys; the client gets the agents\' Results and the configuration id; the history has it', (t) => {
     t.hello('agent-a');
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.deployer.deploy('d1', 'client-1', config('c1', ['agent-a']));
     assert.deepEqual(t.sent.map((s) => s.event.name), [AgentApi.agentWelcome.requestName], 'nothing is deployed before the welcome is answered');
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id, { instance: 'agent-a' })]);
     const request = t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { instance: 'agent-a', node: 'node-0' })]);
@@ -106,7 +109,7 @@ describe('Deployer', () => {
   });
 
   deployerTest('an instance that never checks in: did not check in, then request timed out; nothing is deployed', (t) => {
-    t.deployer.deploy('d1', config('c1', ['agent-a', 'agent-b']));
+    t.deployer.deploy('d1', 'client-1', config('c1', ['agent-a', 'agent-b']));
     t.hello('agent-a');
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
     t.clock.advance(999);
@@ -120,10 +123,10 @@ describe('Deployer', () => {
 
   deployerTest('one deployment at a time; a reused reqid is refused', (t) => {
     t.hello('agent-a');
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
-    t.deployer.deploy('d2', config('c2', ['agent-a']));
-    t.deployer.deploy('d1', config('c2', ['agent-a']));
-    t.deployer.deploy('d3', undefined);
+    t.deployer.deploy('d1', 'client-1', config('c1', ['agent-a']));
+    t.deployer.deploy('d2', 'client-1', config('c2', ['agent-a']));
+    t.deployer.deploy('d1', 'client-1', config('c2', ['agent-a']));
+    t.deployer.deploy('d3', 'client-1', undefined);
     assert.deepEqual(t.responses().map((rs) => rs.map((r) => r.error)), [
       ['earlier deployment d1 still pending'], ['earlier deployment d1 still pending'], ['no configuration available to deploy'],
     ]);
@@ -132,7 +135,7 @@ describe('Deployer', () => {
   deployerTest('an agent of the deployed configuration that comes back is welcomed and brought back; instances dropped go to standby', (t) => {
     t.hello('agent-a');
     t.hello('agent-old');
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.deployer.deploy('d1', 'client-1', config('c1', ['agent-a']));
     assert.ok(t.sent.some((s) => s.instance === 'agent-old' && s.event.name === AgentApi.agentStandby.requestName));
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
     t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
@@ -150,7 +153,7 @@ describe('Deployer', () => {
   });
 
   deployerTest('duplicate welcome answers do not deploy twice', (t) => {
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.deployer.deploy('d1', 'client-1', config('c1', ['agent-a']));
     t.hello('agent-a');
     t.hello('agent-a');
     const welcomes = t.sent.filter((s) => s.event.name === AgentApi.agentWelcome.requestName);
