@@ -3,6 +3,7 @@
  * command runs.
  */
 import type { Command } from 'commander';
+import { addLimitOptions } from '../management/limits.js';
 
 /** How nodes are run: shared by `agent` and `up`, which runs an agent too. */
 export function addNodeRuntimeOptions(command: Command): Command {
@@ -10,11 +11,12 @@ export function addNodeRuntimeOptions(command: Command): Command {
     .option('--runtime <kind>', 'node runtime: zeek, sim, or auto (zeek when a zeek binary is found, else sim)', 'auto')
     .option('--zeek-path <path>', 'zeek binary for the zeek runtime', 'zeek')
     .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
-    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)');
+    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
+    .option('--node-user <user>', 'run nodes as this user (the agent runs as root); node directories and the log queue become theirs');
 }
 
 export function registerAgentCommand(program: Command): void {
-  addNodeRuntimeOptions(program.command('agent'))
+  addLimitOptions(addNodeRuntimeOptions(program.command('agent')))
     .description('run an agent: launches, supervises and reports the cluster nodes of this instance')
     .option('--name <name>', 'agent (instance) name [env ZEEK_AGENT_NAME, default agent-<hostname>]')
     .option('--listen-address <addr>', 'address to listen on for controllers [env ZEEK_AGENT_ADDR, default 127.0.0.1]')

@@ -4,9 +4,10 @@
  * the last lines for deploy results. A starting node's stdout writes are
  * watched (inotify): they hint that it may be listening.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeOutputs } from '../management/index.js';
+import { openNoFollow } from '../management/private-files.js';
 
 export const STREAMS = ['stdout', 'stderr'] as const;
 export const KEEP_ROTATED = 3;
@@ -25,16 +26,16 @@ export function rotateOutputs(dir: string, keep = KEEP_ROTATED): void {
   }
 }
 
-/** The last `lines` lines of a file ('' when it does not exist). */
+/** The last `lines` lines of a file ('' when it does not exist, or is a link: a node must not make the agent read another file). */
 export function tailFile(path: string, lines = TAIL_LINES, maxBytes = 256 * 1024): string {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openNoFollow(path);
   } catch {
     return '';
   }
   try {
-    const size = statSync(path).size;
+    const size = fstatSync(fd).size;
     const length = Math.min(size, maxBytes);
     const buf = Buffer.alloc(length);
     readSync(fd, buf, 0, length, size - length);

@@ -6,10 +6,11 @@
  * running ones, so a script error never takes a working cluster down.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterLayout } from '../management/cluster-layout.js';
 import type { Node, NodeOutputs } from '../management/index.js';
+import { makePrivateDir, type Owner } from '../management/private-files.js';
 import { nodeEnvironment, writeNodeFiles } from './launch.js';
 import type { NodeRuntime } from './runtimes/index.js';
 
@@ -23,6 +24,10 @@ export interface CheckContext {
   spoolDir: string;
   logQueueDir: string;
   timeoutMs: number;
+  /** Checks run as the nodes' user, in a directory of theirs. */
+  nodeUser?: Owner;
+  /** Mode of checkRoot (0711 when nodes run as another user). */
+  dirMode?: number;
 }
 
 /** Output kept for a result: the tail of each stream. */
@@ -37,17 +42,19 @@ function firstError(stderr: string): string {
 
 export async function checkNode(ctx: CheckContext, node: Node): Promise<CheckOutcome> {
   const dir = join(ctx.checkRoot, node.name);
+  makePrivateDir(ctx.checkRoot, { mode: ctx.dirMode ?? 0o700 });
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir, ctx.nodeUser ? { owner: ctx.nodeUser } : {});
   try {
     const launch = { node, layout: ctx.layout, nodeDir: dir, spoolDir: ctx.spoolDir, logQueueDir: ctx.logQueueDir, mgmtHost: '127.0.0.1', mgmtPort: 1 };
     const verdict = ctx.runtime.check(launch);
     if (!('run' in verdict)) return verdict.ok ? verdict : { ...verdict, outputs: { stdout: '', stderr: verdict.error } };
     const plan = verdict.run;
-    writeNodeFiles(dir, plan.files);
+    writeNodeFiles(dir, plan.files, ctx.nodeUser);
     const env = nodeEnvironment(node, plan.env, dir, ctx.spoolDir);
     return await new Promise<CheckOutcome>((resolve) => {
-      execFile(plan.command, plan.args, { cwd: dir, env, timeout: ctx.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const user = ctx.nodeUser ? { uid: ctx.nodeUser.uid, gid: ctx.nodeUser.gid } : {};
+      execFile(plan.command, plan.args, { cwd: dir, env, timeout: ctx.timeoutMs, maxBuffer: 4 * 1024 * 1024, ...user }, (err, stdout, stderr) => {
         if (!err) return resolve({ ok: true });
         const outputs = { stdout: tail(stdout), stderr: tail(stderr) };
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };

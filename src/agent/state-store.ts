@@ -3,9 +3,10 @@
  * (`<state dir>/agent-state.json`, written atomically), so that an adopted
  * cluster keeps its configuration id and dead nodes are brought back.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Configuration } from '../management/index.js';
+import { writePrivateFile } from '../management/private-files.js';
 
 const FILE = 'agent-state.json';
 
@@ -49,7 +50,6 @@ export function loadConfiguration(stateDir: string): Configuration | undefined {
 
 export function saveConfiguration(stateDir: string, configuration: Configuration | undefined): void {
   const stored: Stored = { version: 1, configuration: configuration ?? null };
-  const tmp = `${stateFile(stateDir)}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`);
-  renameSync(tmp, stateFile(stateDir));
+  // 0600: the configuration holds the nodes' env, secrets included.
+  writePrivateFile(stateFile(stateDir), `${JSON.stringify(stored, null, 2)}\n`);
 }

@@ -7,7 +7,6 @@
  * Operations that change the set of processes run one at a time.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { buildClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
@@ -15,6 +14,8 @@ import {
   REQUEST_TIMED_OUT, backendOf, encodeNodeOutputs, failure, nodeTopic, success,
   type Configuration, type Node, type NodeStatus, type Result, type State,
 } from '../management/index.js';
+import type { DaemonLimits } from '../management/limits.js';
+import { makePrivateDir, type Owner } from '../management/private-files.js';
 import type { Logger } from '../protocol/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { mapLimit, SerialQueue } from './limit.js';
@@ -50,6 +51,12 @@ export interface SupervisorOptions {
   stopGraceMs: number;
   backoff: BackoffOptions;
   taskset: string | undefined;
+  /** What nodes may send the agent (their sessions' limits). */
+  limits?: DaemonLimits;
+  /** Nodes run as this user; their directories are theirs. */
+  nodeUser?: Owner;
+  /** Mode of the nodes directory (0711 when nodes run as another user, so they reach their own). */
+  dirMode?: number;
 }
 
 export interface SupervisorEvents {
@@ -72,7 +79,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   constructor(private readonly options: SupervisorOptions) {
     super();
     this.nodesRoot = join(options.stateDir, 'nodes');
-    this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs);
+    this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs, options.limits);
     this.follower = new OutputFollower(({ node, stream, line }) => this.emit('log', `${stream}: ${line}`, node));
     this.host = {
       instance: options.name,
@@ -84,6 +91,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       stopGraceMs: options.stopGraceMs,
       backoff: options.backoff,
       taskset: options.taskset,
+      ...(options.nodeUser ? { nodeUser: options.nodeUser } : {}),
       allocatePort: () => this.ports.allocate(),
       releasePort: (p) => this.ports.release(p),
       relayTopics: () => [...this.nodes.values()].filter((n) => n.managementPath === 'cluster').map((n) => nodeTopic(n.name)),
@@ -97,7 +105,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
   recover(): void {
-    mkdirSync(this.nodesRoot, { recursive: true });
+    makePrivateDir(this.nodesRoot, { mode: this.options.dirMode ?? 0o700 });
     this.config = storedConfiguration(this.options.stateDir, this.options.name);
     const wanted = new Map(this.myNodes().map((n) => [n.name, n]));
     const { adopt, stopping } = takeStock(this.nodesRoot, new Set(wanted.keys()), this.options.log, this.options.stopGraceMs);
@@ -225,6 +233,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       runtime: this.options.runtime,
       layout: buildClusterLayout(config),
       checkRoot: join(this.options.stateDir, 'check'),
+      ...(this.options.nodeUser ? { nodeUser: this.options.nodeUser } : {}),
+      dirMode: this.options.dirMode ?? 0o700,
       spoolDir: this.options.spoolDir,
       logQueueDir: this.options.logQueueDir,
       timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),
