@@ -138,6 +138,11 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     return [...this.peers.values()].map((p) => p.info);
   }
 
+  /** How many topics have their subscriber lists cached (bounded by `limits.maxRoutes`). */
+  get cachedRoutes(): number {
+    return this.routes.size;
+  }
+
   hasPeer(id: string): boolean {
     return this.peers.has(id);
   }
