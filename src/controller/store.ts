@@ -1,5 +1,5 @@
 /**
- * The controller's persistent state in SQLite (WAL, synchronous=FULL):
+ * The controller's persistent state in SQLite (WAL, synchronous=FULL, exclusive locking):
  * the staged, ready and deployed configurations and the deployment history.
  * A configuration is stored as its own JSON (schema 1 stored the Broker wire
  * form: 4-5 times the bytes, and encoding and writing it twice was most of a
@@ -42,6 +42,9 @@ export class ControllerStore {
       closeSync(openPrivateAppend(path));
       for (const side of ['-wal', '-shm']) restrictIfPresent(`${path}${side}`);
       this.db = new Database(path);
+      // Exclusive: the controller is the database's only user, and without a shared-memory index (-shm) a
+      // controller restarted on a full disk can still open and read its state; writes fail until space returns.
+      this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.migrate();

@@ -18,14 +18,15 @@
  *
  * `management.log` is rotated by size (`management.log.1` … `.<keep>`), and
  * written 0600. A write that fails for want of space (ENOSPC, EDQUOT, EIO)
- * loses those lines, never the daemon: the next write that succeeds starts
- * with a line saying how many were lost.
+ * loses those lines, never the daemon: the file is cut back to its last
+ * whole line, and the next write that succeeds starts with a line saying
+ * how many were lost.
  */
-import { closeSync, fstatSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/logger.js';
 import { formatLine, type LineLevel } from './log-line.js';
-import { makePrivateDir, openPrivateAppend } from './private-files.js';
+import { makePrivateDir, openNoFollow, openPrivateAppend } from './private-files.js';
 
 export type Component = 'controller' | 'agent' | 'node' | 'client' | 'launcher';
 
@@ -155,7 +156,7 @@ class Output {
   /** Lines lost to failed writes since the last one that worked. */
   private lost = 0;
   /** A failed write may have left half a line: the next text starts on a line of its own. */
-  private midLine = false;
+  protected midLine = false;
 
   constructor(protected fd: number, private readonly owned: boolean) {}
 
@@ -170,13 +171,16 @@ class Output {
     if (this.broken) return;
     this.beforeWrite(Buffer.byteLength(text));
     if (this.lost > 0 || this.midLine) {
-      const note = `${this.midLine ? '\n' : ''}${lossLine(this.lost)}`;
+      // A line of its own after whatever half line a failed write left, then how many were lost.
+      const note = Buffer.from(`${this.midLine ? '\n' : ''}${lossLine(this.lost)}`);
       const lost = this.lost;
-      this.midLine = false;
+      const midLine = this.midLine;
       this.lost = 0;
-      if (!this.writeAll(Buffer.from(note), 0)) {
-        this.lost += lost;
-        this.lost += countLines(text);
+      this.midLine = false;
+      if (!this.writeAll(note, 0)) {
+        this.lost += lost + countLines(text);
+        // A note cut short is half a line too.
+        this.midLine ||= midLine;
         return;
       }
     }
@@ -205,7 +209,7 @@ class Output {
         }
         if (TRANSIENT.has(code)) {
           this.lost += lines;
-          if (rest.length < buf.length) this.midLine = true;
+          if (rest.length < buf.length && !this.undoPartial()) this.midLine = true;
         } else this.broken = true;
         return false;
       }
@@ -215,6 +219,11 @@ class Output {
   }
 
   protected wrote(_bytes: number): void {}
+
+  /** Takes back the start of a text that could not be written whole; false where that cannot be done (a pipe). */
+  protected undoPartial(): boolean {
+    return false;
+  }
 }
 
 /** `management.log`: rotated once it would grow past `maxBytes`, keeping `keep` old files. */
@@ -225,6 +234,8 @@ class LogFile extends Output {
     const fd = openPrivateAppend(path);
     super(fd, true);
     this.size = fstatSync(fd).size;
+    // An earlier run may have stopped with half a line written (a full disk).
+    this.midLine = this.size > 0 && !endsWithNewline(path, this.size);
   }
 
   protected override beforeWrite(bytes: number): void {
@@ -251,6 +262,27 @@ class LogFile extends Output {
 
   protected override wrote(bytes: number): void {
     this.size += bytes;
+  }
+
+  /** The file is cut back to its last whole line: a full disk leaves no half line behind. */
+  protected override undoPartial(): boolean {
+    try {
+      ftruncateSync(this.fd, this.size);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function endsWithNewline(path: string, size: number): boolean {
+  const fd = openNoFollow(path);
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }
 
