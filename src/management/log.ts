@@ -22,7 +22,7 @@
  * whole line, and the next write that succeeds starts with a line saying
  * how many were lost.
  */
-import { closeSync, fstatSync, ftruncateSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/logger.js';
 import { formatLine, type LineLevel } from './log-line.js';
@@ -309,7 +309,8 @@ export function createLogger(options: LogOptions): ManagementLogger {
   const outs: Output[] = [];
   if (!options.quiet) outs.push(new Output(2, false));
   if (options.stateDir) {
-    makePrivateDir(options.stateDir, { followLink: true });
+    // The daemon sets its state dir's mode; a missing one is made private here.
+    if (!existsSync(options.stateDir)) makePrivateDir(options.stateDir);
     outs.push(new LogFile(join(options.stateDir, 'management.log'), options.maxBytes ?? LOG_ROTATION.maxBytes, options.keep ?? LOG_ROTATION.keep));
   }
   const logger = new ManagementLogger(options, min, outs);
