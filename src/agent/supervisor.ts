@@ -145,9 +145,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Stops every node and forgets the configuration. */
   standby(): Promise<void> {
     return this.queue.run(async () => {
+      saveConfiguration(this.options.stateDir, undefined);
       await this.stopAll();
       this.config = undefined;
-      saveConfiguration(this.options.stateDir, undefined);
     });
   }
 
@@ -200,9 +200,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.warn({ config: config.id, failed }, 'script check failed; the running nodes are left as they are');
       return checked.map((r) => (r.success ? failure(reqid, `node ${r.node} not deployed: the script check failed for ${failed}`, { instance, node: r.node! }) : r));
     }
+    // Stored first: a write that fails (a full disk) fails the deploy with everything still running.
+    saveConfiguration(this.options.stateDir, config);
     await this.stopAll();
     this.config = config;
-    saveConfiguration(this.options.stateDir, config);
     this.reservePorts(config);
     const mine = this.myNodes();
     if (mine.length === 0) return [success(reqid, { instance })];
