@@ -22,7 +22,8 @@ async function fanOut(size: Size): Promise<Row[]> {
   const procs = new Procs();
   try {
     const floorPort = await startFloorServer(procs);
-    const controller = await startControllerProc(procs);
+    // Every agent here connects from 127.0.0.1: more than the default limit per address.
+    const controller = await startControllerProc(procs, ['--max-connections-per-address', String(n + 16)]);
     const client = await connectController(controller.clientPort);
     await waitForInstances(client, 0);
     await sleep(300);

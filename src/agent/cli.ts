@@ -3,6 +3,7 @@
  * command runs.
  */
 import type { Command } from 'commander';
+import { addLimitOptions } from '../management/limits.js';
 
 /** How nodes are run: shared by `agent` and `up`, which runs an agent too. */
 export function addNodeRuntimeOptions(command: Command): Command {
@@ -13,11 +14,12 @@ export function addNodeRuntimeOptions(command: Command): Command {
     .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
     .option('--restart-backoff <s>', 'first delay before restarting a node that exited unexpectedly; doubles every 3 tries (default 1)')
     .option('--start-limit <n>', 'failed runs in a row after which a node stays FAILED instead of being restarted; 0 = never give up (default 5)')
-    .option('--keep-crashes <n>', 'crash directories kept per node under <state dir>/crashes (default 5)');
+    .option('--keep-crashes <n>', 'crash directories kept per node under <state dir>/crashes (default 5)')
+    .option('--node-user <user>', 'run nodes as this user (the agent runs as root); node directories and the log queue become theirs');
 }
 
 export function registerAgentCommand(program: Command): void {
-  addNodeRuntimeOptions(program.command('agent'))
+  addLimitOptions(addNodeRuntimeOptions(program.command('agent')))
     .description('run an agent: launches, supervises and reports the cluster nodes of this instance')
     .option('--name <name>', 'agent (instance) name [env ZEEK_AGENT_NAME, default agent-<hostname>]')
     .option('--listen-address <addr>', 'address to listen on for controllers [env ZEEK_AGENT_ADDR, default 127.0.0.1]')

@@ -5,7 +5,10 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readLimits, type DaemonLimits, type LimitFlags } from '../management/limits.js';
 import type { ManagementLogger } from '../management/log.js';
+import type { Owner } from '../management/private-files.js';
 import {
   readCount, readHost, readHostPort, readLogLevel, readPort, readSeconds, setting, settle, SettingsError, type Setting,
 } from '../management/settings.js';
@@ -49,6 +52,15 @@ export interface AgentOptions {
   notes?: string[];
   /** A controller running beside this agent (`zeek-mgmt up`), reported by get_nodes. */
   colocatedController?: { name: string; pid: number; port?: number };
+  /** What peers may send and what is held for them; the log's rotation (defaults when absent). */
+  limits?: DaemonLimits;
+  /** Nodes run as this user (`--node-user`); as the agent's own user when absent. */
+  nodeUser?: NodeUser;
+}
+
+/** The user nodes run as, resolved once at start. */
+export interface NodeUser extends Owner {
+  readonly name: string;
 }
 
 
@@ -65,7 +77,8 @@ export const AGENT_DEFAULTS = {
   keepCrashes: 5,
 } as const;
 
-export interface AgentFlags {
+export interface AgentFlags extends LimitFlags {
+  nodeUser?: string;
   name?: string;
   listenAddress?: string;
   listenPort?: string;
@@ -166,7 +179,9 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
 
     const options: AgentOptions = {
       name, listen, listenHost, listenPort, connect, controllerHost, controllerPort, stateDir, runtime, zeekPath: zeekFound ?? zeekPath,
+      limits: readLimits(flags),
     };
+    if (flags.nodeUser !== undefined) options.nodeUser = resolveUser(flags.nodeUser);
     if (spoolDir !== undefined) options.spoolDir = spoolDir;
     if (zeekVersion) options.zeekVersion = zeekVersion;
     if (nodeTimeoutMs !== undefined) options.nodeTimeoutMs = nodeTimeoutMs;
@@ -185,6 +200,21 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     }
     return { options, notes };
   });
+}
+
+/** `--node-user`: a user name or uid, looked up with `id` (whatever NSS knows); the agent must be able to switch to it. */
+function resolveUser(user: string): NodeUser {
+  const lookup = (flag: '-u' | '-g'): number => {
+    try {
+      return Number(execFileSync('id', [flag, '--', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    } catch {
+      return fail(`--node-user: no such user ${JSON.stringify(user)}`);
+    }
+  };
+  const uid = lookup('-u');
+  const gid = lookup('-g');
+  if (process.getuid?.() !== 0 && uid !== process.getuid?.()) fail(`--node-user ${user}: the agent must run as root to start nodes as another user`);
+  return { name: user, uid, gid };
 }
 
 function fail(message: string): never {

@@ -6,9 +6,10 @@
  * pid file that lets a later agent run find it again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node } from '../management/index.js';
+import { openPrivateAppend, writePrivateFile, type Owner } from '../management/private-files.js';
 import type { Outcome } from '../protocol/errors.js';
 import { writePidFile } from './pid-file.js';
 import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, type ProcessIdentity } from './process-identity.js';
@@ -30,8 +31,9 @@ export function launchEnvironment(node: Node, plan: LaunchPlan, dir: string, spo
   return { ...nodeEnvironment(node, plan.env, dir, spoolDir), [NODE_DIR_ENV]: dir, [LAUNCH_TOKEN_ENV]: token };
 }
 
-export function writeNodeFiles(dir: string, files: readonly GeneratedFile[]): void {
-  for (const file of files) writeFileSync(join(dir, file.name), file.content);
+/** Writes the runtime's files (never through a link: see private-files.ts); a node running as `owner` gets them as its own. */
+export function writeNodeFiles(dir: string, files: readonly GeneratedFile[], owner?: Owner): void {
+  for (const file of files) writePrivateFile(join(dir, file.name), file.content, owner ? { owner } : {});
 }
 
 /** The plan's command line, run through taskset when the node has a CPU affinity; `unpinned` says why it could not be. */
@@ -43,12 +45,23 @@ export function commandLine(node: Node, plan: LaunchPlan, taskset: string | unde
   return { command: taskset, args: ['-c', String(node.cpuAffinity), plan.command, ...plan.args] };
 }
 
-/** Spawns the node in `dir`; when it cannot be started, the reason is also written to its stderr file. */
-export async function spawnNode(command: string, args: readonly string[], env: NodeJS.ProcessEnv, dir: string): Promise<Outcome<ChildProcess>> {
-  const out = openSync(join(dir, 'stdout'), 'a');
-  const err = openSync(join(dir, 'stderr'), 'a');
+/**
+ * Spawns the node in `dir` (as `user` when given); when it cannot be
+ * started, the reason is also written to its stderr file. The output files
+ * are the agent's (0600, never opened through a link); the node gets their
+ * descriptors.
+ */
+export async function spawnNode(command: string, args: readonly string[], env: NodeJS.ProcessEnv, dir: string, user?: Owner): Promise<Outcome<ChildProcess>> {
+  const out = openPrivateAppend(join(dir, 'stdout'));
+  let err: number;
   try {
-    const child = spawn(command, args, { cwd: dir, env, detached: true, stdio: ['ignore', out, err] });
+    err = openPrivateAppend(join(dir, 'stderr'));
+  } catch (e) {
+    closeSync(out);
+    throw e;
+  }
+  try {
+    const child = spawn(command, args, { cwd: dir, env, detached: true, stdio: ['ignore', out, err], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
     if (child.pid === undefined) {
       const reason = await new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
       writeSync(err, `zeek-mgmt agent: failed to start ${command}: ${reason}\n`);

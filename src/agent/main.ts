@@ -7,13 +7,14 @@
  * for the next agent run to adopt.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeDiskUse, encodeNodeStatus, failure, success,
   type NodeStatus, type RequestKind, type Result,
 } from '../management/index.js';
+import { DEFAULT_DAEMON_LIMITS } from '../management/limits.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
+import { makePrivateDir } from '../management/private-files.js';
 import { Endpoint, ErrorCode, str, table, topicMatches, vector, type Link, type Outcome, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { collectDiag } from './diag.js';
 import { packageVersion } from '../management/version.js';
@@ -47,10 +48,22 @@ function chunkOf(r: Result | undefined): Outcome<{ total: number; bytes: Buffer 
   return { ok: true, value: { total: Number(total.value), bytes: Buffer.from(data.value, 'base64') } };
 }
 
+/**
+ * The agent's directories: private (0700), or traversable (0711, no
+ * listing) where nodes running as another user must pass through them to
+ * their own directories and the log queue.
+ */
+export function stateDirMode(options: AgentOptions): number {
+  return options.nodeUser ? 0o711 : 0o700;
+}
+
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const stateDir = resolve(options.stateDir);
-  mkdirSync(stateDir, { recursive: true });
-  const log = options.logger ?? createLogger({ name: options.name, role: 'agent', stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
+  makePrivateDir(stateDir, { followLink: true, mode: stateDirMode(options) });
+  const limits = options.limits ?? DEFAULT_DAEMON_LIMITS;
+  const log = options.logger ?? createLogger({
+    name: options.name, role: 'agent', stateDir, maxBytes: limits.logMaxBytes, keep: limits.logKeep, ...(options.logLevel ? { level: options.logLevel } : {}),
+  });
   const locked = StateLock.acquire(stateDir);
   if (!locked.ok) throw new Error(locked.error);
   const lock = locked.value;
@@ -93,12 +106,15 @@ class AgentRuntime implements Agent {
   constructor(private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock) {
     this.name = options.name;
     this.topic = agentTopic(options.name);
-    this.endpoint = new Endpoint({ logger: log });
+    const limits = options.limits ?? DEFAULT_DAEMON_LIMITS;
+    this.endpoint = new Endpoint({ logger: log, limits: limits.wire });
     this.endpointId = this.endpoint.id;
     this.spoolDir = resolve(options.spoolDir ?? join(stateDir, 'spool'));
-    mkdirSync(this.spoolDir, { recursive: true });
+    makePrivateDir(this.spoolDir, { followLink: true, mode: stateDirMode(options) });
     this.logQueueDir = resolve(options.logQueueDir ?? join(this.spoolDir, 'log-queue'));
     this.archiveDir = resolve((options.archive === false ? undefined : options.archive?.archiveDir) ?? join(this.spoolDir, 'logs'));
+    // Nodes rotate their logs into the queue: with --node-user it is theirs.
+    makePrivateDir(this.logQueueDir, { followLink: true, ...(options.nodeUser ? { owner: options.nodeUser } : {}) });
     const runtime = createRuntime(options.runtime, options.zeekPath ?? 'zeek', options.zeekVersion);
     this.runtimeDescription = runtime.describe;
     this.supervisor = new Supervisor({
@@ -121,13 +137,16 @@ class AgentRuntime implements Agent {
       keepCrashes: options.keepCrashes ?? AGENT_DEFAULTS.keepCrashes,
       cpus: hostCpus(),
       fetchBundle: (hash, offset) => this.fetchBundle(hash, offset),
+      limits,
+      ...(options.nodeUser ? { nodeUser: options.nodeUser } : {}),
+      dirMode: stateDirMode(options),
     });
     // A malformed request gets a Broker error and, when its reqid is readable, its response carrying the problem.
     this.dispatcher = new EventDispatcher([AgentApi], (p) => {
       log.warn({ peer: p.from.id, topic: p.topic, event: p.event, error: p.error }, 'invalid event');
       this.endpoint.sendError(p.from.id, ErrorCode.invalidData, p.error);
       if (p.request) this.reply(p.from, p.request.spec.fail(p.request.reqid, `invalid request: ${p.error}`, { instance: this.name }));
-    });
+    }, { maxReqidLength: limits.maxReqidLength });
     this.registerHandlers();
   }
 
@@ -175,6 +194,10 @@ class AgentRuntime implements Agent {
       }, this.log);
     }
     for (const note of o.notes ?? []) this.log.warn({ runtime: o.runtime }, note);
+    if (o.nodeUser) this.log.info({ user: o.nodeUser.name, uid: o.nodeUser.uid, gid: o.nodeUser.gid }, `nodes run as user ${o.nodeUser.name}`);
+    else if (process.getuid?.() === 0) {
+      this.log.warn({ uid: 0 }, 'nodes will run as root, like this agent: pass --node-user USER to run them as an unprivileged user');
+    }
     this.log.info({ endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, nodes: this.runtimeDescription, config: this.supervisor.configId || null }, 'agent is live');
   }
 

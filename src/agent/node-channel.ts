@@ -4,6 +4,7 @@
  * from `notify_node_hello` that a node checked in, and relays
  * `node_dispatch_request`s to single nodes with a deadline.
  */
+import type { DaemonLimits } from '../management/limits.js';
 import { Endpoint, type Link, type Logger, type PeerInfo } from '../protocol/index.js';
 import {
   EventDispatcher, NodeApi, REQUEST_TIMED_OUT, RequestTracker, TOPIC_NODE, failure, nodeTopic, type Result,
@@ -30,8 +31,8 @@ export class NodeChannel {
   private readonly hellos = new Map<string, (name: string) => void>();
   private readonly tracker: RequestTracker;
 
-  constructor(agentName: string, private readonly log: Logger, defaultTimeoutMs: number) {
-    this.endpoint = new Endpoint({ id: `${agentName}-nodes`, relay: false, logger: log });
+  constructor(agentName: string, private readonly log: Logger, defaultTimeoutMs: number, limits?: DaemonLimits) {
+    this.endpoint = new Endpoint({ id: `${agentName}-nodes`, relay: false, logger: log, ...(limits ? { limits: limits.wire } : {}) });
     this.tracker = new RequestTracker(defaultTimeoutMs);
     const dispatcher = new EventDispatcher([NodeApi], (p) => log.warn({ peer: p.from.id, event: p.event, error: p.error }, 'invalid event from a node'))
       .on(NodeApi.notifyNodeHello, ([name], from) => {

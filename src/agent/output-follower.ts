@@ -4,7 +4,8 @@
  * all nodes; a rotated (shrunk) file starts over; lines per node and tick
  * are capped so a chatty node cannot flood the controller.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
+import { openNoFollow } from '../management/private-files.js';
 import { join } from 'node:path';
 import { STREAMS } from './outputs.js';
 
@@ -83,7 +84,7 @@ function readNew(path: string, cursor: Cursor): string[] {
   const buf = Buffer.alloc(length);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openNoFollow(path);
   } catch {
     return [];
   }

@@ -26,7 +26,7 @@ export function rotateOutputs(dir: string, keep = KEEP_ROTATED): void {
   }
 }
 
-/** The last `lines` lines of a file ('' when it does not exist). */
+/** The last `lines` lines of a file ('' when it does not exist, or is a link: a node must not make the agent read another file). */
 export function tailFile(path: string, lines = TAIL_LINES, maxBytes = 256 * 1024): string {
   const text = readTail(path, maxBytes).replace(/\n$/, '');
   return text === '' ? '' : text.split('\n').slice(-lines).join('\n');

@@ -3,8 +3,9 @@
  * after its own restart — identity (pid, start time, launch token) and the
  * management port the node listens on.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writePrivateFile } from '../management/private-files.js';
 import type { Outcome } from '../protocol/errors.js';
 import type { ProcessIdentity } from './process-identity.js';
 
@@ -19,9 +20,7 @@ export interface PidRecord extends ProcessIdentity {
 const FILE = 'pid.json';
 
 export function writePidFile(dir: string, record: PidRecord): void {
-  const tmp = join(dir, `${FILE}.tmp`);
-  writeFileSync(tmp, `${JSON.stringify(record)}\n`);
-  renameSync(tmp, join(dir, FILE));
+  writePrivateFile(join(dir, FILE), `${JSON.stringify(record)}\n`);
 }
 
 export function removePidFile(dir: string): void {

@@ -6,7 +6,7 @@
  * rest, and strays carrying our node-dir marker without a pid file (killed
  * between spawn and pid file).
  */
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/index.js';
 import { readPidFile, removePidFile, type PidRecord } from './pid-file.js';
@@ -39,6 +39,8 @@ export function takeStock(nodesRoot: string, wanted: ReadonlySet<string>, log: L
   const seen = new Set<number>();
   for (const dirName of readdirSync(nodesRoot)) {
     const dir = join(nodesRoot, dirName);
+    // Only directories the agent made: a link here could point at a pid file elsewhere.
+    if (!lstatSync(dir).isDirectory()) continue;
     const record = verifiedRecord(dir, log);
     if (!record) continue;
     seen.add(record.pid);

@@ -6,12 +6,13 @@
  * running ones, so a script error never takes a working cluster down.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterLayout } from '../management/cluster-layout.js';
 import { BUNDLE_DIR } from '../management/bundle.js';
 import type { Node, NodeOutputs } from '../management/index.js';
 import type { Outcome } from '../protocol/errors.js';
+import { makePrivateDir, type Owner } from '../management/private-files.js';
 import { nodeEnvironment, writeNodeFiles } from './launch.js';
 import type { NodeRuntime } from './runtimes/index.js';
 
@@ -27,6 +28,10 @@ export interface CheckContext {
   timeoutMs: number;
   /** Unpacks the layout's script bundle into a directory (as for a launch). */
   installBundle(hash: string, target: string): Promise<Outcome<number>>;
+  /** Checks run as the nodes' user, in a directory of theirs. */
+  nodeUser?: Owner;
+  /** Mode of checkRoot (0711 when nodes run as another user). */
+  dirMode?: number;
 }
 
 /** Output kept for a result: the tail of each stream. */
@@ -41,8 +46,9 @@ function firstError(stderr: string): string {
 
 export async function checkNode(ctx: CheckContext, node: Node): Promise<CheckOutcome> {
   const dir = join(ctx.checkRoot, node.name);
+  makePrivateDir(ctx.checkRoot, { mode: ctx.dirMode ?? 0o700 });
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir, ctx.nodeUser ? { owner: ctx.nodeUser } : {});
   try {
     if (ctx.layout.bundle !== undefined) {
       const installed = await ctx.installBundle(ctx.layout.bundle, join(dir, BUNDLE_DIR));
@@ -52,10 +58,11 @@ export async function checkNode(ctx: CheckContext, node: Node): Promise<CheckOut
     const verdict = ctx.runtime.check(launch);
     if (!('run' in verdict)) return verdict.ok ? verdict : { ...verdict, outputs: { stdout: '', stderr: verdict.error } };
     const plan = verdict.run;
-    writeNodeFiles(dir, plan.files);
+    writeNodeFiles(dir, plan.files, ctx.nodeUser);
     const env = nodeEnvironment(node, plan.env, dir, ctx.spoolDir);
     return await new Promise<CheckOutcome>((resolve) => {
-      execFile(plan.command, plan.args, { cwd: dir, env, timeout: ctx.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const user = ctx.nodeUser ? { uid: ctx.nodeUser.uid, gid: ctx.nodeUser.gid } : {};
+      execFile(plan.command, plan.args, { cwd: dir, env, timeout: ctx.timeoutMs, maxBuffer: 4 * 1024 * 1024, ...user }, (err, stdout, stderr) => {
         if (!err) return resolve({ ok: true });
         const outputs = { stdout: tail(stdout), stderr: tail(stderr) };
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };

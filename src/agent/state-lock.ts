@@ -19,7 +19,7 @@ export class StateLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         // 'wx': only one of two agents starting at once can create it.
-        writeFileSync(path, mine, { flag: 'wx' });
+        writeFileSync(path, mine, { flag: 'wx', mode: 0o600 });
         return { ok: true, value: new StateLock(path) };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return fail(`cannot lock state directory ${stateDir}: ${(err as Error).message}`);

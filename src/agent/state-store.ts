@@ -5,9 +5,10 @@
  * the nodes an operator stopped, which stay stopped until started or
  * redeployed.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Configuration } from '../management/index.js';
+import { writePrivateFile } from '../management/private-files.js';
 
 const FILE = 'agent-state.json';
 
@@ -60,7 +61,6 @@ export function loadAgentState(stateDir: string): AgentState {
 
 export function saveAgentState(stateDir: string, configuration: Configuration | undefined, stopped: readonly string[] = []): void {
   const stored: Stored = { version: 1, configuration: configuration ?? null, stopped: [...stopped].sort() };
-  const tmp = `${stateFile(stateDir)}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`);
-  renameSync(tmp, stateFile(stateDir));
+  // 0600: the configuration holds the nodes' env, secrets included.
+  writePrivateFile(stateFile(stateDir), `${JSON.stringify(stored, null, 2)}\n`);
 }

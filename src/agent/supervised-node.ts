@@ -11,11 +11,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
 import type { ExitRecord, Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
 import { BUNDLE_DIR } from '../management/bundle.js';
+import { makePrivateDir, type Owner } from '../management/private-files.js';
 import type { Logger, Outcome } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
@@ -38,6 +39,8 @@ export interface NodeHost {
   readonly backoff: BackoffOptions;
   /** Path of `taskset`, when CPU affinity can be applied. */
   readonly taskset: string | undefined;
+  /** Nodes run as this user (`--node-user`): their directory and files are theirs. */
+  readonly nodeUser?: Owner;
   allocatePort(): Promise<number>;
   releasePort(port: number): void;
   /** Topics of this instance's `cluster`-path nodes: every node session also carries them, so those nodes are reachable through it. */
@@ -184,7 +187,8 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     const generation = ++this.generation;
     this.checkedIn = false;
     this.setState('PENDING');
-    mkdirSync(this.dir, { recursive: true });
+    // Never through a link planted at nodes/<name>: what the agent writes stays under its state dir.
+    makePrivateDir(this.dir, this.host.nodeUser ? { owner: this.host.nodeUser } : {});
     rotateOutputs(this.dir);
     const mgmtPort = await this.host.allocatePort();
     if (generation !== this.generation || !this.supervising) {
@@ -203,11 +207,11 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
       }
     }
     const plan = this.host.runtime.plan({ node: this.node, layout: this.layout, nodeDir: this.dir, spoolDir: this.host.spoolDir, logQueueDir: this.host.logQueueDir, mgmtHost: MGMT_HOST, mgmtPort });
-    writeNodeFiles(this.dir, plan.files);
+    writeNodeFiles(this.dir, plan.files, this.host.nodeUser);
     const token = randomUUID();
     const { command, args, unpinned } = commandLine(this.node, plan, this.host.taskset);
     if (unpinned) this.emit('error', this, unpinned);
-    const spawned = await spawnNode(command, args, launchEnvironment(this.node, plan, this.dir, this.host.spoolDir, token), this.dir);
+    const spawned = await spawnNode(command, args, launchEnvironment(this.node, plan, this.dir, this.host.spoolDir, token), this.dir, this.host.nodeUser);
     if (!spawned.ok) {
       this.notStarted(generation, mgmtPort, command, spawned.error);
       return;

@@ -8,7 +8,6 @@
  * redeployed. Operations that change the set of processes run one at a time.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { buildClusterLayout, type ClusterLayout } from '../management/cluster-layout.js';
@@ -16,6 +15,8 @@ import {
   REQUEST_TIMED_OUT, backendOf, encodeNodeOutputs, failure, nodeTopic, success,
   type Configuration, type Node, type NodeStatus, type Result, type State,
 } from '../management/index.js';
+import type { DaemonLimits } from '../management/limits.js';
+import { makePrivateDir, type Owner } from '../management/private-files.js';
 import type { Logger } from '../protocol/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { mapLimit, SerialQueue } from './limit.js';
@@ -64,6 +65,12 @@ export interface SupervisorOptions {
   cpus: readonly number[];
   /** Fetches a chunk of a script bundle from the controller. */
   fetchBundle: FetchChunk;
+  /** What nodes may send the agent (their sessions' limits). */
+  limits?: DaemonLimits;
+  /** Nodes run as this user; their directories are theirs. */
+  nodeUser?: Owner;
+  /** Mode of the nodes directory (0711 when nodes run as another user, so they reach their own). */
+  dirMode?: number;
 }
 
 export interface SupervisorEvents {
@@ -92,7 +99,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.bundles = new BundleCache(join(options.stateDir, 'bundles'));
     this.nodesRoot = join(options.stateDir, 'nodes');
-    this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs);
+    this.channel = new NodeChannel(options.name, options.log, options.nodeTimeoutMs, options.limits);
     this.follower = new OutputFollower(({ node, stream, line }) => this.emit('log', `${stream}: ${line}`, node));
     this.host = {
       instance: options.name,
@@ -104,6 +111,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       stopGraceMs: options.stopGraceMs,
       backoff: options.backoff,
       taskset: options.taskset,
+      ...(options.nodeUser ? { nodeUser: options.nodeUser } : {}),
       allocatePort: () => this.ports.allocate(),
       releasePort: (p) => this.ports.release(p),
       relayTopics: () => [...this.nodes.values()].filter((n) => n.managementPath === 'cluster').map((n) => nodeTopic(n.name)),
@@ -137,7 +145,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
   recover(): void {
-    mkdirSync(this.nodesRoot, { recursive: true });
+    makePrivateDir(this.nodesRoot, { mode: this.options.dirMode ?? 0o700 });
     const stored = storedState(this.options.stateDir, this.options.name);
     this.config = stored.configuration;
     this.stopped = new Set(stored.stopped);
@@ -209,10 +217,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Stops every node and forgets the configuration. */
   standby(): Promise<void> {
     return this.queue.run(async () => {
+      saveAgentState(this.options.stateDir, undefined);
       await this.stopAll();
       this.config = undefined;
       this.stopped.clear();
-      saveAgentState(this.options.stateDir, undefined);
     });
   }
 
@@ -291,13 +299,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.warn({ config: config.id, failed }, 'script check failed; the running nodes are left as they are');
       return checked.map((r) => (r.success ? failure(reqid, `node ${r.node} not deployed: the script check failed for ${failed}`, { instance, node: r.node! }) : r));
     }
+    // Stored first: a write that fails (a full disk) fails the deploy with everything still running.
+    const keepStopped = stopped.filter((n) => config.nodes.some((m) => m.name === n && m.instance === instance));
+    saveAgentState(this.options.stateDir, config, keepStopped);
     await this.stopAll();
     this.config = config;
+    this.stopped = new Set(keepStopped);
     this.bundles.keepOnly(bundle === undefined ? [] : [bundle]);
-    const mine = this.myNodes();
-    this.stopped = new Set(stopped.filter((n) => mine.some((m) => m.name === n)));
-    saveAgentState(this.options.stateDir, config, [...this.stopped]);
     this.reservePorts(config);
+    const mine = this.myNodes();
     if (mine.length === 0) return [success(reqid, { instance })];
     const layout = buildClusterLayout(config);
     const left = mine.filter((n) => this.stopped.has(n.name)).map((n) => this.track(n, layout).markStopped());
@@ -335,6 +345,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       runtime: this.options.runtime,
       layout: buildClusterLayout(config),
       checkRoot: join(this.options.stateDir, 'check'),
+      ...(this.options.nodeUser ? { nodeUser: this.options.nodeUser } : {}),
+      dirMode: this.options.dirMode ?? 0o700,
       spoolDir: this.options.spoolDir,
       logQueueDir: this.options.logQueueDir,
       timeoutMs: Math.max(CHECK_TIMEOUT_MS, this.options.nodeTimeoutMs),

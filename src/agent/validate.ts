@@ -4,14 +4,10 @@
  * (names usable as directory names, declared instances, sane env and
  * scripts). Returns one sorted error text per problem.
  */
+import { ENV_NAME, USABLE_NAME, configIdProblem, isUsableInterface, scriptProblem } from '../management/identifiers.js';
 import type { Configuration } from '../management/index.js';
 import { nodeOptionProblems } from '../management/node-options.js';
 import { formatCpuList } from './host-cpus.js';
-
-const NODE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * `cpus`: the CPUs nodes may be pinned to on this host (host-cpus.ts);
@@ -21,6 +17,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export function validateConfiguration(config: Configuration, instance: string, cpus?: readonly number[]): string[] {
   const errors: string[] = [];
   const pinned = new Map<number, string>();
+  const idProblem = configIdProblem(config.id);
+  if (idProblem) errors.push(`configuration id ${JSON.stringify(config.id.slice(0, 64))} ${idProblem}`);
   const instances = new Set<string>();
   for (const i of config.instances) {
     if (instances.has(i.name)) errors.push(`instance ${JSON.stringify(i.name)} is declared more than once`);
@@ -35,8 +33,8 @@ export function validateConfiguration(config: Configuration, instance: string, c
     if (node.role === 'NONE') errors.push(`node ${n} has no cluster role (manager, logger, proxy or worker)`);
     if (node.instance !== instance) continue;
     if (node.name === instance) errors.push(`node ${n} has the name of its agent; names are unique across agents, controller and nodes`);
-    if (!NODE_NAME.test(node.name)) errors.push(`node name ${n} cannot be used as a directory name: use letters, digits, '_', '.', ':' and '-' (at most 128, not starting with '.' or '-')`);
-    if (node.interface !== undefined && (node.interface === '' || CONTROL.test(node.interface) || /\s/.test(node.interface))) {
+    if (!USABLE_NAME.test(node.name)) errors.push(`node name ${n} cannot be used as a directory name: use letters, digits, '_', '.', ':' and '-' (at most 128, not starting with '.' or '-')`);
+    if (node.interface !== undefined && !isUsableInterface(node.interface)) {
       errors.push(`node ${n} has an invalid interface ${JSON.stringify(node.interface)}`);
     }
     if (node.cpuAffinity !== undefined) {
@@ -48,9 +46,8 @@ export function validateConfiguration(config: Configuration, instance: string, c
     }
     errors.push(...nodeOptionProblems(node));
     for (const script of node.scripts ?? []) {
-      if (script === '' || CONTROL.test(script)) errors.push(`node ${n} has an invalid script name ${JSON.stringify(script)}`);
-      // zeek would take these for an option or a NAME=VALUE redef.
-      else if (script.startsWith('-') || script.includes('=')) errors.push(`node ${n} has a script ${JSON.stringify(script)} that zeek would read as an option or a redef (no leading '-', no '=')`);
+      const problem = scriptProblem(script);
+      if (problem) errors.push(`node ${n} has a script ${JSON.stringify(script)} that ${problem}`);
     }
     for (const [key, value] of Object.entries(node.env)) {
       if (!ENV_NAME.test(key)) errors.push(`node ${n} has an invalid environment variable name ${JSON.stringify(key)}`);

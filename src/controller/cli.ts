@@ -1,9 +1,9 @@
 /** `zeek-mgmt controller`: flags only here; the runtime loads when the command runs. */
 import { Command, Option } from 'commander';
+import { addLimitOptions } from '../management/limits.js';
 
 export function registerControllerCommand(program: Command): void {
-  program
-    .command('controller')
+  addLimitOptions(program.command('controller'))
     .description('run the controller: takes client requests, validates, persists and deploys configurations to agents')
     .option('--name <name>', 'controller name [env ZEEK_CONTROLLER_NAME, default controller-<hostname>]')
     .option('--client-address <addr>', 'address for clients (WebSocket) [env ZEEK_CONTROLLER_WEBSOCKET_ADDR, default 127.0.0.1]')

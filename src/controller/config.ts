@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readLimits, type DaemonLimits, type LimitFlags } from '../management/limits.js';
 import type { ManagementLogger } from '../management/log.js';
 import { readHost, readLogLevel, readPort, readSeconds, setting, settle, type Setting } from '../management/settings.js';
 import type { Outcome } from '../protocol/errors.js';
@@ -25,6 +26,8 @@ export interface ControllerOptions {
   metricsPortStart: number;
   /** How often the controller re-dials instances it connects to. */
   dialRetryMaxMs: number;
+  /** What peers may send and what is held for them; the largest configuration; the log's rotation. */
+  limits: DaemonLimits;
   logger?: ManagementLogger;
   logLevel?: string;
 }
@@ -40,7 +43,7 @@ export const CONTROLLER_DEFAULTS = {
   dialRetryMaxMs: 5_000,
 } as const;
 
-export interface ControllerFlags {
+export interface ControllerFlags extends LimitFlags {
   name?: string;
   clientAddress?: string;
   clientPort?: string;
@@ -77,6 +80,7 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
       portStart: port(get(flags.portStart, '--port-start'), CONTROLLER_DEFAULTS.portStart, 1),
       metricsPortStart: port(get(flags.metricsPortStart, '--metrics-port-start'), CONTROLLER_DEFAULTS.metricsPortStart, 1),
       dialRetryMaxMs: CONTROLLER_DEFAULTS.dialRetryMaxMs,
+      limits: readLimits(flags),
       ...(logLevel ? { logLevel: readLogLevel(logLevel) } : {}),
     };
   });

@@ -15,10 +15,10 @@ export interface ControllerContext {
   readonly store: ControllerStore;
   readonly instances: InstanceRegistry;
   readonly gather: Gatherer;
-  /** Publishes to clients on the controller topic (and logs it). */
+  /** Publishes a notification to every client on the controller topic (and logs it). */
   toClients(event: ZeekEvent, summary?: object): void;
-  /** Answers a client's request with these Results. */
-  respond(spec: RequestKind, reqid: string, results: readonly Result[]): void;
+  /** Answers a client's request with these Results: to that client's session (`to`) only. */
+  respond(spec: RequestKind, reqid: string, results: readonly Result[], to: string): void;
   /** Sends to an instance's agent session; false if it has none. */
   toAgent(instance: string, event: ZeekEvent, reqid: string): boolean;
 }

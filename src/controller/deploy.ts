@@ -26,6 +26,8 @@ export interface DeployRequest {
   kind: DeploymentKind;
   /** Who asked, for the history. */
   who?: string;
+  /** The client session that asked: the only one its response goes to (unless `onDone` takes the Results). */
+  client?: string;
   /** Deploy the last good configuration again when this one does not come up. */
   rollbackOnFailure?: boolean;
   /** Instead of answering a client: the deployment's final Results (a rollback after a failure). */
@@ -34,7 +36,7 @@ export interface DeployRequest {
 
 const CLIENT_DEPLOY: DeployRequest = { answer: ControllerApi.deploy, kind: 'deploy' };
 
-/** The deployment in progress: its gather, and whether its configuration went out yet. */
+/** The deployment in progress: its gather, the client session it answers, and whether its configuration went out yet. */
 interface Deployment {
   readonly req: Request<Gather>;
   readonly config: Configuration;
@@ -54,7 +56,7 @@ export class Deployer {
     const { ctx } = this;
     const refuse = (error: string): void => {
       if (how.onDone) how.onDone([failure(reqid, error)], 'failure');
-      else ctx.respond(how.answer, reqid, [failure(reqid, error)]);
+      else this.answer(how, reqid, [failure(reqid, error)]);
     };
     if (!config) return refuse('no configuration available to deploy');
     if (this.current) return refuse(`earlier deployment ${this.current.req.id} still pending`);
@@ -76,6 +78,12 @@ export class Deployer {
     ctx.instances.require(config.instances);
     for (const name of ctx.instances.notReady()) this.welcome(name);
     this.sendIfReady(deployment);
+  }
+
+  /** The response to the client session that asked (none asked: a bug, logged). */
+  private answer(how: DeployRequest, reqid: string, results: Result[]): void {
+    if (how.client !== undefined) this.ctx.respond(how.answer, reqid, results, how.client);
+    else this.ctx.log.error({ reqid, kind: how.kind }, `deployment ${reqid} has nobody to answer`);
   }
 
   /** An agent said hello: welcome it if the configuration needs it. */
@@ -101,14 +109,14 @@ export class Deployer {
     // A deployment that never went out changed nothing: there is nothing to roll back.
     if (d.how.rollbackOnFailure && d.sent && verdict !== 'success') this.rollBack(d, final);
     else if (d.how.onDone) d.how.onDone(final, verdict);
-    else ctx.respond(d.how.answer, id, final);
+    else this.answer(d.how, id, final);
   }
 
   /** The deployment `d` did not come up: deploy the last good configuration, then answer with both outcomes. */
   private rollBack(d: Deployment, failed: Result[]): void {
     const { ctx } = this;
     const { id } = d.req;
-    const answer = (extra: Result): void => ctx.respond(d.how.answer, id, [...failed, extra]);
+    const answer = (extra: Result): void => this.answer(d.how, id, [...failed, extra]);
     let good: { id: string; config: Configuration } | undefined;
     try {
       const record = ctx.store.lastGoodDeployment(d.config.id);

@@ -32,9 +32,13 @@ export class InstanceRegistry {
   /**
    * Records a hello. 'second-path': the same agent process reached another way
    * (the session in use stays); 'replaced': another agent process took the
-   * name over (it must be welcomed again); 'new': newly known.
+   * name over (it must be welcomed again); 'new': newly known. A session
+   * speaks for one instance: a hello for another name on it is refused
+   * (`{ refused: why }`), so that what a session announced goes with it.
    */
-  hello(name: string, agentId: string, peer: PeerInfo, connecting: boolean): 'new' | 'second-path' | 'replaced' | 'again' {
+  hello(name: string, agentId: string, peer: PeerInfo, connecting: boolean): 'new' | 'second-path' | 'replaced' | 'again' | { refused: string } {
+    const earlier = this.byPeer.get(peer.id);
+    if (earlier && earlier.name !== name) return { refused: `this session already speaks for instance ${earlier.name}` };
     const session = { name, agentId, peer, connecting };
     this.byPeer.set(peer.id, session);
     const current = this.sessions.get(name);

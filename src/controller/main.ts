@@ -12,7 +12,9 @@ import {
   type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
-import { count, Endpoint, ErrorCode, HttpRouter, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { count, Endpoint, ErrorCode, HttpRouter, str, topicMatches, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { USABLE_NAME } from '../management/identifiers.js';
+import { truncate } from '../management/log-line.js';
 import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
 import { BundleUploads, bundleChunk } from './bundles.js';
@@ -52,7 +54,10 @@ export interface Controller {
 
 /** Starts a controller; rejects (with a StoreError for a bad database) if it cannot. */
 export async function startController(options: ControllerOptions): Promise<Controller> {
-  const log = options.logger ?? createLogger({ name: options.name, role: 'controller', stateDir: options.stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
+  const log = options.logger ?? createLogger({
+    name: options.name, role: 'controller', stateDir: options.stateDir, maxBytes: options.limits.logMaxBytes, keep: options.limits.logKeep,
+    ...(options.logLevel ? { level: options.logLevel } : {}),
+  });
   const store = ControllerStore.open(options.stateDir);
   let runtime: ControllerRuntime | undefined;
   try {
@@ -88,7 +93,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.name = options.name;
     this.stateDir = options.stateDir;
     this.states = new ConfigStates(store, log);
-    this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log });
+    this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log, limits: options.limits.wire });
     this.tracker = new RequestTracker(options.requestTimeoutMs);
     this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs);
     this.gather = new Gatherer(this.tracker, log, (instance, event, reqid) => this.toAgent(instance, event, reqid));
@@ -106,8 +111,15 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.on('peer-down', (peer) => this.peerLost(peer));
     this.endpoint.on('peer-up', (peer) => this.log.debug({ peer: peer.id, remote: `${peer.remoteAddress}:${peer.remotePort}`, direction: peer.direction }, 'peer added'));
     const { clientHost, agentHost } = this.options;
-    this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS, router: this.http })).port;
-    this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], relay: false })).port;
+    // Clients talk to the controller only: nothing one publishes reaches another (responses go to the
+    // session that asked, notifications to every client); a session on the agents' port hears nothing meant for clients.
+    this.clientPort = (await this.endpoint.listen({
+      host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], subscribeTopics: [TOPIC_CONTROLLER],
+      relay: false, pingIntervalMs: CLIENT_PING_INTERVAL_MS, router: this.http,
+    })).port;
+    this.agentPort = (await this.endpoint.listen({
+      host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], subscribeTopics: [TOPIC_AGENT_PREFIX], relay: false,
+    })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
     const deployed = this.states.deployed;
@@ -132,9 +144,12 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.publishEvent(TOPIC_CONTROLLER, event);
   }
 
-  respond(spec: RequestKind, reqid: string, results: readonly Result[]): void {
+  respond(spec: RequestKind, reqid: string, results: readonly Result[], to: string): void {
     this.metrics.finished(spec.kind, reqid, results.every((r) => r.success));
-    this.toClients(spec.respond(reqid, results), { reqid, results: results.length, success: results.every((r) => r.success) });
+    const event = spec.respond(reqid, results);
+    this.log.info({ reqid, results: results.length, success: results.every((r) => r.success), event: event.name, peer: to }, `tx ${event.name}`);
+    // A client that went away meanwhile gets nothing; no other client ever sees it.
+    this.endpoint.publishEvent(TOPIC_CONTROLLER, event, { to });
   }
 
   toAgent(instance: string, event: ZeekEvent, reqid: string): boolean {
@@ -152,50 +167,54 @@ class ControllerRuntime implements Controller, ControllerContext {
     };
     const api = ControllerApi;
     // Agents' notifications on this topic are ours, republished for clients.
+    const limits = { maxReqidLength: this.options.limits.maxReqidLength };
     return new EventDispatcher([api, AgentNotifications], (p) => {
       this.invalid(p);
-      if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, `invalid request: ${p.error}`)]);
-    })
-      .serve(api.getInstances, (reqid) => { rx(api.getInstances, { reqid }); this.getInstances(reqid); })
-      .serve(api.stageConfiguration, (reqid, [config]) => {
+      if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, `invalid request: ${p.error}`)], p.from.id);
+    }, limits)
+      .serve(api.getInstances, (reqid, _args, from) => { rx(api.getInstances, { reqid }); this.getInstances(reqid, from.id); })
+      .serve(api.stageConfiguration, (reqid, [config], from) => {
         rx(api.stageConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
-        this.stage(reqid, config);
+        this.stage(reqid, config, from.id);
       })
-      .serve(api.getConfiguration, (reqid, [deployed]) => { rx(api.getConfiguration, { reqid, deployed }); this.getConfiguration(reqid, deployed); })
-      .serve(api.deploy, (reqid, _args, from) => { rx(api.deploy, { reqid }); this.deployer.deploy(reqid, undefined, { answer: api.deploy, kind: 'deploy', who: clientName(from) }); })
-      .serve(api.getNodes, (reqid) => { rx(api.getNodes, { reqid }); getNodes(this, reqid); })
-      .serve(api.getIdValue, (reqid, [id, nodes]) => { rx(api.getIdValue, { reqid, id, nodes }); getIdValue(this, reqid, id, nodes); })
-      .serve(api.restart, (reqid, [nodes]) => { rx(api.restart, { reqid, nodes }); restart(this, reqid, nodes); })
-      .serve(api.testTimeout, (reqid, [withState]) => { rx(api.testTimeout, { reqid, withState }); testTimeout(this, reqid, withState); })
-      .serve(api.checkConfiguration, (reqid, [config]) => {
+      .serve(api.getConfiguration, (reqid, [deployed], from) => { rx(api.getConfiguration, { reqid, deployed }); this.getConfiguration(reqid, deployed, from.id); })
+      .serve(api.deploy, (reqid, _args, from) => {
+        rx(api.deploy, { reqid });
+        this.deployer.deploy(reqid, undefined, { answer: api.deploy, kind: 'deploy', who: clientName(from), client: from.id });
+      })
+      .serve(api.getNodes, (reqid, _args, from) => { rx(api.getNodes, { reqid }); getNodes(this, reqid, from.id); })
+      .serve(api.getIdValue, (reqid, [id, nodes], from) => { rx(api.getIdValue, { reqid, id, nodes }); getIdValue(this, reqid, from.id, id, nodes); })
+      .serve(api.restart, (reqid, [nodes], from) => { rx(api.restart, { reqid, nodes }); restart(this, reqid, from.id, nodes); })
+      .serve(api.testTimeout, (reqid, [withState], from) => { rx(api.testTimeout, { reqid, withState }); testTimeout(this, reqid, from.id, withState); })
+      .serve(api.checkConfiguration, (reqid, [config], from) => {
         rx(api.checkConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
-        this.check(reqid, config);
+        this.check(reqid, config, from.id);
       })
       // Ours (operations.ts).
-      .serve(api.stop, (reqid, [nodes]) => { rx(api.stop, { reqid, nodes }); stop(this, reqid, nodes); })
-      .serve(api.start, (reqid, [nodes]) => { rx(api.start, { reqid, nodes }); start(this, reqid, nodes); })
-      .serve(api.rollingRestart, (reqid, [nodes]) => { rx(api.rollingRestart, { reqid, nodes }); rollingRestart(this, reqid, nodes); })
-      .serve(api.getDeployments, (reqid, [limit]) => { rx(api.getDeployments, { reqid, limit }); getDeployments(this, reqid, limit); })
-      .serve(api.getConfigurationById, (reqid, [id]) => { rx(api.getConfigurationById, { reqid, id }); getConfigurationById(this, reqid, id); })
+      .serve(api.stop, (reqid, [nodes], from) => { rx(api.stop, { reqid, nodes }); stop(this, reqid, from.id, nodes); })
+      .serve(api.start, (reqid, [nodes], from) => { rx(api.start, { reqid, nodes }); start(this, reqid, from.id, nodes); })
+      .serve(api.rollingRestart, (reqid, [nodes], from) => { rx(api.rollingRestart, { reqid, nodes }); rollingRestart(this, reqid, from.id, nodes); })
+      .serve(api.getDeployments, (reqid, [limit], from) => { rx(api.getDeployments, { reqid, limit }); getDeployments(this, reqid, from.id, limit); })
+      .serve(api.getConfigurationById, (reqid, [id], from) => { rx(api.getConfigurationById, { reqid, id }); getConfigurationById(this, reqid, from.id, id); })
       .serve(api.rollback, (reqid, [id], from) => {
         rx(api.rollback, { reqid, id });
-        rollback(this, (r, config, how) => this.deployer.deploy(r, config, how), reqid, id, clientName(from));
+        rollback(this, (r, config, how) => this.deployer.deploy(r, config, how), reqid, from.id, id, clientName(from));
       })
       .serve(api.deployWithRollback, (reqid, _args, from) => {
         rx(api.deployWithRollback, { reqid });
-        this.deployer.deploy(reqid, undefined, { answer: api.deployWithRollback, kind: 'deploy', who: clientName(from), rollbackOnFailure: true });
+        this.deployer.deploy(reqid, undefined, { answer: api.deployWithRollback, kind: 'deploy', who: clientName(from), client: from.id, rollbackOnFailure: true });
       })
-      .serve(api.diag, (reqid, [node]) => { rx(api.diag, { reqid, node }); diag(this, reqid, node); })
-      .serve(api.uploadBundle, (reqid, [hash, offset, total, data]) => {
+      .serve(api.diag, (reqid, [node], from) => { rx(api.diag, { reqid, node }); diag(this, reqid, from.id, node); })
+      .serve(api.uploadBundle, (reqid, [hash, offset, total, data], from) => {
         rx(api.uploadBundle, { reqid, hash, offset, total, bytes: data.length });
-        this.uploadBundle(reqid, hash, offset, total, data);
+        this.uploadBundle(reqid, hash, offset, total, data, from.id);
       })
-      .serve(api.df, (reqid) => { rx(api.df, { reqid }); df(this, reqid); });
+      .serve(api.df, (reqid, _args, from) => { rx(api.df, { reqid }); df(this, reqid, from.id); });
   }
 
   private agentApi(): EventDispatcher {
     const gathered = (spec: RequestKind) => (reqid: string, results: Result[]): void => void this.gather.answered(reqid, results, `${spec.kind}_response`);
-    return new EventDispatcher([AgentApi], (p) => this.invalid(p))
+    return new EventDispatcher([AgentApi], (p) => this.invalid(p), { maxReqidLength: this.options.limits.maxReqidLength })
       .on(AgentApi.notifyAgentHello, ([instance, id, connecting, version], from) => this.hello(instance, id, connecting, version, from))
       .answers(AgentApi.agentWelcome, gathered(AgentApi.agentWelcome))
       .answers(AgentApi.agentStandby, gathered(AgentApi.agentStandby))
@@ -224,14 +243,17 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.sendError(problem.from.id, ErrorCode.invalidData, problem.error);
   }
 
-  private getInstances(reqid: string): void {
+  private getInstances(reqid: string, to: string): void {
     const data = vector(this.instances.known().map(encodeInstance));
-    this.respond(ControllerApi.getInstances, reqid, [success(reqid, { data })]);
+    this.respond(ControllerApi.getInstances, reqid, [success(reqid, { data })], to);
   }
 
   /** The configuration's problems as failed Results (logged), or undefined when it is valid. */
   private rejected(reqid: string, config: Configuration): Result[] | undefined {
-    const errors = validateConfiguration(config, { controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts });
+    const errors = validateConfiguration(config, {
+      controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts,
+      maxNodes: this.options.limits.maxNodes, maxConfigBytes: this.options.limits.maxConfigBytes,
+    });
     const bundle = config.cluster?.bundle;
     if (bundle !== undefined && this.store.bundleSize(bundle) === undefined) {
       errors.push(`script bundle ${bundle} is not stored on this controller; upload it first (stage-config --scripts DIR, or [scripts] dir = DIR, does)`);
@@ -241,8 +263,8 @@ class ControllerRuntime implements Controller, ControllerContext {
     return errors.map((e) => failure(reqid, e));
   }
 
-  private stage(reqid: string, config: Configuration): void {
-    const respond = (results: Result[]): void => this.respond(ControllerApi.stageConfiguration, reqid, results);
+  private stage(reqid: string, config: Configuration, to: string): void {
+    const respond = (results: Result[]): void => this.respond(ControllerApi.stageConfiguration, reqid, results, to);
     const problems = this.rejected(reqid, config);
     if (problems) return respond(problems);
     try {
@@ -259,12 +281,12 @@ class ControllerRuntime implements Controller, ControllerContext {
    * would (nothing stored), then each instance's agent parses its nodes'
    * scripts. An instance that is not connected gets a failed Result.
    */
-  private check(reqid: string, config: Configuration): void {
+  private check(reqid: string, config: Configuration, to: string): void {
     const problems = this.rejected(reqid, config);
-    if (problems) return this.respond(ControllerApi.checkConfiguration, reqid, problems);
+    if (problems) return this.respond(ControllerApi.checkConfiguration, reqid, problems, to);
     const ready = this.prepare(config);
     const instances = [...new Set(ready.nodes.map((n) => n.instance))].sort();
-    const req = startRelay(this, ControllerApi.checkConfiguration, reqid);
+    const req = startRelay(this, ControllerApi.checkConfiguration, reqid, to);
     if (req) this.gather.fanOut(req, instances, AgentApi.check, ready);
   }
 
@@ -285,7 +307,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     return ready;
   }
 
-  private uploadBundle(reqid: string, hash: string, offset: number, total: number, data: string): void {
+  private uploadBundle(reqid: string, hash: string, offset: number, total: number, data: string, to: string): void {
     let outcome;
     try {
       outcome = this.uploads.accept(hash, offset, total, data);
@@ -294,7 +316,7 @@ class ControllerRuntime implements Controller, ControllerContext {
       outcome = { ok: false as const, error: `could not store the bundle: ${(err as Error).message}` };
     }
     if (outcome.ok && outcome.value === total) this.log.info({ reqid, hash, bytes: total }, `script bundle ${hash} is stored`);
-    this.respond(ControllerApi.uploadBundle, reqid, [outcome.ok ? success(reqid, { data: count(outcome.value) }) : failure(reqid, outcome.error)]);
+    this.respond(ControllerApi.uploadBundle, reqid, [outcome.ok ? success(reqid, { data: count(outcome.value) }) : failure(reqid, outcome.error)], to);
   }
 
   /** An agent fetching a chunk of a stored bundle; only an agent that said hello gets an answer (on its topic). */
@@ -310,25 +332,32 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.publishEvent(agentTopic(instance), AgentApi.fetchBundle.respond(reqid, [result]), { to: from.id });
   }
 
-  private getConfiguration(reqid: string, deployed: boolean): void {
+  private getConfiguration(reqid: string, deployed: boolean, to: string): void {
     const config = deployed ? this.states.deployed : this.states.staged;
     const result = config
       ? success(reqid, { data: encodeConfiguration(config) })
       : failure(reqid, `no ${deployed ? 'deployed' : 'staged'} configuration available`);
-    this.respond(ControllerApi.getConfiguration, reqid, [result]);
+    this.respond(ControllerApi.getConfiguration, reqid, [result], to);
   }
 
   private hello(instance: string, id: string, connecting: boolean, version: number, from: PeerInfo): void {
     this.log.info({ instance, id, connecting, apiVersion: version, peer: from.id }, 'rx notify_agent_hello');
+    const refuse = (msg: string, reason: string): void => {
+      this.log.error({ instance, id, apiVersion: version, peer: from.id }, msg);
+      if (USABLE_NAME.test(instance)) this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, msg, ''), { to: from.id });
+      this.endpoint.sendError(from.id, ErrorCode.invalidData, msg);
+      this.endpoint.disconnect(from.id, 1008, reason);
+    };
     if (version !== API_VERSION) {
-      const msg = `instance ${instance}/${id} has checked in with incompatible API version ${version}`;
-      this.log.error({ instance, id, apiVersion: version }, msg);
-      this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, `${msg}; this controller speaks version ${API_VERSION}`, ''), { to: from.id });
-      this.endpoint.sendError(from.id, ErrorCode.invalidData, `${msg}; this controller speaks version ${API_VERSION}`);
-      this.endpoint.disconnect(from.id, 1008, 'incompatible API version');
-      return;
+      return refuse(`instance ${instance}/${id} has checked in with incompatible API version ${version}; this controller speaks version ${API_VERSION}`, 'incompatible API version');
+    }
+    // The name becomes a topic and (on the agent) a directory; the session must hear its own topic, or nothing sent to it arrives.
+    if (!USABLE_NAME.test(instance)) return refuse(`refusing hello: instance name ${JSON.stringify(truncate(instance, 200))} is not usable`, 'bad instance name');
+    if (!topicMatches(from.subscriptions, agentTopic(instance))) {
+      return refuse(`refusing hello from instance ${instance}: its session does not subscribe to ${agentTopic(instance)}`, 'not subscribed to its topic');
     }
     const how = this.instances.hello(instance, id, from, connecting);
+    if (typeof how === 'object') return refuse(`refusing hello from instance ${instance}: ${how.refused}`, 'one instance per session');
     const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use', replaced: 'checked in as a new agent process; it replaces the old session' };
     this.log.info({ instance, peer: from.id, agentId: id }, `instance ${instance} ${says[how]}`);
     this.deployer.helloFrom(instance);

@@ -20,15 +20,15 @@ import type { DeploymentRecord } from './store.js';
 /** The most get_deployments returns. */
 export const MAX_HISTORY_ROWS = 100;
 
-export function stop(ctx: ControllerContext, reqid: string, nodes: readonly string[]): void {
-  if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.stop, reqid, [failure(reqid, 'no instances connected')]);
-  const hosts = relayToNodes(ctx, ControllerApi.stop, reqid, nodes, 'no active cluster deployment', (all) => noteStopped(ctx, all, true));
+export function stop(ctx: ControllerContext, reqid: string, to: string, nodes: readonly string[]): void {
+  if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.stop, reqid, [failure(reqid, 'no instances connected')], to);
+  const hosts = relayToNodes(ctx, ControllerApi.stop, reqid, to, nodes, 'no active cluster deployment', (all) => noteStopped(ctx, all, true));
   if (hosts) ctx.gather.fanOut(hosts.req, hosts.instances, AgentApi.stop, hosts.wanted);
 }
 
-export function start(ctx: ControllerContext, reqid: string, nodes: readonly string[]): void {
-  if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.start, reqid, [failure(reqid, 'no instances connected')]);
-  const hosts = relayToNodes(ctx, ControllerApi.start, reqid, nodes, 'no active cluster deployment', (all) => noteStopped(ctx, all, false));
+export function start(ctx: ControllerContext, reqid: string, to: string, nodes: readonly string[]): void {
+  if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.start, reqid, [failure(reqid, 'no instances connected')], to);
+  const hosts = relayToNodes(ctx, ControllerApi.start, reqid, to, nodes, 'no active cluster deployment', (all) => noteStopped(ctx, all, false));
   if (hosts) ctx.gather.fanOut(hosts.req, hosts.instances, AgentApi.start, hosts.wanted);
 }
 
@@ -38,9 +38,9 @@ export function start(ctx: ControllerContext, reqid: string, nodes: readonly str
  * RUNNING again. A node that does not come back stops the roll: the nodes
  * after it are not touched, so capture never stops everywhere at once.
  */
-export function rollingRestart(ctx: ControllerContext, reqid: string, nodes: readonly string[]): void {
+export function rollingRestart(ctx: ControllerContext, reqid: string, to: string, nodes: readonly string[]): void {
   const spec = ControllerApi.rollingRestart;
-  const refuse = (error: string): void => ctx.respond(spec, reqid, [failure(reqid, error)]);
+  const refuse = (error: string): void => ctx.respond(spec, reqid, [failure(reqid, error)], to);
   if (ctx.instances.knownNames().length === 0) return refuse('no instances connected');
   const deployed = ctx.states.deployed;
   if (!deployed || deployed.nodes.length === 0) return refuse('no active cluster deployment');
@@ -59,7 +59,7 @@ export function rollingRestart(ctx: ControllerContext, reqid: string, nodes: rea
     : deployed.nodes.filter((n) => n.role === 'WORKER' && !stopped.has(n.name)).map((n) => n.name).sort(byNumbers);
   const unknown = requested.filter((n) => !byName.has(n)).map((node) => failure(reqid, 'unknown cluster node', { node }));
   // The whole roll takes as long as it takes; each step has the request timeout.
-  const roll = ctx.gather.start({ id: reqid, kind: spec.kind, results: unknown, timeoutMs: Infinity, onComplete: (all) => ctx.respond(spec, reqid, all) });
+  const roll = ctx.gather.start({ id: reqid, kind: spec.kind, results: unknown, timeoutMs: Infinity, onComplete: (all) => ctx.respond(spec, reqid, all, to) });
   ctx.log.info({ reqid, order }, `rolling restart of ${order.join(', ') || 'nothing'}`);
   const step = (i: number): void => {
     const name = order[i];
@@ -89,16 +89,16 @@ export function rollingRestart(ctx: ControllerContext, reqid: string, nodes: rea
 /** Names in order, numbers by value: worker-2 before worker-10. */
 const byNumbers = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
-export function getDeployments(ctx: ControllerContext, reqid: string, limit: number): void {
+export function getDeployments(ctx: ControllerContext, reqid: string, to: string, limit: number): void {
   const spec = ControllerApi.getDeployments;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_ROWS) {
-    return ctx.respond(spec, reqid, [failure(reqid, `the number of deployments must be from 1 to ${MAX_HISTORY_ROWS}, got ${limit}`)]);
+    return ctx.respond(spec, reqid, [failure(reqid, `the number of deployments must be from 1 to ${MAX_HISTORY_ROWS}, got ${limit}`)], to);
   }
   let rows: DeploymentRecord[];
   try {
     rows = ctx.store.deployments(limit);
   } catch (err) {
-    return ctx.respond(spec, reqid, [failure(reqid, `could not read the deployment history: ${(err as Error).message}`)]);
+    return ctx.respond(spec, reqid, [failure(reqid, `could not read the deployment history: ${(err as Error).message}`)], to);
   }
   const infos: DeploymentInfo[] = rows.map((r) => ({
     id: r.id, configId: r.configId, kind: r.kind, started: r.started,
@@ -107,7 +107,7 @@ export function getDeployments(ctx: ControllerContext, reqid: string, limit: num
     ...(r.outcome === undefined ? {} : { outcome: r.outcome }),
     ...outcomesOf(r.results ?? []),
   }));
-  ctx.respond(spec, reqid, [success(reqid, { data: vector(infos.map(encodeDeploymentInfo)) })]);
+  ctx.respond(spec, reqid, [success(reqid, { data: vector(infos.map(encodeDeploymentInfo)) })], to);
 }
 
 /** A configuration of the history, by its id or the id of a deployment of it; undefined with the answer given. */
@@ -122,15 +122,15 @@ function fromHistory(ctx: ControllerContext, reqid: string, id: string, answer: 
   return undefined;
 }
 
-export function getConfigurationById(ctx: ControllerContext, reqid: string, id: string): void {
-  const answer = (r: Result): void => ctx.respond(ControllerApi.getConfigurationById, reqid, [r]);
+export function getConfigurationById(ctx: ControllerContext, reqid: string, to: string, id: string): void {
+  const answer = (r: Result): void => ctx.respond(ControllerApi.getConfigurationById, reqid, [r], to);
   const config = fromHistory(ctx, reqid, id, answer);
   if (config) answer(success(reqid, { data: encodeConfiguration(config) }));
 }
 
 /** Deploys a configuration of the history again: `id`, or the last good one that is not the deployed one. */
-export function rollback(ctx: ControllerContext, deploy: (reqid: string, config: Configuration, how: DeployRequest) => void, reqid: string, id: string, who: string): void {
-  const answer = (r: Result): void => ctx.respond(ControllerApi.rollback, reqid, [r]);
+export function rollback(ctx: ControllerContext, deploy: (reqid: string, config: Configuration, how: DeployRequest) => void, reqid: string, to: string, id: string, who: string): void {
+  const answer = (r: Result): void => ctx.respond(ControllerApi.rollback, reqid, [r], to);
   let target = id;
   if (target === '') {
     let good: DeploymentRecord | undefined;
@@ -143,15 +143,15 @@ export function rollback(ctx: ControllerContext, deploy: (reqid: string, config:
     target = good.configId;
   }
   const config = fromHistory(ctx, reqid, target, answer);
-  if (config) deploy(reqid, config, { answer: ControllerApi.rollback, kind: 'rollback', who });
+  if (config) deploy(reqid, config, { answer: ControllerApi.rollback, kind: 'rollback', who, client: to });
 }
 
 /** The node's diagnostics from its agent, and the controller's own log lines about it. */
-export function diag(ctx: ControllerContext, reqid: string, node: string): void {
+export function diag(ctx: ControllerContext, reqid: string, to: string, node: string): void {
   const spec = ControllerApi.diag;
   const deployed = ctx.states.deployed;
   const host = deployed?.nodes.find((n) => n.name === node);
-  if (!host) return ctx.respond(spec, reqid, [failure(reqid, deployed ? 'unknown cluster node' : 'no active cluster deployment', { node })]);
+  if (!host) return ctx.respond(spec, reqid, [failure(reqid, deployed ? 'unknown cluster node' : 'no active cluster deployment', { node })], to);
   const files: [string, string][] = [['controller/management-log.txt', logText(join(ctx.options.stateDir, 'management.log'), node)]];
   try {
     files.push(['controller/deployments.json', `${JSON.stringify(ctx.store.deployments(10).map(({ results: _r, ...d }) => d), null, 2)}\n`]);
@@ -159,6 +159,6 @@ export function diag(ctx: ControllerContext, reqid: string, node: string): void 
     files.push(['controller/deployments.json', `(the history is unreadable: ${(err as Error).message})\n`]);
   }
   const own = success(reqid, { node, data: table(files.map(([name, text]) => [str(name), str(text)] as const)) });
-  const req = startRelay(ctx, spec, reqid, [own]);
+  const req = startRelay(ctx, spec, reqid, to, [own]);
   if (req) ctx.gather.fanOut(req, [host.instance], AgentApi.diag, node);
 }

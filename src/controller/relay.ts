@@ -9,31 +9,31 @@ import { AgentApi, ControllerApi, failure, type Request, type RequestKind, type 
 import type { ControllerContext } from './context.js';
 import type { Gather } from './gather.js';
 
-export function getNodes(ctx: ControllerContext, reqid: string): void {
+export function getNodes(ctx: ControllerContext, reqid: string, to: string): void {
   const names = ctx.instances.knownNames();
-  if (names.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')]);
-  const req = startRelay(ctx, ControllerApi.getNodes, reqid);
+  if (names.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')], to);
+  const req = startRelay(ctx, ControllerApi.getNodes, reqid, to);
   if (req) ctx.gather.fanOut(req, names, AgentApi.getNodes);
 }
 
 /** Disk use of every known agent's instance. */
-export function df(ctx: ControllerContext, reqid: string): void {
+export function df(ctx: ControllerContext, reqid: string, to: string): void {
   const names = ctx.instances.knownNames();
-  if (names.length === 0) return ctx.respond(ControllerApi.df, reqid, [failure(reqid, 'no instances connected')]);
-  const req = startRelay(ctx, ControllerApi.df, reqid);
+  if (names.length === 0) return ctx.respond(ControllerApi.df, reqid, [failure(reqid, 'no instances connected')], to);
+  const req = startRelay(ctx, ControllerApi.df, reqid, to);
   if (req) ctx.gather.fanOut(req, names, AgentApi.df);
 }
 
-export function getIdValue(ctx: ControllerContext, reqid: string, id: string, nodes: readonly string[]): void {
-  const hosts = relayToNodes(ctx, ControllerApi.getIdValue, reqid, nodes, 'no cluster deployed');
+export function getIdValue(ctx: ControllerContext, reqid: string, to: string, id: string, nodes: readonly string[]): void {
+  const hosts = relayToNodes(ctx, ControllerApi.getIdValue, reqid, to, nodes, 'no cluster deployed');
   if (hosts) ctx.gather.fanOut(hosts.req, hosts.instances, AgentApi.nodeDispatch, ['get_id_value', id], hosts.wanted);
 }
 
-export function restart(ctx: ControllerContext, reqid: string, nodes: readonly string[]): void {
+export function restart(ctx: ControllerContext, reqid: string, to: string, nodes: readonly string[]): void {
   // The original's special case, in its order and words.
-  if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.restart, reqid, [failure(reqid, 'no instances connected')]);
+  if (ctx.instances.knownNames().length === 0) return ctx.respond(ControllerApi.restart, reqid, [failure(reqid, 'no instances connected')], to);
   // A stopped node restarted by name runs again (restarting all leaves stopped nodes alone).
-  const hosts = relayToNodes(ctx, ControllerApi.restart, reqid, nodes, 'no active cluster deployment', (all) => {
+  const hosts = relayToNodes(ctx, ControllerApi.restart, reqid, to, nodes, 'no active cluster deployment', (all) => {
     if (nodes.length > 0) noteStopped(ctx, all, false);
   });
   if (hosts) ctx.gather.fanOut(hosts.req, hosts.instances, AgentApi.restart, hosts.wanted);
@@ -51,8 +51,8 @@ export function noteStopped(ctx: ControllerContext, results: readonly Result[], 
 }
 
 /** Without state the original simply never answers; with state the request times out. */
-export function testTimeout(ctx: ControllerContext, reqid: string, withState: boolean): void {
-  if (withState) startRelay(ctx, ControllerApi.testTimeout, reqid);
+export function testTimeout(ctx: ControllerContext, reqid: string, to: string, withState: boolean): void {
+  if (withState) startRelay(ctx, ControllerApi.testTimeout, reqid, to);
 }
 
 /**
@@ -60,18 +60,18 @@ export function testTimeout(ctx: ControllerContext, reqid: string, withState: bo
  * deployed configuration, and the gather to fan out to them; undefined when
  * the request was answered already.
  */
-export function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, nodes: readonly string[], noDeployment: string,
+export function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, to: string, nodes: readonly string[], noDeployment: string,
   onResults?: (all: Result[]) => void): { req: Request<Gather>; instances: string[]; wanted: string[] } | undefined {
   const deployed = ctx.states.deployed;
   if (!deployed || deployed.instances.length === 0) {
-    ctx.respond(spec, reqid, [failure(reqid, noDeployment)]);
+    ctx.respond(spec, reqid, [failure(reqid, noDeployment)], to);
     return undefined;
   }
   const inCluster = new Set(deployed.nodes.map((n) => n.name));
   const requested = [...new Set(nodes)].sort();
   const unknown = requested.filter((n) => !inCluster.has(n));
   const wanted = requested.filter((n) => inCluster.has(n));
-  const req = startRelay(ctx, spec, reqid, unknown.map((node) => failure(reqid, 'unknown cluster node', { node })), onResults);
+  const req = startRelay(ctx, spec, reqid, to, unknown.map((node) => failure(reqid, 'unknown cluster node', { node })), onResults);
   if (!req) return undefined;
   if (requested.length > 0 && wanted.length === 0) {
     ctx.gather.finish(req);
@@ -82,13 +82,13 @@ export function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: s
 }
 
 /**
- * A gather whose Results become the client's response. A client reusing the
+ * A gather whose Results become the response to the client that asked (`to`). A client reusing the
  * id of a request still in progress gets an error instead, the first keeps going.
  */
-export function startRelay(ctx: ControllerContext, spec: RequestKind, reqid: string, results: Result[] = [], onResults?: (all: Result[]) => void): Request<Gather> | undefined {
+export function startRelay(ctx: ControllerContext, spec: RequestKind, reqid: string, to: string, results: Result[] = [], onResults?: (all: Result[]) => void): Request<Gather> | undefined {
   if (ctx.gather.pending(reqid)) {
-    ctx.respond(spec, reqid, [failure(reqid, `request ${reqid} is already pending`)]);
+    ctx.respond(spec, reqid, [failure(reqid, `request ${reqid} is already pending`)], to);
     return undefined;
   }
-  return ctx.gather.start({ id: reqid, kind: spec.kind, results, onComplete: (all) => { onResults?.(all); ctx.respond(spec, reqid, all); } });
+  return ctx.gather.start({ id: reqid, kind: spec.kind, results, onComplete: (all) => { onResults?.(all); ctx.respond(spec, reqid, all, to); } });
 }

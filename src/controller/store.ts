@@ -1,5 +1,5 @@
 /**
- * The controller's persistent state in SQLite (WAL, synchronous=FULL):
+ * The controller's persistent state in SQLite (WAL, synchronous=FULL, exclusive locking):
  * the staged, ready and deployed configurations, the deployment history
  * with every configuration deployed (for get-config --id and rollback; the
  * newest HISTORY_LIMIT deployments of each sort are kept), the nodes an
@@ -12,10 +12,11 @@
  * caller to report; it is never reset.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { attempt, decodeValue, encodeValue, parseJson, stringifyJson } from '../protocol/index.js';
 import { decodeConfiguration, decodeResult, encodeConfiguration, encodeResult, type Configuration, type Result } from '../management/index.js';
+import { makePrivateDir, openPrivateAppend, restrictIfPresent } from '../management/private-files.js';
 
 export type ConfigState = 'staged' | 'ready' | 'deployed';
 
@@ -51,7 +52,13 @@ export class ControllerStore {
   private constructor(path: string) {
     this.path = path;
     try {
+      // 0600 (configurations hold env secrets): SQLite gives its -wal and -shm files the database file's mode.
+      closeSync(openPrivateAppend(path));
+      for (const side of ['-wal', '-shm']) restrictIfPresent(`${path}${side}`);
       this.db = new Database(path);
+      // Exclusive: the controller is the database's only user, and without a shared-memory index (-shm) a
+      // controller restarted on a full disk can still open and read its state; writes fail until space returns.
+      this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.migrate();
@@ -61,7 +68,7 @@ export class ControllerStore {
   }
 
   static open(stateDir: string): ControllerStore {
-    mkdirSync(stateDir, { recursive: true });
+    makePrivateDir(stateDir, { followLink: true });
     return new ControllerStore(join(stateDir, 'controller.sqlite'));
   }
 
@@ -91,6 +98,8 @@ export class ControllerStore {
     `);
     const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
     if (row && !['1', '2', String(SCHEMA_VERSION)].includes(row.value)) throw new Error(`schema version ${row.value} is not supported (expected ${SCHEMA_VERSION})`);
+    // A database of this schema needs no write to open (a controller starts on a full disk and serves what it stored).
+    if (row?.value === String(SCHEMA_VERSION)) return;
     this.db.transaction(() => {
       // Schema 1 differs from 2 only in how configurations are written, and load() reads both; 3 adds the history's
       // configurations, who and what each deployment was, the stopped nodes and the script bundles (the table above).

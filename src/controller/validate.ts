@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { portToString, type Port } from '../protocol/index.js';
+import { ENV_NAME, NAME_MAX, configIdProblem, isUsableInterface, scriptProblem } from '../management/identifiers.js';
 import { backendOf, type Configuration } from '../management/index.js';
 import { FANOUT_ID, nodeOptionProblems, optionValue } from '../management/node-options.js';
 import { backendPorts, nodesLackingBrokerPorts } from './ports.js';
@@ -12,9 +13,28 @@ import { backendPorts, nodesLackingBrokerPorts } from './ports.js';
 export interface ValidationContext {
   controllerPort: number;
   autoAssignPorts: boolean;
+  /** Most nodes (and instances) a configuration may have (`--max-nodes`). */
+  maxNodes?: number;
+  /** Largest configuration, as stored (`--max-config-size`). */
+  maxConfigBytes?: number;
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Names become directory names, topics and Zeek table keys on the agents. */
+const NAME_RE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${NAME_MAX - 1}}$`);
+const NAME_RULE = `letters, digits, '.', '_', '-', at most ${NAME_MAX}`;
+
+/** A configuration over a size limit is refused before anything else looks at it; undefined when within them. */
+function sizeProblems(config: Configuration, ctx: ValidationContext): string[] | undefined {
+  const errors: string[] = [];
+  const max = ctx.maxNodes ?? Infinity;
+  if (config.nodes.length > max) errors.push(`configuration has ${config.nodes.length} nodes, more than the limit of ${max} (--max-nodes)`);
+  if (config.instances.length > max) errors.push(`configuration has ${config.instances.length} instances, more than the limit of ${max} (--max-nodes)`);
+  if (errors.length === 0 && ctx.maxConfigBytes !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(config));
+    if (bytes > ctx.maxConfigBytes) errors.push(`configuration of ${bytes} bytes exceeds the limit of ${ctx.maxConfigBytes} bytes (--max-config-size)`);
+  }
+  return errors.length > 0 ? errors : undefined;
+}
 
 function repeated(names: string[]): string[] {
   const seen = new Set<string>();
@@ -26,7 +46,11 @@ function repeated(names: string[]): string[] {
 const showPort = (p: Port): string => portToString(p);
 
 export function validateConfiguration(config: Configuration, ctx: ValidationContext): string[] {
+  const tooBig = sizeProblems(config, ctx);
+  if (tooBig) return tooBig;
   const errors: string[] = [];
+  const idProblem = configIdProblem(config.id);
+  if (idProblem) errors.push(`configuration id '${config.id.slice(0, 64)}' ${idProblem}`);
   const instNames = config.instances.map((i) => i.name);
   const nodeNames = config.nodes.map((n) => n.name);
   for (const name of repeated(instNames)) errors.push(`multiple instances named '${name}'`);
@@ -36,7 +60,7 @@ export function validateConfiguration(config: Configuration, ctx: ValidationCont
   if (both.length > 0) errors.push(`node and instance names collide: ${both.join(', ')}`);
 
   for (const inst of config.instances) {
-    if (!NAME_RE.test(inst.name)) errors.push(`instance name '${inst.name}' is not usable (letters, digits, '.', '_', '-')`);
+    if (!NAME_RE.test(inst.name)) errors.push(`instance name '${inst.name.slice(0, NAME_MAX)}' is not usable (${NAME_RULE})`);
     if (isIP(inst.host) === 0) errors.push(`instance '${inst.name}' has an invalid address '${inst.host}'`);
     if (inst.listenPort && inst.listenPort.number === 0) errors.push(`instance '${inst.name}' has listen port 0`);
   }
@@ -65,14 +89,20 @@ export function validateConfiguration(config: Configuration, ctx: ValidationCont
         errors.push(`fanout group ${Number(group)} on instance '${node.instance}' is used for both ${iface} and ${node.interface}; give each interface its own af_packet_fanout_id`);
       } else fanout.set(key, node.interface);
     }
-    if (!NAME_RE.test(node.name)) errors.push(`node name '${node.name}' is not usable (letters, digits, '.', '_', '-')`);
+    if (!NAME_RE.test(node.name)) errors.push(`node name '${node.name.slice(0, NAME_MAX)}' is not usable (${NAME_RULE})`);
     if (!instSet.has(node.instance)) errors.push(`node '${node.name}' has undeclared instance name '${node.instance}'`);
     if (node.role === 'NONE') errors.push(`node '${node.name}' has no cluster role`);
     if (node.role === 'WORKER' && node.interface === undefined) errors.push(`worker '${node.name}' has no interface to sniff`);
     if (node.interface !== undefined && node.interface.trim() === '') errors.push(`node '${node.name}' has an empty interface name`);
+    else if (node.interface !== undefined && !isUsableInterface(node.interface)) errors.push(`node '${node.name}' has an invalid interface name ${JSON.stringify(node.interface)}`);
+    for (const script of node.scripts ?? []) {
+      const problem = scriptProblem(script);
+      if (problem) errors.push(`node '${node.name}' has a script ${JSON.stringify(script)} that ${problem}`);
+    }
     if (node.cpuAffinity !== undefined && node.cpuAffinity < 0) errors.push(`node '${node.name}' has a negative cpu_affinity ${node.cpuAffinity}`);
-    for (const key of Object.keys(node.env)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) errors.push(`node '${node.name}' has an invalid environment variable name '${key}'`);
+    for (const [key, value] of Object.entries(node.env)) {
+      if (!ENV_NAME.test(key)) errors.push(`node '${node.name}' has an invalid environment variable name '${key}'`);
+      if (value.includes('\u0000')) errors.push(`node '${node.name}' has a NUL byte in environment variable ${key}`);
     }
     for (const [label, p] of [['port', node.port], ['metrics port', node.metricsPort]] as const) {
       if (p && p.number === 0) errors.push(`node '${node.name}' has ${label} 0`);

@@ -4,9 +4,10 @@
  */
 import type { Command } from 'commander';
 import { addNodeRuntimeOptions } from '../agent/cli.js';
+import { addLimitOptions } from '../management/limits.js';
 
 export function registerLaunchCommands(program: Command): void {
-  addNodeRuntimeOptions(program.command('up'))
+  addLimitOptions(addNodeRuntimeOptions(program.command('up')))
     .description('run the controller and a local agent in this process (Ctrl-C stops both and every node); optionally deploy a cluster configuration')
     .option('--config <FILE>', 'stage and deploy this cluster configuration once the agent is connected')
     .option('--controller-name <name>', 'controller name [env ZEEK_CONTROLLER_NAME, default controller-<hostname>]')

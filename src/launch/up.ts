@@ -9,6 +9,7 @@ import { resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { startAgent, type Agent } from '../agent/main.js';
 import { resolveControllerOptions } from '../controller/config.js';
 import { startController, type Controller } from '../controller/main.js';
+import { limitFlagsOf } from '../management/limits.js';
 import { waitForInstance } from './wait.js';
 
 export interface UpFlags {
@@ -32,6 +33,7 @@ export interface UpFlags {
   startLimit?: string;
   keepCrashes?: string;
   logLevel?: string;
+  nodeUser?: string;
 }
 
 const say = (line: string): void => { process.stderr.write(`zeek-mgmt up: ${line}\n`); };
@@ -49,6 +51,7 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.portStart ? { portStart: flags.portStart } : {}),
     ...(flags.metricsPortStart ? { metricsPortStart: flags.metricsPortStart } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
+    ...limitFlagsOf(raw),
     stateDir: join(base, probe.value.name),
   }, env) : probe;
   if (!resolvedController.ok) { say(resolvedController.error); return 2; }
@@ -67,6 +70,8 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.startLimit ? { startLimit: flags.startLimit } : {}),
     ...(flags.keepCrashes ? { keepCrashes: flags.keepCrashes } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
+    ...(flags.nodeUser ? { nodeUser: flags.nodeUser } : {}),
+    ...limitFlagsOf(raw),
   });
   const checked = resolveAgentConfig(agentFlags(controllerOptions.agentPort || 1), env, process.cwd());
   if (!checked.ok) { say(checked.error); return 2; }

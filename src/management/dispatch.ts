@@ -7,11 +7,15 @@
  * Anything else that is not a known, well-formed event is reported through
  * `onInvalid` (logged and answered by the caller), never thrown into the
  * endpoint; a request among them names its reqid, so it can be answered.
+ * A request id longer than the limit is refused before anything stores or
+ * logs it, and never echoed back.
  */
 import { decodeEvent, DecodeError, type Delivery, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import type { Api } from './api.js';
 import type { EventSpec, RequestKind, RequestSpec } from './events.js';
 import type { Result } from './types.js';
+import { DEFAULT_REQID_LENGTH } from './limits.js';
+import { truncate } from './log-line.js';
 
 export type EventHandler<A extends readonly unknown[]> = (args: A, from: PeerInfo) => void;
 
@@ -32,7 +36,10 @@ export class EventDispatcher {
   private readonly handlers = new Map<string, Entry>();
   private readonly known = new Set<string>();
 
-  constructor(speaks: readonly Api[], private readonly onInvalid: (problem: InvalidEvent) => void) {
+  private readonly maxReqidLength: number;
+
+  constructor(speaks: readonly Api[], private readonly onInvalid: (problem: InvalidEvent) => void, options: { maxReqidLength?: number } = {}) {
+    this.maxReqidLength = options.maxReqidLength ?? DEFAULT_REQID_LENGTH;
     for (const api of speaks) {
       for (const spec of Object.values(api)) {
         if ('requestName' in spec) this.known.add(spec.requestName).add(spec.responseName);
@@ -57,6 +64,7 @@ export class EventDispatcher {
       served: spec,
       decode: (event) => {
         const [reqid, ...args] = spec.request.decode(event);
+        this.checkReqid(reqid);
         return (from) => handler(reqid, args as unknown as A, from);
       },
     });
@@ -68,6 +76,7 @@ export class EventDispatcher {
     this.handlers.set(spec.responseName, {
       decode: (event) => {
         const [reqid, results] = spec.decodeResponse(event);
+        this.checkReqid(reqid);
         return (from) => handler(reqid, results, from);
       },
     });
@@ -81,12 +90,14 @@ export class EventDispatcher {
       event = decodeEvent(delivery.value);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      this.onInvalid({ from, topic, error: err.message });
+      this.onInvalid({ from, topic: clip(topic), error: err.message });
       return;
     }
     const entry = this.handlers.get(event.name);
+    // Names and topics are the sender's: an error text quotes at most the start of them.
+    const name = clip(event.name);
     if (!entry) {
-      if (!this.known.has(event.name)) this.onInvalid({ from, topic, event: event.name, error: `unknown event ${event.name}` });
+      if (!this.known.has(event.name)) this.onInvalid({ from, topic: clip(topic), event: name, error: `unknown event ${name}` });
       return;
     }
     let call: (from: PeerInfo) => void;
@@ -95,10 +106,20 @@ export class EventDispatcher {
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       const first = event.args[0];
-      const request = entry.served && first?.type === 'string' ? { request: { spec: entry.served, reqid: first.value } } : {};
-      this.onInvalid({ from, topic, event: event.name, error: `${event.name}: ${err.message}`, ...request });
+      const answerable = entry.served && first?.type === 'string' && first.value.length <= this.maxReqidLength;
+      const request = answerable ? { request: { spec: entry.served!, reqid: (first as { value: string }).value } } : {};
+      this.onInvalid({ from, topic: clip(topic), event: name, error: `${name}: ${err.message}`, ...request });
       return;
     }
     call(from);
   };
+
+  private checkReqid(reqid: string): void {
+    if (reqid.length > this.maxReqidLength) {
+      throw new DecodeError('args[0]', `request id of ${reqid.length} characters exceeds the limit of ${this.maxReqidLength}`);
+    }
+  }
 }
+
+/** What an error text quotes of a name or topic the sender chose. */
+const clip = (text: string): string => truncate(text, 200);

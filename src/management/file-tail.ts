@@ -1,16 +1,17 @@
-/** Reading the end of a file that may be large (node output, the management log). */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+/** Reading the end of a file that may be large (node output, the management log), never through a symlink. */
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openNoFollow } from './private-files.js';
 
 /** The last `maxBytes` of a file as text, from a line start ('' when unreadable). */
 export function readTail(path: string, maxBytes: number): string {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openNoFollow(path);
   } catch {
     return '';
   }
   try {
-    const size = statSync(path).size;
+    const size = fstatSync(fd).size;
     const length = Math.min(size, maxBytes);
     const buf = Buffer.alloc(length);
     readSync(fd, buf, 0, length, size - length);

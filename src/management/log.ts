@@ -15,11 +15,18 @@
  * the logger is closed and when the process exits. Only a SIGKILL can lose
  * the last few milliseconds of info lines. Because formatting comes later,
  * callers pass values, not objects they go on to change.
+ *
+ * `management.log` is rotated by size (`management.log.1` … `.<keep>`), and
+ * written 0600. A write that fails for want of space (ENOSPC, EDQUOT, EIO)
+ * loses those lines, never the daemon: the file is cut back to its last
+ * whole line, and the next write that succeeds starts with a line saying
+ * how many were lost.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/logger.js';
 import { formatLine, type LineLevel } from './log-line.js';
+import { makePrivateDir, openNoFollow, openPrivateAppend } from './private-files.js';
 
 export type Component = 'controller' | 'agent' | 'node' | 'client' | 'launcher';
 
@@ -32,7 +39,14 @@ export interface LogOptions {
   stateDir?: string;
   /** Stderr output off (tests, or when a parent process collects it). */
   quiet?: boolean;
+  /** management.log is rotated once it would grow past this (default LOG_ROTATION.maxBytes). */
+  maxBytes?: number;
+  /** Rotated files kept (default LOG_ROTATION.keep). */
+  keep?: number;
 }
+
+/** Defaults of management.log's rotation. */
+export const LOG_ROTATION = { maxBytes: 16 * 1024 * 1024, keep: 5 } as const;
 
 /** The levels a logger can be set to, least severe first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -133,33 +147,153 @@ export class ManagementLogger implements Logger {
   }
 }
 
+/** Errors that mean "no room now", after which a later write may work again. */
+const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG']);
+
 /** A destination: stderr, or a file this logger opened (and closes). */
 class Output {
   private broken = false;
+  /** Lines lost to failed writes since the last one that worked. */
+  private lost = 0;
+  /** A failed write may have left half a line: the next text starts on a line of its own. */
+  protected midLine = false;
 
-  constructor(private readonly fd: number, private readonly owned: boolean) {}
+  constructor(protected fd: number, private readonly owned: boolean) {}
 
   /**
    * Writes all of `text` synchronously: a short write is continued, a full
-   * pipe (EAGAIN) waited out. A destination that fails otherwise (a closed
-   * pipe) is given up: logging never takes a daemon down.
+   * pipe (EAGAIN) waited out. Lines that cannot be written for want of space
+   * are counted and reported by the next write that works. A destination
+   * that fails otherwise (a closed pipe) is given up: logging never takes a
+   * daemon down.
    */
   write(text: string): void {
-    let buf = Buffer.from(text);
-    while (buf.length > 0 && !this.broken) {
-      try {
-        buf = buf.subarray(writeSync(this.fd, buf));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(PAUSE, 0, 0, 1);
-        else this.broken = true;
+    if (this.broken) return;
+    this.beforeWrite(Buffer.byteLength(text));
+    if (this.lost > 0 || this.midLine) {
+      // A line of its own after whatever half line a failed write left, then how many were lost.
+      const note = Buffer.from(`${this.midLine ? '\n' : ''}${lossLine(this.lost)}`);
+      const lost = this.lost;
+      const midLine = this.midLine;
+      this.lost = 0;
+      this.midLine = false;
+      if (!this.writeAll(note, 0)) {
+        this.lost += lost + countLines(text);
+        // A note cut short is half a line too.
+        this.midLine ||= midLine;
+        return;
       }
     }
+    this.writeAll(Buffer.from(text), countLines(text));
   }
 
   close(): void {
-    if (this.owned) closeSync(this.fd);
+    if (this.owned && !this.broken) closeSync(this.fd);
     this.broken = true;
   }
+
+  /** A file output rotates here. */
+  protected beforeWrite(_bytes: number): void {}
+
+  /** Whether all of `buf` was written; if not, its `lines` are counted as lost. */
+  private writeAll(buf: Buffer, lines: number): boolean {
+    let rest = buf;
+    while (rest.length > 0) {
+      try {
+        rest = rest.subarray(writeSync(this.fd, rest));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (code === 'EAGAIN') {
+          Atomics.wait(PAUSE, 0, 0, 1);
+          continue;
+        }
+        if (TRANSIENT.has(code)) {
+          this.lost += lines;
+          if (rest.length < buf.length && !this.undoPartial()) this.midLine = true;
+        } else this.broken = true;
+        return false;
+      }
+    }
+    this.wrote(buf.length);
+    return true;
+  }
+
+  protected wrote(_bytes: number): void {}
+
+  /** Takes back the start of a text that could not be written whole; false where that cannot be done (a pipe). */
+  protected undoPartial(): boolean {
+    return false;
+  }
+}
+
+/** `management.log`: rotated once it would grow past `maxBytes`, keeping `keep` old files. */
+class LogFile extends Output {
+  private size: number;
+
+  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number) {
+    const fd = openPrivateAppend(path);
+    super(fd, true);
+    this.size = fstatSync(fd).size;
+    // An earlier run may have stopped with half a line written (a full disk).
+    this.midLine = this.size > 0 && !endsWithNewline(path, this.size);
+  }
+
+  protected override beforeWrite(bytes: number): void {
+    if (this.size === 0 || this.size + bytes <= this.maxBytes) return;
+    try {
+      rmSync(`${this.path}.${this.keep}`, { force: true });
+      for (let i = this.keep - 1; i >= 1; i--) {
+        try {
+          renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      if (this.keep > 0) renameSync(this.path, `${this.path}.1`);
+      else rmSync(this.path, { force: true });
+      const fd = openPrivateAppend(this.path);
+      closeSync(this.fd);
+      this.fd = fd;
+      this.size = 0;
+    } catch {
+      // Rotation failed (no room for a new file): keep writing where we are; it is tried again at the next write.
+    }
+  }
+
+  protected override wrote(bytes: number): void {
+    this.size += bytes;
+  }
+
+  /** The file is cut back to its last whole line: a full disk leaves no half line behind. */
+  protected override undoPartial(): boolean {
+    try {
+      ftruncateSync(this.fd, this.size);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function endsWithNewline(path: string, size: number): boolean {
+  const fd = openNoFollow(path);
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function lossLine(lost: number): string {
+  return `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: `${lost} log line${lost === 1 ? '' : 's'} lost: the log could not be written (disk full?)` })}\n`;
 }
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
@@ -175,8 +309,9 @@ export function createLogger(options: LogOptions): ManagementLogger {
   const outs: Output[] = [];
   if (!options.quiet) outs.push(new Output(2, false));
   if (options.stateDir) {
-    mkdirSync(options.stateDir, { recursive: true });
-    outs.push(new Output(openSync(join(options.stateDir, 'management.log'), 'a'), true));
+    // The daemon sets its state dir's mode; a missing one is made private here.
+    if (!existsSync(options.stateDir)) makePrivateDir(options.stateDir);
+    outs.push(new LogFile(join(options.stateDir, 'management.log'), options.maxBytes ?? LOG_ROTATION.maxBytes, options.keep ?? LOG_ROTATION.keep));
   }
   const logger = new ManagementLogger(options, min, outs);
   live.add(logger);

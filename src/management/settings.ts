@@ -44,12 +44,6 @@ export function readSeconds(s: Setting, min: number | 'positive'): number {
   return Math.round(n * 1000);
 }
 
-/** A whole number within [min, max]. */
-export function readCount(s: Setting, min: number, max: number): number {
-  const n = /^\d{1,9}$/.test(s.text.trim()) ? Number(s.text) : NaN;
-  return n >= min && n <= max ? n : bad(s, `a whole number from ${min} to ${max}`);
-}
-
 /** An IP address or a host name. */
 export function readHost(s: Setting): string {
   return isIP(s.text) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(s.text) ? s.text : bad(s, 'an address or host name');
@@ -60,6 +54,21 @@ export function readHostPort(s: Setting): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):([^:]+)$/.exec(s.text);
   if (!m) bad(s, 'host:port');
   return { host: readHost({ text: m![1] ?? m![2]!, from: `${s.from} host` }), port: readPort({ text: m![3]!, from: `${s.from} port` }) };
+}
+
+/** A size in bytes: a number, optionally with K, M or G (powers of 1024; `16M`, `512KiB`, `1g`). */
+export function readSize(s: Setting, min = 1): number {
+  const m = /^(\d+)\s*(?:([KMG])(?:i?B)?|B)?$/i.exec(s.text.trim());
+  const scale = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m?.[2] ?? '').toUpperCase()] ?? 1;
+  const n = m ? Number(m[1]) * scale : NaN;
+  return Number.isSafeInteger(n) && n >= min ? n : bad(s, `a size of at least ${min} bytes (e.g. 16M, 512K)`);
+}
+
+/** A whole number of at least `min` (and at most `max`, when given). */
+export function readCount(s: Setting, min = 1, max?: number): number {
+  const n = /^\d+$/.test(s.text.trim()) ? Number(s.text.trim()) : NaN;
+  if (max !== undefined) return Number.isSafeInteger(n) && n >= min && n <= max ? n : bad(s, `a whole number from ${min} to ${max}`);
+  return Number.isSafeInteger(n) && n >= min ? n : bad(s, `a whole number of at least ${min}`);
 }
 
 export function readLogLevel(s: Setting): LogLevel {

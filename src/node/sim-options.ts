@@ -74,6 +74,10 @@ function readSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions {
   let parseOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--') {
+      scripts.push(...argv.slice(i + 1));
+      break;
+    }
     if (arg === '--parse-only' || arg === '-a') {
       parseOnly = true;
     } else if (arg === '-i' || arg === '--iface') {

@@ -4,7 +4,8 @@
  * DecodeError naming the path, never a silent coercion.
  */
 import { isIP } from 'node:net';
-import { DecodeError, decodePart, preview } from './errors.js';
+import { DecodeError, preview } from './errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import type { Port, PortProtocol, Value } from './values.js';
 import { none, portToString } from './values.js';
 
@@ -166,9 +167,13 @@ function expectData<T>(data: unknown, path: string, type: string, check: (d: unk
 const isString = (d: unknown): d is string => typeof d === 'string';
 const isArray = (d: unknown): d is unknown[] => Array.isArray(d);
 
-/** Decodes one wire value. `path` names it in errors, e.g. `args[1]`. */
-export function decodeValue(raw: unknown, path = ''): Value {
-  return decodeWire(raw, path, false);
+/**
+ * Decodes one wire value. `path` names it in errors, e.g. `args[1]`;
+ * values nested deeper than `maxDepth` are refused (decoding recurses, and a
+ * peer must not be able to make it overflow the stack).
+ */
+export function decodeValue(raw: unknown, path = '', maxDepth = DEFAULT_LIMITS.maxDepth): Value {
+  return withDepthLimit(maxDepth, () => decodeWire(raw, path, false, maxDepth));
 }
 
 /**
@@ -177,11 +182,39 @@ export function decodeValue(raw: unknown, path = ''): Value {
  * made of a large message then die young, instead of being copied by every
  * garbage collection while the rest of the message is decoded.
  */
-export function decodeParsed(raw: unknown, path = ''): Value {
-  return decodeWire(raw, path, true);
+export function decodeParsed(raw: unknown, path = '', maxDepth = DEFAULT_LIMITS.maxDepth): Value {
+  return withDepthLimit(maxDepth, () => decodeWire(raw, path, true, maxDepth));
 }
 
-function decodeWire(raw: unknown, path: string, consume: boolean): Value {
+const TOO_DEEP = 'nested too deeply';
+
+/** Names the limit in a too-deep error (the recursion only knows the depth left). */
+function withDepthLimit(maxDepth: number, decode: () => Value): Value {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof DecodeError && err.detail === TOO_DEEP) {
+      throw new DecodeError(err.path, `values are nested more than ${maxDepth} levels deep`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Decodes part `i` (an element, a key, a value) one level down. Its path,
+ * `path[i]suffix`, is put together only if decoding fails: a large value
+ * allocates no path strings.
+ */
+function decodeInner(raw: unknown, path: string, i: number, suffix: string, consume: boolean, depthLeft: number): Value {
+  try {
+    return decodeWire(raw, '', consume, depthLeft);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    throw new DecodeError(`${path}[${i}]${suffix}${err.path}`, err.detail);
+  }
+}
+
+function decodeWire(raw: unknown, path: string, consume: boolean, depthLeft: number): Value {
   if (!isObject(raw)) throw new DecodeError(path, `expected a Broker value, got ${describe(raw)}`);
   const type = raw['@data-type'];
   const data = raw.data;
@@ -232,18 +265,18 @@ function decodeWire(raw: unknown, path: string, consume: boolean): Value {
     case 'vector':
     case 'set': {
       const items = expectData(data, path, type, isArray);
-      const decode = consume ? decodeParsed : decodeValue;
+      const inner = nested(path, depthLeft);
       return {
         type,
         value: items.map((x, i) => {
           if (consume) items[i] = null;
-          return decodePart(decode, x, path, i);
+          return decodeInner(x, path, i, '', consume, inner);
         }),
       };
     }
     case 'table': {
       const entries = expectData(data, path, 'table', isArray);
-      const decode = consume ? decodeParsed : decodeValue;
+      const inner = nested(path, depthLeft);
       return {
         type,
         value: entries.map((entry, i) => {
@@ -251,11 +284,17 @@ function decodeWire(raw: unknown, path: string, consume: boolean): Value {
             throw new DecodeError(`${path}[${i}]`, `expected {"key", "value"}, got ${describe(entry)}`);
           }
           if (consume) entries[i] = null;
-          return [decodePart(decode, entry.key, path, i, '.key'), decodePart(decode, entry.value, path, i, '.value')] as const;
+          return [decodeInner(entry.key, path, i, '.key', consume, inner), decodeInner(entry.value, path, i, '.value', consume, inner)] as const;
         }),
       };
     }
     default:
       throw new DecodeError(path, `unknown @data-type ${preview(type)}`);
   }
+}
+
+/** The depth left for a container's elements; refuses the container when there is none. */
+function nested(path: string, depthLeft: number): number {
+  if (depthLeft <= 0) throw new DecodeError(path, TOO_DEEP);
+  return depthLeft - 1;
 }

@@ -13,6 +13,7 @@ import { DecodeError } from './errors.js';
 import type { ZeekEvent } from './event.js';
 import { encodeEvent } from './event.js';
 import { Link, type LinkOptions } from './link.js';
+import { DEFAULT_LIMITS, frameSize, type WireLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { Peer, type PeerInfo } from './peer.js';
@@ -21,15 +22,17 @@ import type { SessionHost, SessionOptions } from './session.js';
 import { topicMatches } from './topics.js';
 import type { Value } from './values.js';
 
-export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME_BYTES = DEFAULT_LIMITS.maxFrameBytes;
 
 export interface EndpointOptions {
   /** Unique endpoint id; random by default. */
   id?: string;
   /** Version string sent in acks. */
   version?: string;
-  /** Frames larger than this are refused with an error (default 16 MiB). */
+  /** Frames larger than this are refused with an error (default 16 MiB); overrides `limits.maxFrameBytes`. */
   maxFrameBytes?: number;
+  /** What peers may send and how much is held for them (limits.ts); defaults for what is not given. */
+  limits?: Partial<WireLimits>;
   /** How long an accepted client has to send its handshake (default 5 s). */
   handshakeTimeoutMs?: number;
   /** Ping interval; a peer that leaves MISSED_PINGS_ALLOWED (3) pings in a row unanswered is dropped (default 5 s, 0 = off). */
@@ -71,6 +74,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   readonly id: string;
   readonly version: string;
   readonly maxFrameBytes: number;
+  readonly limits: WireLimits;
   readonly handshakeTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly relay: boolean;
@@ -90,13 +94,15 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     super();
     this.id = options.id ?? randomUUID();
     this.version = options.version ?? '1';
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }) };
+    this.maxFrameBytes = this.limits.maxFrameBytes;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
     this.pingIntervalMs = options.pingIntervalMs ?? 5000;
     this.relay = options.relay ?? true;
     this.log = options.logger ?? silentLogger;
     this.host = {
       maxFrameBytes: this.maxFrameBytes,
+      limits: this.limits,
       handshakeTimeoutMs: this.handshakeTimeoutMs,
       log: this.log,
       acknowledge: () => ({ id: this.nextInboundId(), version: this.version }),
@@ -130,6 +136,11 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
 
   peerList(): PeerInfo[] {
     return [...this.peers.values()].map((p) => p.info);
+  }
+
+  /** How many topics have their subscriber lists cached (bounded by `limits.maxRoutes`). */
+  get cachedRoutes(): number {
+    return this.routes.size;
   }
 
   hasPeer(id: string): boolean {
@@ -181,10 +192,24 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
 
   /** A listener's or link's session whose handshake is complete. */
   private attach(info: PeerInfo, socket: WebSocket, options: SessionOptions): void {
-    const peer = new Peer(info, socket, options.pingIntervalMs ?? this.pingIntervalMs, options.relay ?? this.relay);
+    const peer = new Peer(info, socket, {
+      pingIntervalMs: options.pingIntervalMs ?? this.pingIntervalMs,
+      relays: options.relay ?? this.relay,
+      maxQueueBytes: this.limits.maxQueueBytes,
+      onOverflow: (queued) => this.log.warn({ peer: info.id, remote: `${info.remoteAddress}:${info.remotePort}`, queued, limit: this.limits.maxQueueBytes },
+        `dropping peer ${info.id}: it stopped reading and ${queued} bytes wait for it (limit ${this.limits.maxQueueBytes})`),
+    });
     this.peers.set(info.id, peer);
     this.routes.clear();
-    socket.on('message', (data, isBinary) => this.receive(peer, data, isBinary));
+    socket.on('message', (data, isBinary) => {
+      try {
+        this.receive(peer, data, isBinary);
+      } catch (err) {
+        // A bug, not the peer's fault; it must not take the process down all the same.
+        this.log.error({ err, peer: info.id }, 'failed to handle a message');
+        peer.sendError(ErrorCode.invalidData, 'the message could not be handled');
+      }
+    });
     socket.once('close', () => {
       peer.dispose();
       if (this.peers.get(info.id) === peer) this.peers.delete(info.id);
@@ -201,7 +226,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   }
 
   private receive(peer: Peer, data: RawData, isBinary: boolean): void {
-    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+    const size = frameSize(data);
     if (size > this.maxFrameBytes) {
       this.refuse(peer, ErrorCode.frameTooLarge, `frame of ${size} bytes exceeds the limit of ${this.maxFrameBytes} bytes`);
       return;
@@ -213,7 +238,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     const text = data.toString();
     let msg;
     try {
-      msg = decodeMessage(text);
+      msg = decodeMessage(text, this.limits);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.refuse(peer, ErrorCode.deserializationFailed, err.message);
@@ -274,8 +299,8 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     let list = this.routes.get(topic);
     if (!list) {
       list = [...this.peers.values()].filter((p) => p.wants(topic));
-      // Topics are few in practice (one per agent, plus fixed ones); bound the cache anyway.
-      if (this.routes.size >= 10_000) this.routes.clear();
+      // Topics are few in practice (one per agent, plus fixed ones), but peers choose them: bounded.
+      if (this.routes.size >= this.limits.maxRoutes) this.routes.clear();
       this.routes.set(topic, list);
     }
     return list;

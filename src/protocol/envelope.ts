@@ -5,6 +5,7 @@
  */
 import { decodeParsed, writeValue } from './codec.js';
 import { DecodeError, preview } from './errors.js';
+import { DEFAULT_LIMITS, type WireLimits } from './limits.js';
 import type { Value } from './values.js';
 import { parseJson } from './wire-json.js';
 
@@ -47,17 +48,30 @@ function parseText(text: string): unknown {
   }
 }
 
+/** What decoding a frame needs to know of the endpoint's limits. */
+export type DecodeLimits = Pick<WireLimits, 'maxDepth' | 'maxTopicLength' | 'maxSubscriptions'>;
+
+function checkTopic(topic: string, path: string, limits: DecodeLimits): void {
+  if (topic.length > limits.maxTopicLength) {
+    throw new DecodeError(path, `topic of ${topic.length} characters exceeds the limit of ${limits.maxTopicLength}`);
+  }
+}
+
 /** The first frame from a connecting client: the topics it subscribes to. */
-export function decodeHandshake(text: string): string[] {
+export function decodeHandshake(text: string, limits: DecodeLimits = DEFAULT_LIMITS): string[] {
   const raw = parseText(text);
   if (!Array.isArray(raw)) throw new DecodeError('', `handshake must be a JSON array of topic strings, got ${preview(raw)}`);
+  if (raw.length > limits.maxSubscriptions) {
+    throw new DecodeError('', `handshake subscribes to ${raw.length} topics, more than the limit of ${limits.maxSubscriptions}`);
+  }
   raw.forEach((t, i) => {
     if (typeof t !== 'string') throw new DecodeError(`[${i}]`, `handshake topics must be strings, got ${preview(t)}`);
+    checkTopic(t, `[${i}]`, limits);
   });
   return raw as string[];
 }
 
-export function decodeMessage(text: string): Message {
+export function decodeMessage(text: string, limits: DecodeLimits = DEFAULT_LIMITS): Message {
   const raw = parseText(text);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new DecodeError('', `expected a JSON object message, got ${preview(raw)}`);
@@ -66,15 +80,22 @@ export function decodeMessage(text: string): Message {
   switch (msg.type) {
     case 'data-message': {
       if (typeof msg.topic !== 'string' || msg.topic === '') throw new DecodeError('topic', 'data-message needs a non-empty string topic');
-      return { type: 'data-message', topic: msg.topic, value: decodeParsed(msg, 'data') };
+      checkTopic(msg.topic, 'topic', limits);
+      return { type: 'data-message', topic: msg.topic, value: decodeParsed(msg, 'data', limits.maxDepth) };
     }
     case 'ack':
       if (typeof msg.endpoint !== 'string') throw new DecodeError('endpoint', 'ack needs a string endpoint');
       return { type: 'ack', endpoint: msg.endpoint, version: typeof msg.version === 'string' ? msg.version : '' };
     case 'error':
-      return { type: 'error', code: String(msg.code ?? ''), context: String(msg.context ?? '') };
+      return { type: 'error', code: textOf(msg.code), context: textOf(msg.context) };
     default:
       if (typeof msg.type !== 'string') throw new DecodeError('type', 'message has no string "type"');
       return { type: 'other', kind: msg.type };
   }
+}
+
+/** A field that should be a string, as text (String() of a nested array recurses without bound). */
+function textOf(raw: unknown): string {
+  if (raw === undefined || raw === null) return '';
+  return typeof raw === 'string' ? raw : preview(raw);
 }

@@ -39,13 +39,44 @@ export function attempt<T>(decode: () => T): Decoded<T> {
   }
 }
 
-/** Short rendering of an arbitrary JSON value for error messages. */
+const PREVIEW_CHARS = 60;
+
+/**
+ * Short rendering of an arbitrary JSON value for error messages. It writes
+ * at most PREVIEW_CHARS characters, so it neither copies a huge value nor
+ * recurses deeper than that into a nested one (JSON.stringify and String
+ * of a deeply nested array overflow the stack).
+ */
 export function preview(raw: unknown): string {
-  let text: string;
-  try {
-    text = typeof raw === 'bigint' ? raw.toString() : JSON.stringify(raw) ?? String(raw);
-  } catch {
-    text = String(raw);
+  const out = { text: '' };
+  render(raw, out);
+  return out.text.length > PREVIEW_CHARS ? `${out.text.slice(0, PREVIEW_CHARS - 3)}...` : out.text;
+}
+
+function render(raw: unknown, out: { text: string }): void {
+  if (out.text.length > PREVIEW_CHARS) return;
+  if (Array.isArray(raw)) {
+    out.text += '[';
+    for (let i = 0; i < raw.length && out.text.length <= PREVIEW_CHARS; i++) {
+      if (i > 0) out.text += ',';
+      render(raw[i], out);
+    }
+    out.text += ']';
+  } else if (typeof raw === 'object' && raw !== null) {
+    out.text += '{';
+    let first = true;
+    for (const key in raw) {
+      if (out.text.length > PREVIEW_CHARS) break;
+      out.text += `${first ? '' : ','}${JSON.stringify(key.slice(0, PREVIEW_CHARS))}:`;
+      first = false;
+      render((raw as Record<string, unknown>)[key], out);
+    }
+    out.text += '}';
+  } else if (typeof raw === 'string') {
+    out.text += JSON.stringify(raw.slice(0, PREVIEW_CHARS));
+  } else if (typeof raw === 'bigint') {
+    out.text += raw.toString();
+  } else {
+    out.text += String(JSON.stringify(raw) ?? raw);
   }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -10,6 +10,7 @@ export type { Link, LinkOptions, RetryOptions } from './link.js';
 export type { PeerInfo, Direction } from './peer.js';
 export type { ListenOptions } from './server.js';
 export { HttpRouter, sendJson, sendText, type Authorization, type Authorize, type HttpHandler, type RouteInfo } from './http-router.js';
+export { DEFAULT_LIMITS, type WireLimits } from './limits.js';
 export type { SessionOptions } from './session.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';

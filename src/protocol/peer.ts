@@ -30,16 +30,28 @@ export interface PeerInfo {
  */
 export const MISSED_PINGS_ALLOWED = 3;
 
+export interface PeerOptions {
+  pingIntervalMs: number;
+  /** Whether this peer's messages go on to other subscribed peers. */
+  relays: boolean;
+  /** Bytes that may wait to be sent to this peer; past it the peer is dropped. */
+  maxQueueBytes: number;
+  /** Told (once) when the peer is dropped for not reading. */
+  onOverflow: (queued: number) => void;
+}
+
 export class Peer {
   private missed = 0;
   private readonly heartbeat: NodeJS.Timeout | undefined;
+  private overflowed = false;
+  readonly relays: boolean;
 
-  /** `relays`: whether this peer's messages go on to other subscribed peers. */
-  constructor(readonly info: PeerInfo, private readonly socket: WebSocket, pingIntervalMs: number, readonly relays: boolean) {
+  constructor(readonly info: PeerInfo, private readonly socket: WebSocket, private readonly options: PeerOptions) {
+    this.relays = options.relays;
     socket.on('pong', () => { this.missed = 0; });
     socket.on('message', () => { this.missed = 0; });
-    if (pingIntervalMs > 0) {
-      this.heartbeat = setInterval(() => this.checkAlive(), pingIntervalMs);
+    if (options.pingIntervalMs > 0) {
+      this.heartbeat = setInterval(() => this.checkAlive(), options.pingIntervalMs);
       this.heartbeat.unref();
     }
   }
@@ -48,8 +60,23 @@ export class Peer {
     return topicMatches(this.info.subscriptions, topic);
   }
 
+  /**
+   * Queues `text` for the peer. A peer that stops reading would make us hold
+   * everything sent to it: once more than maxQueueBytes wait, it is dropped.
+   */
   send(text: string): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    const queued = this.socket.bufferedAmount;
+    if (queued > this.options.maxQueueBytes) {
+      if (!this.overflowed) {
+        this.overflowed = true;
+        this.options.onOverflow(queued);
+        this.dispose();
+        this.socket.terminate();
+      }
+      return;
+    }
+    this.socket.send(text);
   }
 
   sendError(code: string, context: string): void {

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from './ws.js';
 import { decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
 import { DecodeError } from './errors.js';
+import { frameSize } from './limits.js';
 import type { SessionHost, SessionOptions } from './session.js';
 import { sendText, type HttpRouter } from './http-router.js';
 
@@ -27,12 +28,33 @@ export interface ListenOptions extends SessionOptions {
   publishTopics?: string[];
   /** Plain HTTP routes served beside the WebSocket path, and the authorisation hook for both. */
   router?: HttpRouter;
+  /**
+   * Topic prefixes that peers accepted here may receive: a handshake's
+   * subscriptions are narrowed to them (a subscription to everything becomes
+   * a subscription to these). Default: any topic. Keeps, e.g., a session on
+   * the agents' port from hearing what is meant for clients.
+   */
+  subscribeTopics?: string[];
+}
+
+/** `wanted` narrowed to what lies within `allowed`: kept where inside it, replaced by the allowed prefixes it covers. */
+export function narrowTopics(wanted: readonly string[], allowed: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const w of wanted) {
+    if (allowed.some((a) => w.startsWith(a))) out.add(w);
+    else for (const a of allowed) if (a.startsWith(w)) out.add(a);
+  }
+  return [...out];
 }
 
 export class Listener {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<Socket>();
+  /** Open connections by remote address, against `maxConnectionsPerAddress`. */
+  private readonly perAddress = new Map<string, number>();
+  /** Addresses refused since they last were under the limit (one log line each). */
+  private readonly refusing = new Set<string>();
 
   constructor(private readonly host: SessionHost, private readonly options: ListenOptions) {
     this.http = createServer((req, res) => {
@@ -40,10 +62,7 @@ export class Listener {
       sendText(res, 404, `not found; WebSocket clients connect to ${WS_PATH}\n`);
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: host.maxFrameBytes * 2 });
-    this.http.on('connection', (s) => {
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
-    });
+    this.http.on('connection', (s: Socket) => this.admit(s));
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket as Socket, head));
   }
 
@@ -68,6 +87,31 @@ export class Listener {
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       for (const s of this.sockets) s.destroy();
+    });
+  }
+
+  /** Takes a new TCP connection, unless its address has too many open already. */
+  private admit(s: Socket): void {
+    const address = s.remoteAddress ?? '';
+    const open = this.perAddress.get(address) ?? 0;
+    const limit = this.host.limits.maxConnectionsPerAddress;
+    if (open >= limit) {
+      if (!this.refusing.has(address)) {
+        this.refusing.add(address);
+        this.host.log.warn({ listener: this.options.name, remoteAddress: address, limit },
+          `refusing connections from ${address}: it has ${open} open, the limit per address (more are refused without a line each)`);
+      }
+      s.destroy();
+      return;
+    }
+    this.perAddress.set(address, open + 1);
+    this.sockets.add(s);
+    s.once('close', () => {
+      this.sockets.delete(s);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+      this.refusing.delete(address);
     });
   }
 
@@ -102,12 +146,14 @@ export class Listener {
       let topics: string[];
       try {
         if (isBinary) throw new DecodeError('', 'handshake must be a JSON text frame');
-        topics = decodeHandshake(data.toString());
+        const size = frameSize(data);
+        if (size > this.host.maxFrameBytes) throw new DecodeError('', `handshake of ${size} bytes exceeds the frame limit of ${this.host.maxFrameBytes} bytes`);
+        topics = decodeHandshake(data.toString(), this.host.limits);
       } catch (err) {
-        if (!(err instanceof DecodeError)) throw err;
-        fail(ErrorCode.invalidHandshake, err.message);
+        fail(ErrorCode.invalidHandshake, err instanceof DecodeError ? err.message : `the handshake could not be read: ${(err as Error).message}`);
         return;
       }
+      if (this.options.subscribeTopics) topics = narrowTopics(topics, this.options.subscribeTopics);
       const { id, version } = this.host.acknowledge();
       ws.send(encodeAck(id, version));
       const mayPublish = this.options.publishTopics ? { mayPublish: this.options.publishTopics } : {};

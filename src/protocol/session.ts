@@ -4,6 +4,7 @@
  * established session goes. Listener and Link depend on this narrow host,
  * not on Endpoint, so the endpoint can own them without an import circle.
  */
+import type { WireLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { PeerInfo } from './peer.js';
 import type { WebSocket } from './ws.js';
@@ -23,6 +24,7 @@ export interface SessionOptions {
 
 export interface SessionHost {
   readonly maxFrameBytes: number;
+  readonly limits: WireLimits;
   /** How long an accepted client has to send its handshake. */
   readonly handshakeTimeoutMs: number;
   readonly log: Logger;

@@ -55,7 +55,8 @@ describe('Zeek string literals, read back by the real zeek', { skip: realZeekSki
     const samples = [...NASTY, ...fc.sample(fc.string({ unit: 'binary', maxLength: 40 }), 60)];
     const script = join(tempDir(), 'literals.zeek');
     writeFileSync(script, samples.map((s) => `print bytestring_to_hexstr(${zeekString(s)});`).join('\n') + '\n');
-    const out = execFileSync(zeek, ['-b', script], { encoding: 'utf8' }).trimEnd().split('\n');
+    // Only the final newline goes: a last sample of '' prints an empty last line.
+    const out = execFileSync(zeek, ['-b', script], { encoding: 'utf8' }).replace(/\n$/, '').split('\n');
     assert.deepEqual(out, samples.map((s) => Buffer.from(s, 'utf8').toString('hex')));
   });
 

@@ -26,6 +26,9 @@ after(removeTempDirs);
 
 interface Sent { instance: string; event: ZeekEvent; reqid: string }
 
+/** A deploy_request from the client session `client-1`. */
+const ASKED = { answer: ControllerApi.deploy, kind: 'deploy' as const, client: 'client-1' };
+
 const config = (id: string, instances: string[]): Configuration => ({
   id,
   instances: instances.map((name) => ({ name, host: '127.0.0.1' })),
@@ -52,7 +55,10 @@ function setup() {
   const ctx: ControllerContext = {
     options, log, store, instances, gather, states: new ConfigStates(store, log),
     toClients: (event) => { toClients.push(event); },
-    respond: (spec: RequestKind, reqid: string, results: readonly Result[]) => { toClients.push(spec.respond(reqid, results)); },
+    respond: (spec: RequestKind, reqid: string, results: readonly Result[], to: string) => {
+      assert.equal(to, 'client-1', 'a response goes to the session of the client that asked');
+      toClients.push(spec.respond(reqid, results));
+    },
     toAgent,
   };
   const deployer = new Deployer(ctx);
@@ -89,7 +95,7 @@ function deployerTest(name: string, body: (t: ReturnType<typeof setup>) => void)
 describe('Deployer', () => {
   deployerTest('welcomes the instance, then deploys; the client gets the agents\' Results and the configuration id; the history has it', (t) => {
     t.hello('agent-a');
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.deployer.deploy('d1', config('c1', ['agent-a']), ASKED);
     assert.deepEqual(t.sent.map((s) => s.event.name), [AgentApi.agentWelcome.requestName], 'nothing is deployed before the welcome is answered');
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id, { instance: 'agent-a' })]);
     const request = t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { instance: 'agent-a', node: 'node-0' })]);
@@ -107,7 +113,7 @@ describe('Deployer', () => {
   });
 
   deployerTest('an instance that never checks in: did not check in, then request timed out; nothing is deployed', (t) => {
-    t.deployer.deploy('d1', config('c1', ['agent-a', 'agent-b']));
+    t.deployer.deploy('d1', config('c1', ['agent-a', 'agent-b']), ASKED);
     t.hello('agent-a');
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
     t.clock.advance(999);
@@ -121,10 +127,10 @@ describe('Deployer', () => {
 
   deployerTest('one deployment at a time; a reused reqid is refused', (t) => {
     t.hello('agent-a');
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
-    t.deployer.deploy('d2', config('c2', ['agent-a']));
-    t.deployer.deploy('d1', config('c2', ['agent-a']));
-    t.deployer.deploy('d3', undefined);
+    t.deployer.deploy('d1', config('c1', ['agent-a']), ASKED);
+    t.deployer.deploy('d2', config('c2', ['agent-a']), ASKED);
+    t.deployer.deploy('d1', config('c2', ['agent-a']), ASKED);
+    t.deployer.deploy('d3', undefined, ASKED);
     assert.deepEqual(t.responses().map((rs) => rs.map((r) => r.error)), [
       ['earlier deployment d1 still pending'], ['earlier deployment d1 still pending'], ['no configuration available to deploy'],
     ]);
@@ -133,7 +139,7 @@ describe('Deployer', () => {
   deployerTest('an agent of the deployed configuration that comes back is welcomed and brought back; instances dropped go to standby', (t) => {
     t.hello('agent-a');
     t.hello('agent-old');
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.deployer.deploy('d1', config('c1', ['agent-a']), ASKED);
     assert.ok(t.sent.some((s) => s.instance === 'agent-old' && s.event.name === AgentApi.agentStandby.requestName));
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
     t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
@@ -151,7 +157,7 @@ describe('Deployer', () => {
   });
 
   deployerTest('duplicate welcome answers do not deploy twice', (t) => {
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.deployer.deploy('d1', config('c1', ['agent-a']), ASKED);
     t.hello('agent-a');
     t.hello('agent-a');
     const welcomes = t.sent.filter((s) => s.event.name === AgentApi.agentWelcome.requestName);
@@ -165,7 +171,7 @@ describe('Deployer', () => {
 
   deployerTest('a bring-back leaves the nodes an operator stopped stopped; a new deployment starts them all', (t) => {
     t.hello('agent-a');
-    t.deployer.deploy('d1', config('c1', ['agent-a']));
+    t.deployer.deploy('d1', config('c1', ['agent-a']), ASKED);
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
     t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
     t.store.setStopped(['node-0'], true);
@@ -177,7 +183,7 @@ describe('Deployer', () => {
     assert.deepEqual(AgentApi.deploy.request.decode(back)[3], ['node-0']);
     assert.deepEqual(t.store.deployments().map((d) => [d.kind, d.who]), [['bring-back', 'controller: agent-a came back'], ['deploy', undefined]]);
 
-    t.deployer.deploy('d2', config('c2', ['agent-a']));
+    t.deployer.deploy('d2', config('c2', ['agent-a']), ASKED);
     const fresh = t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
     assert.deepEqual(AgentApi.deploy.request.decode(fresh)[3], []);
     assert.deepEqual(t.store.stoppedNodes(), [], 'a new deployed configuration forgets what was stopped');
@@ -185,7 +191,7 @@ describe('Deployer', () => {
 
   deployerTest('rollback on failure: a deploy that does not come up is followed by the last good configuration; the client hears both', (t) => {
     t.hello('agent-a');
-    const how = { answer: ControllerApi.deployWithRollback, kind: 'deploy' as const, who: 'client x', rollbackOnFailure: true };
+    const how = { answer: ControllerApi.deployWithRollback, kind: 'deploy' as const, who: 'client x', client: 'client-1', rollbackOnFailure: true };
     t.deployer.deploy('d1', config('c1', ['agent-a']), how);
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
     t.answer('agent-a', AgentApi.deploy, (id) => [success(id, { node: 'node-0' })]);
@@ -204,7 +210,7 @@ describe('Deployer', () => {
 
   deployerTest('rollback on failure with nothing good before: says so, and leaves the failed deployment', (t) => {
     t.hello('agent-a');
-    t.deployer.deploy('d1', config('c1', ['agent-a']), { answer: ControllerApi.deployWithRollback, kind: 'deploy', rollbackOnFailure: true });
+    t.deployer.deploy('d1', config('c1', ['agent-a']), { answer: ControllerApi.deployWithRollback, kind: 'deploy', client: 'client-1', rollbackOnFailure: true });
     t.answer('agent-a', AgentApi.agentWelcome, (id) => [success(id)]);
     t.answer('agent-a', AgentApi.deploy, (id) => [failure(id, 'boom', { instance: 'agent-a', node: 'node-0' })]);
     const [, results] = ControllerApi.deployWithRollback.decodeResponse(t.toClients.find((e) => e.name === ControllerApi.deployWithRollback.responseName)!);
@@ -222,14 +228,14 @@ describe('Deployer', () => {
         ...['w-10', 'w-2', 'w-1', 'w-3'].map((name, i) => ({ name, instance: i % 2 ? 'agent-b' : 'agent-a', role: 'WORKER' as const, state: 'RUNNING' as const, env: {} })),
       ],
     };
-    t.deployer.deploy('d1', two);
+    t.deployer.deploy('d1', two, ASKED);
     for (const a of ['agent-a', 'agent-b']) t.answer(a, AgentApi.agentWelcome, (id) => [success(id)]);
     for (const a of ['agent-a', 'agent-b']) t.answer(a, AgentApi.deploy, (id) => [success(id)]);
     t.store.setStopped(['w-3'], true);
     const restarts = (): string[] => t.sent.filter((s) => s.event.name === AgentApi.restart.requestName).map((s) => AgentApi.restart.request.decode(s.event)[1].join());
-    rollingRestart(t.ctx, 'r1', []);
+    rollingRestart(t.ctx, 'r1', 'client-1', []);
     assert.deepEqual(restarts(), ['w-1'], 'one at a time, in name order, numbers by value; the stopped w-3 and the manager are left out');
-    rollingRestart(t.ctx, 'r2', ['w-10']);
+    rollingRestart(t.ctx, 'r2', 'client-1', ['w-10']);
     const refused = t.toClients.find((e) => e.name === ControllerApi.rollingRestart.responseName)!;
     assert.deepEqual(ControllerApi.rollingRestart.decodeResponse(refused), ['r2', [failure('r2', 'rolling restart r1 still in progress')]]);
     t.answer('agent-a', AgentApi.restart, (id) => [success(id, { instance: 'agent-a', node: 'w-1' })]);

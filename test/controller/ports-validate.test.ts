@@ -88,7 +88,7 @@ describe('validation', () => {
     const errors = validateConfiguration(c, ctx);
     const expected = [
       "instance 'bad host' has an invalid address 'nowhere'",
-      "instance name 'bad host' is not usable (letters, digits, '.', '_', '-')",
+      "instance name 'bad host' is not usable (letters, digits, '.', '_', '-', at most 128)",
       'multiple instances named \'agent-a\'',
       'multiple nodes named \'manager\'',
       "multiple nodes on instance 'agent-a' using port 2300/tcp",

@@ -36,7 +36,8 @@ export function simRuntime(nodeBinary = process.execPath): NodeRuntime {
   function plan(launch: NodeLaunch): LaunchPlan {
     const args = [SIM_SCRIPT, '--layout', SIM_LAYOUT_FILE];
     if (launch.node.interface !== undefined) args.push('-i', launch.node.interface);
-    args.push(...site(launch), ...(launch.node.scripts ?? []));
+    // `--` ends the options: no script entry can become one (validate.ts refuses a leading '-' as well).
+    args.push('--', ...site(launch), ...(launch.node.scripts ?? []));
     return {
       command: nodeBinary,
       args,
