@@ -9,6 +9,8 @@ export * from './endpoint.js';
 export type { Link, LinkOptions, RetryOptions } from './link.js';
 export type { PeerInfo, Direction } from './peer.js';
 export type { ListenOptions } from './server.js';
+export { isLoopback, KeyProof, type Admission, type Admit, type Credentials, type SharedKey } from './admission.js';
+export type { ClientTls, ServerTls } from './tls-options.js';
 export type { SessionOptions } from './session.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
