@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { registerControllerCommand } from './controller/cli.js';
+import { registerAgentKeyCommand, registerControllerCommand } from './controller/cli.js';
 import { registerAgentCommand } from './agent/cli.js';
 import { registerLaunchCommands } from './launch/cli.js';
 import { registerClientCommands } from './client/cli.js';
@@ -27,6 +27,7 @@ export async function runProgram(argv: string[]): Promise<void> {
 
   registerControllerCommand(program);
   registerAgentCommand(program);
+  registerAgentKeyCommand(program);
   registerLaunchCommands(program);
   registerClientCommands(program);
 

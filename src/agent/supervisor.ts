@@ -28,6 +28,7 @@ import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.j
 import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
+import type { EnvPolicy } from './env-policy.js';
 
 /** How a node's start went: its check-in, or why it could not be started. */
 type Start = { state: CheckIn } | { state: 'not-started'; error: string };
@@ -50,6 +51,8 @@ export interface SupervisorOptions {
   stopGraceMs: number;
   backoff: BackoffOptions;
   taskset: string | undefined;
+  /** Which env a configuration may set (env-policy.ts). */
+  envPolicy: EnvPolicy;
 }
 
 export interface SupervisorEvents {
@@ -98,7 +101,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
   recover(): void {
     mkdirSync(this.nodesRoot, { recursive: true });
-    this.config = storedConfiguration(this.options.stateDir, this.options.name);
+    this.config = storedConfiguration(this.options.stateDir, this.options.name, this.options.envPolicy);
     const wanted = new Map(this.myNodes().map((n) => [n.name, n]));
     const { adopt, stopping } = takeStock(this.nodesRoot, new Set(wanted.keys()), this.options.log, this.options.stopGraceMs);
     // Whatever runs next (relaunches, a deploy) waits until these are gone, so their ports are free.
@@ -180,7 +183,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.info({ config: config.id }, 'already running this configuration');
       return [success(reqid, { instance })];
     }
-    const problems = validateConfiguration(config, instance);
+    const problems = validateConfiguration(config, instance, this.options.envPolicy);
     if (problems.length > 0) {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));

@@ -5,13 +5,14 @@
  * scripts). Returns one sorted error text per problem.
  */
 import type { Configuration } from '../management/index.js';
+import { envRefusal, type EnvPolicy } from './env-policy.js';
 
 const NODE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export function validateConfiguration(config: Configuration, instance: string): string[] {
+export function validateConfiguration(config: Configuration, instance: string, policy: EnvPolicy): string[] {
   const errors: string[] = [];
   const instances = new Set<string>();
   for (const i of config.instances) {
@@ -39,6 +40,10 @@ export function validateConfiguration(config: Configuration, instance: string): 
     }
     for (const [key, value] of Object.entries(node.env)) {
       if (!ENV_NAME.test(key)) errors.push(`node ${n} has an invalid environment variable name ${JSON.stringify(key)}`);
+      else {
+        const refused = envRefusal(key, policy);
+        if (refused) errors.push(`node ${n}: environment variable ${refused}`);
+      }
       if (value.includes('\u0000')) errors.push(`node ${n} has a NUL byte in environment variable ${key}`);
     }
   }

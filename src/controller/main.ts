@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   API_VERSION, backendOf, AgentApi, AgentNotifications, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
-  agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
+  agentRole, agentTopic, clientPolicy, encodeConfiguration, encodeInstance, failure, nobody, success, type Configuration, type InvalidEvent,
   type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
@@ -23,6 +23,7 @@ import { getIdValue, getNodes, restart, testTimeout } from './relay.js';
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
 import { validateConfiguration } from './validate.js';
+import { ControllerAccess } from './security.js';
 
 export type { ControllerOptions } from './config.js';
 
@@ -38,6 +39,8 @@ export interface Controller {
   readonly clientPort: number;
   readonly agentPort: number;
   readonly stateDir: string;
+  /** SIGHUP: reads TLS material and the auth file again without dropping a session; returns the problems (old contents stay). */
+  reload(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -47,7 +50,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const store = ControllerStore.open(options.stateDir);
   let runtime: ControllerRuntime | undefined;
   try {
-    runtime = new ControllerRuntime(options, store, log);
+    const access = await ControllerAccess.open(options, log);
+    runtime = new ControllerRuntime(options, store, log, access);
     if (!options.logger) runtime.onClosed = () => log.close();
     await runtime.start();
     return runtime;
@@ -72,13 +76,13 @@ class ControllerRuntime implements Controller, ControllerContext {
   private readonly tracker: RequestTracker;
   private readonly deployer: Deployer;
 
-  constructor(readonly options: ControllerOptions, readonly store: ControllerStore, readonly log: ManagementLogger) {
+  constructor(readonly options: ControllerOptions, readonly store: ControllerStore, readonly log: ManagementLogger, private readonly access: ControllerAccess) {
     this.name = options.name;
     this.stateDir = options.stateDir;
     this.states = new ConfigStates(store, log);
     this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log });
     this.tracker = new RequestTracker(options.requestTimeoutMs);
-    this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs);
+    this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs, (name) => access.agentLink(name));
     this.gather = new Gatherer(this.tracker, log, (instance, event, reqid) => this.toAgent(instance, event, reqid));
     this.deployer = new Deployer(this);
   }
@@ -89,8 +93,13 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.on('peer-down', (peer) => this.peerLost(peer));
     this.endpoint.on('peer-up', (peer) => this.log.debug({ peer: peer.id, remote: `${peer.remoteAddress}:${peer.remotePort}`, direction: peer.direction }, 'peer added'));
     const { clientHost, agentHost } = this.options;
-    this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS })).port;
-    this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], relay: false })).port;
+    this.clientPort = (await this.endpoint.listen({
+      host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS,
+      ...this.access.clientListener(),
+    })).port;
+    this.agentPort = (await this.endpoint.listen({
+      host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], relay: false, ...this.access.agentListener(),
+    })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
     const deployed = this.states.deployed;
@@ -98,6 +107,14 @@ class ControllerRuntime implements Controller, ControllerContext {
       this.log.info({ config: deployed.id }, `re-deploying persisted configuration ${deployed.id} as agents appear`);
       this.instances.require(deployed.instances);
     }
+  }
+
+  async reload(): Promise<string[]> {
+    const problems = await this.access.reload();
+    this.endpoint.reloadTls();
+    for (const p of problems) this.log.error({}, `reload: ${p}; keeping what was in use`);
+    this.log.info({ problems: problems.length }, problems.length ? 'reloaded credentials with problems' : 'reloaded TLS material and credentials');
+    return problems;
   }
 
   async close(): Promise<void> {
@@ -132,9 +149,14 @@ class ControllerRuntime implements Controller, ControllerContext {
     const api = ControllerApi;
     // Agents' notifications on this topic are ours, republished for clients.
     return new EventDispatcher([api, AgentNotifications], (p) => {
+      if (p.denied) {
+        this.log.warn({ peer: p.from.id, role: p.from.principal, event: p.event }, p.error);
+        if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, p.error)]);
+        return;
+      }
       this.invalid(p);
       if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, `invalid request: ${p.error}`)]);
-    })
+    }, clientPolicy)
       .serve(api.getInstances, (reqid) => { rx(api.getInstances, { reqid }); this.getInstances(reqid); })
       .serve(api.stageConfiguration, (reqid, [config]) => {
         rx(api.stageConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
@@ -149,8 +171,15 @@ class ControllerRuntime implements Controller, ControllerContext {
   }
 
   private agentApi(): EventDispatcher {
-    const gathered = (spec: RequestKind) => (reqid: string, results: Result[]): void => void this.gather.answered(reqid, results, `${spec.kind}_response`);
-    return new EventDispatcher([AgentApi], (p) => this.invalid(p))
+    const gathered = (spec: RequestKind) => (reqid: string, results: Result[], from: PeerInfo): void =>
+      void this.gather.answered(reqid, results, `${spec.kind}_response`, from.principal?.startsWith('agent:') ? from.principal.slice('agent:'.length) : '');
+    // An agent speaks for its own instance only: the name its session proved.
+    const own = (instance: string, from: PeerInfo): boolean => {
+      if (from.principal === agentRole(instance)) return true;
+      this.log.warn({ peer: from.id, role: from.principal, instance }, `ignored an event for instance ${instance} from a session of ${from.principal ?? 'no role'}`);
+      return false;
+    };
+    return new EventDispatcher([AgentApi], (p) => this.invalid(p), nobody)
       .on(AgentApi.notifyAgentHello, ([instance, id, connecting, version], from) => this.hello(instance, id, connecting, version, from))
       .answers(AgentApi.agentWelcome, gathered(AgentApi.agentWelcome))
       .answers(AgentApi.agentStandby, gathered(AgentApi.agentStandby))
@@ -158,12 +187,13 @@ class ControllerRuntime implements Controller, ControllerContext {
       .answers(AgentApi.getNodes, gathered(AgentApi.getNodes))
       .answers(AgentApi.nodeDispatch, gathered(AgentApi.nodeDispatch))
       .answers(AgentApi.restart, gathered(AgentApi.restart))
-      .on(AgentApi.notifyChange, (args) => {
+      .on(AgentApi.notifyChange, (args, from) => {
+        if (!own(args[0], from)) return;
         this.forward(AgentApi.notifyChange.make(...args), { instance: args[0], node: args[1].name, old: args[2], new: args[3] });
         this.deployer.nodeState(args[1].name, args[3]);
       })
-      .on(AgentApi.notifyError, (args) => this.forward(AgentApi.notifyError.make(...args), { instance: args[0], text: args[1], node: args[2] }))
-      .on(AgentApi.notifyLog, (args) => this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }));
+      .on(AgentApi.notifyError, (args, from) => { if (own(args[0], from)) this.forward(AgentApi.notifyError.make(...args), { instance: args[0], text: args[1], node: args[2] }); })
+      .on(AgentApi.notifyLog, (args, from) => { if (own(args[0], from)) this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }); });
   }
 
   /** A malformed or unknown event: logged and answered with a Broker error; nothing changes. */
@@ -220,6 +250,13 @@ class ControllerRuntime implements Controller, ControllerContext {
 
   private hello(instance: string, id: string, connecting: boolean, version: number, from: PeerInfo): void {
     this.log.info({ instance, id, connecting, apiVersion: version, peer: from.id }, 'rx notify_agent_hello');
+    if (from.principal !== agentRole(instance)) {
+      const msg = `refused a hello as instance ${instance} from a session proven as ${from.principal ?? 'nobody'}`;
+      this.log.warn({ instance, peer: from.id, role: from.principal }, msg);
+      this.endpoint.sendError(from.id, ErrorCode.invalidData, msg);
+      this.endpoint.disconnect(from.id, 1008, 'hello for another instance');
+      return;
+    }
     if (version !== API_VERSION) {
       const msg = `instance ${instance}/${id} has checked in with incompatible API version ${version}`;
       this.log.error({ instance, id, apiVersion: version }, msg);

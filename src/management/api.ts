@@ -46,14 +46,14 @@ export type Api = Readonly<Record<string, RequestKind | { readonly name: string 
 
 const C = 'Management::Controller::API::';
 export const ControllerApi = {
-  getInstances: defineRequest<[], Result>(`${C}get_instances`, [], one),
-  stageConfiguration: defineRequest<[Configuration], Result[]>(`${C}stage_configuration`, [config], many),
-  getConfiguration: defineRequest<[boolean], Result>(`${C}get_configuration`, [boolCodec], one),
-  deploy: defineRequest<[], Result[]>(`${C}deploy`, [], many),
-  getNodes: defineRequest<[], Result[]>(`${C}get_nodes`, [], many),
-  getIdValue: defineRequest<[string, string[]], Result[]>(`${C}get_id_value`, [stringCodec, nameSet], many),
-  restart: defineRequest<[string[]], Result[]>(`${C}restart`, [nameSet], many),
-  testTimeout: defineRequest<[boolean], Result>(`${C}test_timeout`, [boolCodec], one),
+  getInstances: defineRequest<[], Result>(`${C}get_instances`, 'read', [], one),
+  stageConfiguration: defineRequest<[Configuration], Result[]>(`${C}stage_configuration`, 'write', [config], many),
+  getConfiguration: defineRequest<[boolean], Result>(`${C}get_configuration`, 'read', [boolCodec], one),
+  deploy: defineRequest<[], Result[]>(`${C}deploy`, 'write', [], many),
+  getNodes: defineRequest<[], Result[]>(`${C}get_nodes`, 'read', [], many),
+  getIdValue: defineRequest<[string, string[]], Result[]>(`${C}get_id_value`, 'read', [stringCodec, nameSet], many),
+  restart: defineRequest<[string[]], Result[]>(`${C}restart`, 'write', [nameSet], many),
+  testTimeout: defineRequest<[boolean], Result>(`${C}test_timeout`, 'write', [boolCodec], one),
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),
@@ -68,18 +68,18 @@ export const AgentNotifications = {
 } as const;
 
 export const AgentApi = {
-  deploy: defineRequest<[Configuration, boolean], Result[]>(`${A}deploy`, [config, withDefault(boolCodec, () => false)], many),
-  getNodes: defineRequest<[], Result>(`${A}get_nodes`, [], one),
-  nodeDispatch: defineRequest<[string[], string[]], Result[]>(`${A}node_dispatch`, [action, nameSet], many),
-  agentWelcome: defineRequest<[], Result>(`${A}agent_welcome`, [], one),
-  agentStandby: defineRequest<[], Result>(`${A}agent_standby`, [], one),
-  restart: defineRequest<[string[]], Result[]>(`${A}restart`, [nameSet], many),
+  deploy: defineRequest<[Configuration, boolean], Result[]>(`${A}deploy`, 'write', [config, withDefault(boolCodec, () => false)], many),
+  getNodes: defineRequest<[], Result>(`${A}get_nodes`, 'read', [], one),
+  nodeDispatch: defineRequest<[string[], string[]], Result[]>(`${A}node_dispatch`, 'read', [action, nameSet], many),
+  agentWelcome: defineRequest<[], Result>(`${A}agent_welcome`, 'write', [], one),
+  agentStandby: defineRequest<[], Result>(`${A}agent_standby`, 'write', [], one),
+  restart: defineRequest<[string[]], Result[]>(`${A}restart`, 'write', [nameSet], many),
   notifyAgentHello: defineEvent<[string, string, boolean, number]>(`${A}notify_agent_hello`, stringCodec, stringCodec, boolCodec, countCodec),
   ...AgentNotifications,
 } as const;
 
 const N = 'Management::Node::API::';
 export const NodeApi = {
-  nodeDispatch: defineRequest<[string[], string[]], Result>(`${N}node_dispatch`, [action, nameSet], one),
+  nodeDispatch: defineRequest<[string[], string[]], Result>(`${N}node_dispatch`, 'read', [action, nameSet], one),
   notifyNodeHello: defineEvent<[string]>(`${N}notify_node_hello`, stringCodec),
 } as const;

@@ -9,6 +9,7 @@
  * endpoint; a request among them names its reqid, so it can be answered.
  */
 import { decodeEvent, DecodeError, type Delivery, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import type { Authorizer } from './access.js';
 import type { Api } from './api.js';
 import type { EventSpec, RequestKind, RequestSpec } from './events.js';
 import type { Result } from './types.js';
@@ -23,6 +24,8 @@ export interface InvalidEvent {
   error: string;
   /** A served request with a readable reqid: answer it with `spec.fail(reqid, …)`. */
   request?: { spec: RequestKind; reqid: string };
+  /** Well-formed, but the session may not ask it (`error` says why); nothing was served. */
+  denied?: true;
 }
 
 /** `decode` reads an event's arguments (throwing DecodeError) into the handler call to make. */
@@ -32,7 +35,8 @@ export class EventDispatcher {
   private readonly handlers = new Map<string, Entry>();
   private readonly known = new Set<string>();
 
-  constructor(speaks: readonly Api[], private readonly onInvalid: (problem: InvalidEvent) => void) {
+  /** `authorize` is asked before any request is served; a refusal goes to `onInvalid` with `denied`. */
+  constructor(speaks: readonly Api[], private readonly onInvalid: (problem: InvalidEvent) => void, private readonly authorize: Authorizer) {
     for (const api of speaks) {
       for (const spec of Object.values(api)) {
         if ('requestName' in spec) this.known.add(spec.requestName).add(spec.responseName);
@@ -88,6 +92,15 @@ export class EventDispatcher {
     if (!entry) {
       if (!this.known.has(event.name)) this.onInvalid({ from, topic, event: event.name, error: `unknown event ${event.name}` });
       return;
+    }
+    if (entry.served) {
+      const denied = this.authorize(entry.served, from);
+      if (denied !== undefined) {
+        const first = event.args[0];
+        const request = first?.type === 'string' ? { request: { spec: entry.served, reqid: first.value } } : {};
+        this.onInvalid({ from, topic, event: event.name, error: denied, denied: true, ...request });
+        return;
+      }
     }
     let call: (from: PeerInfo) => void;
     try {
