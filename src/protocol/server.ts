@@ -44,6 +44,9 @@ export interface ListenOptions extends SessionOptions {
   allowedOrigins?: readonly string[];
 }
 
+/** The subprotocol a browser offers, with `bearer.<token>`, to send a token (see credentials()). */
+export const BROWSER_PROTOCOL = 'zeek-mgmt';
+
 /** A shared-key challenge in flight for one upgrade request. */
 interface Challenge { id: string; key: Buffer; diallerNonce: string; listenerNonce: string }
 
@@ -58,7 +61,11 @@ export class Listener {
   private readonly extraHeaders = new WeakMap<IncomingMessage, string[]>();
 
   constructor(private readonly host: SessionHost, private readonly options: ListenOptions) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: host.maxFrameBytes * 2 });
+    this.wss = new WebSocketServer({
+      noServer: true, maxPayload: host.maxFrameBytes * 2,
+      // A browser cannot set Authorization: it offers `zeek-mgmt` and `bearer.<token>` as subprotocols, and must get one back.
+      handleProtocols: (offered) => (offered.has(BROWSER_PROTOCOL) ? BROWSER_PROTOCOL : false),
+    });
     this.wss.on('headers', (headers, req) => {
       const extra = this.extraHeaders.get(req);
       if (extra) headers.push(...extra);
@@ -170,6 +177,10 @@ export class Listener {
       const m = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(auth);
       if (!m) return { ok: false, status: 401, error: 'the Authorization header must be "Bearer <token>"' };
       c.bearer = m[1]!;
+    } else {
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      const token = offered.find((p) => p.startsWith('bearer.'));
+      if (token !== undefined) c.bearer = token.slice('bearer.'.length);
     }
     const id = req.headers[KeyProof.idHeader];
     if (id === undefined) return { ok: true, value: { credentials: c } };
