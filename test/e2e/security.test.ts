@@ -39,8 +39,8 @@ const cleanEnv = { ZEEK_CLIENT_CONFIG_FILE: '', ZEEK_CLIENT_CONFIG_SETTINGS: '',
 const tlsFlags = (pair = server, withCa = true): string[] => ['--tls-cert', pair.cert, '--tls-key', pair.key, ...(withCa ? ['--tls-ca', ca.cert] : [])];
 
 /** Our client, one command. */
-function client(port: number, sets: string[], args: string[]): ReturnType<typeof runCli> {
-  return runCli(['--controller', `127.0.0.1:${port}`, '--set', 'client.peering_attempts=1', ...sets.flatMap((s) => ['--set', s]), ...args], { env: cleanEnv });
+function client(port: number, sets: string[], args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> {
+  return runCli(['--controller', `127.0.0.1:${port}`, '--set', 'client.peering_attempts=1', ...sets.flatMap((s) => ['--set', s]), ...args], { env: { ...cleanEnv, ...env } });
 }
 
 /** The unmodified zeek-client, one command. */
@@ -112,6 +112,8 @@ describe('TLS on every link', () => {
     copyFileSync(otherCa.cert, join(otherPath, 'other.pem'));
     assert.equal((await client(ctl.clientPort, ['ssl.enable=true', `ssl.capath=${otherPath}`], ['get-instances'])).code, 0, 'the CA from ssl.capath is trusted');
     assert.equal((await client(ctl.clientPort, ['ssl.enable=true', `ssl.cafile=${otherCa.cert}`], ['get-instances'])).code, 0, 'the CA from ssl.cafile is trusted');
+    const extra = await client(ctl.clientPort, ['ssl.enable=true'], ['get-instances'], { NODE_EXTRA_CA_CERTS: otherCa.cert });
+    assert.equal(extra.code, 0, `the operator's NODE_EXTRA_CA_CERTS counts as a system CA: ${extra.stderr}`);
     // zeek-client refuses the same server once it verifies (a certificate given, no CA): as we do.
     const zc = await zeekClient(ctl.clientPort, ['ssl.enable=true', `ssl.certificate=${viewerCert.cert}`, `ssl.keyfile=${viewerCert.key}`], ['get-instances']);
     assert.notEqual(zc.code, 0);
