@@ -13,7 +13,7 @@ export async function cliOneShot(quick: boolean): Promise<Row[]> {
   try {
     const floorPort = await startFloorServer(procs);
     const controller = await startControllerProc(procs);
-    procs.script('fake-agents', [String(controller.agentPort), '3']);
+    procs.script('fake-agents', [String(controller.agentPort), controller.stateDir, '3']);
     const session = await connectController(controller.clientPort);
     await waitForInstances(session, 3);
     session.close();

@@ -17,7 +17,7 @@ export async function controllerRoundTrip(quick: boolean): Promise<Row[]> {
     const floorPort = await startFloorServer(procs);
     const controller = await startControllerProc(procs);
     const client = await connectController(controller.clientPort);
-    procs.script('fake-agents', [String(controller.agentPort), '3']);
+    procs.script('fake-agents', [String(controller.agentPort), controller.stateDir, '3']);
     await waitForInstances(client, 3);
     const echo = await connectWire(floorPort, '/echo', [WS_PATH]);
     const reqid = 'bench-rtt';

@@ -12,7 +12,7 @@ import { WS_PATH } from '../src/protocol/index.js';
 import {
   assertAllSucceeded, connectController, decodeResponse, nextReqid, requestText, waitForInstances,
 } from './controller-session.js';
-import { AGENT_SPAWN_CONCURRENCY, Procs, startControllerProc, startFloorServer } from './procs.js';
+import { AGENT_SPAWN_CONCURRENCY, Procs, agentKeyFile, startControllerProc, startFloorServer } from './procs.js';
 import { BenchFailure, nowMs, percentile, type Row } from './stats.js';
 import { connectWire, type WireClient } from './wire.js';
 
@@ -82,7 +82,7 @@ export async function deployToRunning(quick: boolean): Promise<Row[]> {
     const floorPort = await startFloorServer(procs);
     const controller = await startControllerProc(procs, ['--no-auto-assign-metrics-ports', '--request-timeout', '120']);
     procs.cli(['agent', '--runtime', 'sim', '--name', INSTANCE, '--controller', `127.0.0.1:${controller.agentPort}`, '--no-listen',
-      '--state-dir', procs.tempDir('agent'), '--node-timeout', '60', '--stop-grace', '5']);
+      '--state-dir', procs.tempDir('agent'), '--node-timeout', '60', '--stop-grace', '5', '--key-file', agentKeyFile(procs, controller, INSTANCE)]);
     const client = await connectController(controller.clientPort);
     await waitForInstances(client, 1);
     const floor = await connectWire(floorPort, '/spawn', [WS_PATH]);

@@ -6,14 +6,20 @@
  * success per node of its instance). Prints `ready N` once all are
  * connected.
  *
- * usage: node fake-agents.js CONTROLLER_AGENT_PORT COUNT [NAME_PREFIX]
+ * usage: node fake-agents.js CONTROLLER_AGENT_PORT CONTROLLER_STATE_DIR COUNT [NAME_PREFIX]
+ * (each proves its agent key, derived from the controller's agent-secret)
  */
 import {
-  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, success, type NodeStatus,
+  API_VERSION, AgentApi, EventDispatcher, agentTopic, anyone, encodeNodeStatus, success, type NodeStatus,
 } from '../src/management/index.js';
 import { Endpoint, vector, type PeerInfo, type ZeekEvent } from '../src/protocol/index.js';
+import { AGENT_SECRET_FILE, agentKey, readKeyFile } from '../src/management/agent-key.js';
+import { join } from 'node:path';
 
-const [portText, countText, prefix = 'fake-agent'] = process.argv.slice(2);
+const [portText, stateDir, countText, prefix = 'fake-agent'] = process.argv.slice(2);
+const secret = readKeyFile(join(stateDir!, AGENT_SECRET_FILE));
+if (!secret.ok) throw new Error(secret.error);
+const installationSecret = secret.value;
 const port = Number(portText);
 const count = Number(countText);
 
@@ -22,7 +28,7 @@ function fakeAgent(name: string, onUp: () => void): Endpoint {
   const endpoint = new Endpoint({ id: `${name}-${process.pid}` });
   const reply = (to: PeerInfo, event: ZeekEvent): void => endpoint.publishEvent(topic, event, { to: to.id });
   const self: NodeStatus = { node: name, state: 'RUNNING', mgmtRole: 'AGENT', clusterRole: 'NONE', pid: process.pid };
-  const d = new EventDispatcher([AgentApi], (p) => process.stderr.write(`${name}: invalid event ${p.event ?? ''}: ${p.error}\n`));
+  const d = new EventDispatcher([AgentApi], (p) => process.stderr.write(`${name}: invalid event ${p.event ?? ''}: ${p.error}\n`), anyone);
   d.on(AgentApi.getNodes.request, ([reqid], from) => {
     reply(from, AgentApi.getNodes.response.make(reqid, success(reqid, { instance: name, data: vector([encodeNodeStatus(self)]) })));
   });
@@ -34,7 +40,8 @@ function fakeAgent(name: string, onUp: () => void): Endpoint {
     reply(from, AgentApi.deploy.response.make(reqid, results));
   });
   endpoint.subscribe(topic, d.handle);
-  const link = endpoint.connect({ host: '127.0.0.1', port, subscriptions: [topic], remoteTopics: [topic], retry: { initialMs: 100, maxMs: 1000 } });
+  const link = endpoint.connect({ host: '127.0.0.1', port, subscriptions: [topic], remoteTopics: [topic], retry: { initialMs: 100, maxMs: 1000 },
+    proof: { id: name, key: agentKey(installationSecret, name) }, principal: 'controller' });
   let first = true;
   link.on('up', (peer) => {
     endpoint.publishEvent(topic, AgentApi.notifyAgentHello.make(name, endpoint.id, true, API_VERSION), { to: peer.id });

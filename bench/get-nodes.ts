@@ -9,7 +9,7 @@
 import { ControllerApi } from '../src/management/index.js';
 import { WS_PATH } from '../src/protocol/index.js';
 import { assertAllSucceeded, connectController, decodeResponse, requestText, waitForInstances } from './controller-session.js';
-import { Procs, rssKiB, startControllerProc, startFloorServer } from './procs.js';
+import { Procs, agentKeyFile, rssKiB, startControllerProc, startFloorServer } from './procs.js';
 import { interleaved, percentile, type Row } from './stats.js';
 import { connectWire } from './wire.js';
 
@@ -31,9 +31,9 @@ async function fanOut(size: Size): Promise<Row[]> {
     if (real) {
       for (let i = 0; i < n; i++) {
         procs.cli(['agent', '--runtime', 'sim', '--controller', `127.0.0.1:${controller.agentPort}`, '--no-listen',
-          '--state-dir', procs.tempDir('agent'), '--name', `bench-agent-${i}`]);
+          '--state-dir', procs.tempDir('agent'), '--name', `bench-agent-${i}`, '--key-file', agentKeyFile(procs, controller, `bench-agent-${i}`)]);
       }
-    } else procs.script('fake-agents', [String(controller.agentPort), String(n)]);
+    } else procs.script('fake-agents', [String(controller.agentPort), controller.stateDir, String(n)]);
     await waitForInstances(client, n, 120000);
     const peers = real ? Array.from({ length: n }, () => procs.script('floor-peer', [String(floorPort), '/peer', '1']))
       : [procs.script('floor-peer', [String(floorPort), '/peer', String(n)])];

@@ -9,6 +9,7 @@ import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSy
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { nowMs } from './stats.js';
+import { AGENT_SECRET_FILE, agentKey, readKeyFile, writeKeyFile } from '../src/management/agent-key.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -202,17 +203,27 @@ export async function startFloorServer(procs: Procs): Promise<number> {
   return Number(m[1]);
 }
 
-export interface ControllerProc { proc: Proc; clientPort: number; agentPort: number }
+export interface ControllerProc { proc: Proc; clientPort: number; agentPort: number; stateDir: string }
+
+/** A 0600 key file for agent `name` of the controller (what `zeek-mgmt agent-key` writes), for `agent --key-file`. */
+export function agentKeyFile(procs: Procs, controller: ControllerProc, name: string): string {
+  const secret = readKeyFile(join(controller.stateDir, AGENT_SECRET_FILE));
+  if (!secret.ok) throw new Error(secret.error);
+  const path = join(procs.tempDir('key'), `${name}.key`);
+  writeKeyFile(path, agentKey(secret.value, name));
+  return path;
+}
 
 /**
  * Starts `zeek-mgmt controller` on ports the OS picks (no race with other
  * jobs on this host for a port probed free), read back from its start line.
  */
 export async function startControllerProc(procs: Procs, extra: string[] = []): Promise<ControllerProc> {
+  const stateDir = procs.tempDir('controller');
   const proc = procs.cli(['controller', '--client-port', '0', '--agent-port', '0',
-    '--state-dir', procs.tempDir('controller'), '--name', 'bench-controller', ...extra]);
+    '--state-dir', stateDir, '--name', 'bench-controller', ...extra]);
   const m = await proc.waitFor(/clients on [^,]*:(\d+), agents on [^"]*:(\d+)/);
-  return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]) };
+  return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]), stateDir };
 }
 
 /**

@@ -14,9 +14,9 @@
  *
  * The #! line starts Node without NODE_EXTRA_CA_CERTS: Node 20 reads and
  * parses every certificate in that file at start-up (~40 ms on a machine
- * where it names the system bundle), and zeek-mgmt never uses Node's
- * certificate store (the client's TLS trusts ssl.cafile only, as
- * zeek-client; nothing else speaks TLS). The value rides along in
+ * where it names the system bundle), and a plaintext command never uses
+ * Node's certificate store; where zeek-mgmt speaks TLS it reads that file
+ * itself, lazily (protocol/trust.ts). The value rides along in
  * ZEEK_MGMT_NODE_EXTRA_CA_CERTS and is put back into the environment at
  * once, so processes started from here (nodes under an agent) see the
  * environment the operator set.

@@ -5,7 +5,7 @@
  * errors are commander's.
  */
 import { Command, CommanderError } from 'commander';
-import { registerControllerCommand } from './controller/cli.js';
+import { registerAgentKeyCommand, registerControllerCommand } from './controller/cli.js';
 import { registerAgentCommand } from './agent/cli.js';
 import { registerLaunchCommands } from './launch/cli.js';
 import { registerClientCommands } from './client/cli.js';
@@ -23,6 +23,7 @@ export async function runProgram(argv: string[]): Promise<void> {
 
   registerControllerCommand(program);
   registerAgentCommand(program);
+  registerAgentKeyCommand(program);
   registerLaunchCommands(program);
   registerClientCommands(program);
 

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { addLimitOptions } from '../management/limits.js';
+import { addTlsOptions } from '../management/tls-flags.js';
 
 /** How nodes are run: shared by `agent` and `up`, which runs an agent too. */
 export function addNodeRuntimeOptions(command: Command): Command {
@@ -19,7 +20,7 @@ export function addNodeRuntimeOptions(command: Command): Command {
 }
 
 export function registerAgentCommand(program: Command): void {
-  addLimitOptions(addNodeRuntimeOptions(program.command('agent')))
+  const command = addLimitOptions(addNodeRuntimeOptions(program.command('agent')))
     .description('run an agent: launches, supervises and reports the cluster nodes of this instance')
     .option('--name <name>', 'agent (instance) name [env ZEEK_AGENT_NAME, default agent-<hostname>]')
     .option('--listen-address <addr>', 'address to listen on for controllers [env ZEEK_AGENT_ADDR, default 127.0.0.1]')
@@ -36,7 +37,11 @@ export function registerAgentCommand(program: Command): void {
     .option('--archive-dir <dir>', 'archive directory (default <spool dir>/logs)')
     .option('--log-queue-dir <dir>', 'directory of rotated logs to archive (default <spool dir>/log-queue)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
-    .addHelpText('after', '\nSIGINT/SIGTERM stop the agent but leave its nodes running; the next agent run on the same state directory adopts them.')
+    .option('--key-file <file>', 'this agent\'s key (0600), written by `zeek-mgmt agent-key NAME` on the controller\'s host [env ZEEK_MGMT_AGENT_KEY_FILE]')
+    .option('--allow-loader-env', 'let configurations set loader variables (LD_*, NODE_OPTIONS, ZEEKPATH, ...) for nodes')
+    .option('--insecure', 'allow listening or connecting off loopback without TLS (warned at every start)');
+  addTlsOptions(command)
+    .addHelpText('after', '\nSIGINT/SIGTERM stop the agent but leave its nodes running; the next agent run on the same state directory adopts them.\nSIGHUP re-reads the TLS files.')
     .action(async (flags: Record<string, unknown>) => {
       const { runAgentCommand } = await import('./command.js');
       process.exitCode = await runAgentCommand(flags);

@@ -21,6 +21,9 @@ export async function runAgentCommand(flags: AgentFlags): Promise<number> {
     return 1;
   }
   if (resolved.options.listen !== false) process.stderr.write(`zeek-mgmt agent: ${agent.name} listening on ${resolved.options.listenHost}:${agent.listenPort}\n`);
+  const running = agent;
+  const reload = (): void => { void running.reload(); };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -30,6 +33,7 @@ export async function runAgentCommand(flags: AgentFlags): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  process.off('SIGHUP', reload);
   await agent.close({ stopNodes: false });
   return 0;
 }

@@ -9,9 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { readLimits, type DaemonLimits, type LimitFlags } from '../management/limits.js';
 import type { ManagementLogger } from '../management/log.js';
 import type { Owner } from '../management/private-files.js';
+import { readKeyFile } from '../management/agent-key.js';
 import {
-  readCount, readHost, readHostPort, readLogLevel, readPort, readSeconds, setting, settle, SettingsError, type Setting,
+  exposureRefusal, readCount, readHost, readHostPort, readLogLevel, readPort, readSeconds, readTlsFiles, setting, settle, SettingsError, type Setting, type TlsFlags,
 } from '../management/settings.js';
+import type { TlsFiles } from '../management/tls-material.js';
 import type { Outcome } from '../protocol/errors.js';
 import { findExecutable, probeZeek, type RuntimeKind, type ZeekVersion } from './runtimes/index.js';
 
@@ -56,6 +58,18 @@ export interface AgentOptions {
   limits?: DaemonLimits;
   /** Nodes run as this user (`--node-user`); as the agent's own user when absent. */
   nodeUser?: NodeUser;
+  security: AgentSecurity;
+}
+
+export interface AgentSecurity {
+  /** This agent's key (management/agent-key.ts): only a controller that proves it is obeyed. */
+  key: Buffer;
+  /** TLS on the listener and the link to the controller. */
+  tls?: TlsFiles;
+  /** Listen or dial off loopback without TLS. */
+  insecure: boolean;
+  /** Configurations may set loader variables (LD_PRELOAD, NODE_OPTIONS, …) for nodes. */
+  allowLoaderEnv: boolean;
 }
 
 /** The user nodes run as, resolved once at start. */
@@ -77,8 +91,13 @@ export const AGENT_DEFAULTS = {
   keepCrashes: 5,
 } as const;
 
-export interface AgentFlags extends LimitFlags {
+export interface AgentFlags extends LimitFlags, TlsFlags {
   nodeUser?: string;
+  keyFile?: string;
+  /** The key itself, for an agent started in-process (`up`), instead of --key-file. */
+  key?: Buffer;
+  insecure?: boolean;
+  allowLoaderEnv?: boolean;
   name?: string;
   listenAddress?: string;
   listenPort?: string;
@@ -177,8 +196,25 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
       fail('--no-archive turns archival off: drop --archive-cmd, --archive-interval and --archive-dir, or --no-archive');
     }
 
+    const tls = readTlsFiles(flags, env);
+    const insecure = flags.insecure === true;
+    const refusal = (listen ? exposureRefusal('to listen for controllers on', '--listen-address', listenHost, tls !== undefined, insecure) : undefined)
+      ?? (connect ? exposureRefusal('to connect to the controller at', '--controller', controllerHost, tls !== undefined, insecure) : undefined);
+    if (refusal) fail(refusal);
+    const keyFile = get(flags.keyFile, '--key-file', 'ZEEK_MGMT_AGENT_KEY_FILE');
+    let key = flags.key;
+    if (keyFile) {
+      const read = readKeyFile(keyFile.text);
+      key = read.ok ? read.value : fail(`${keyFile.from}: ${read.error}`);
+    }
+    if (!key) {
+      fail('the agent obeys only a controller that proves its key: give --key-file FILE [env ZEEK_MGMT_AGENT_KEY_FILE], '
+        + `the file \`zeek-mgmt agent-key ${name}\` writes on the controller's host (\`zeek-mgmt up\` does this itself)`);
+    }
+    const security: AgentSecurity = { key: key!, insecure, allowLoaderEnv: flags.allowLoaderEnv === true, ...(tls ? { tls } : {}) };
+
     const options: AgentOptions = {
-      name, listen, listenHost, listenPort, connect, controllerHost, controllerPort, stateDir, runtime, zeekPath: zeekFound ?? zeekPath,
+      name, listen, listenHost, listenPort, connect, controllerHost, controllerPort, stateDir, runtime, zeekPath: zeekFound ?? zeekPath, security,
       limits: readLimits(flags),
     };
     if (flags.nodeUser !== undefined) options.nodeUser = resolveUser(flags.nodeUser);

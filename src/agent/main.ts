@@ -9,13 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import {
-  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeDiskUse, encodeNodeStatus, failure, success,
+  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeDiskUse, encodeNodeStatus, failure, onlyRole, success,
   type NodeStatus, type RequestKind, type Result,
 } from '../management/index.js';
 import { DEFAULT_DAEMON_LIMITS } from '../management/limits.js';
+import { TlsMaterial } from '../management/tls-material.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
 import { makePrivateDir } from '../management/private-files.js';
-import { Endpoint, ErrorCode, str, table, topicMatches, vector, type Link, type Outcome, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import { Endpoint, ErrorCode, str, table, vector, type Admission, type Credentials, type Link, type Outcome, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { collectDiag } from './diag.js';
 import { packageVersion } from '../management/version.js';
 import { Archiver } from './archiver.js';
@@ -33,6 +34,8 @@ export interface Agent {
   /** The bound listen port, when listening. */
   readonly listenPort: number | undefined;
   readonly stateDir: string;
+  /** SIGHUP: reads the TLS material again; sessions and nodes stay up. Returns the problems (the old material stays). */
+  reload(): Promise<string[]>;
   close(options: { stopNodes: boolean }): Promise<void>;
 }
 
@@ -56,6 +59,8 @@ function chunkOf(r: Result | undefined): Outcome<{ total: number; bytes: Buffer 
 export function stateDirMode(options: AgentOptions): number {
   return options.nodeUser ? 0o711 : 0o700;
 }
+/** What an agent obeys: the session that proved this agent's key, i.e. its controller. */
+const CONTROLLER = 'controller';
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const stateDir = resolve(options.stateDir);
@@ -69,7 +74,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const lock = locked.value;
   let agent: AgentRuntime | undefined;
   try {
-    agent = new AgentRuntime(options, stateDir, log, lock);
+    let tls: TlsMaterial | undefined;
+    if (options.security.tls) {
+      const loaded = await TlsMaterial.load(options.security.tls);
+      if (!loaded.ok) throw new Error(loaded.error);
+      tls = loaded.value;
+      for (const note of tls.notes) log.warn({}, note);
+    }
+    agent = new AgentRuntime(options, stateDir, log, lock, tls);
     if (!options.logger) agent.onClosed = () => log.close();
     await agent.start();
     return agent;
@@ -103,7 +115,10 @@ class AgentRuntime implements Agent {
   /** Requests this agent made of its controller (fetch_bundle), by reqid. */
   private readonly asked = new Map<string, { done: (r: Result | undefined) => void; timer: NodeJS.Timeout }>();
 
-  constructor(private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock) {
+  constructor(
+    private readonly options: AgentOptions, readonly stateDir: string, private readonly log: ManagementLogger, private readonly lock: StateLock,
+    private readonly tls: TlsMaterial | undefined,
+  ) {
     this.name = options.name;
     this.topic = agentTopic(options.name);
     const limits = options.limits ?? DEFAULT_DAEMON_LIMITS;
@@ -140,13 +155,14 @@ class AgentRuntime implements Agent {
       limits,
       ...(options.nodeUser ? { nodeUser: options.nodeUser } : {}),
       dirMode: stateDirMode(options),
+      envPolicy: { allowLoaderEnv: options.security.allowLoaderEnv },
     });
     // A malformed request gets a Broker error and, when its reqid is readable, its response carrying the problem.
     this.dispatcher = new EventDispatcher([AgentApi], (p) => {
-      log.warn({ peer: p.from.id, topic: p.topic, event: p.event, error: p.error }, 'invalid event');
+      log.warn({ peer: p.from.id, role: p.from.principal, topic: p.topic, event: p.event, error: p.error }, p.denied ? 'refused a request' : 'invalid event');
       this.endpoint.sendError(p.from.id, ErrorCode.invalidData, p.error);
-      if (p.request) this.reply(p.from, p.request.spec.fail(p.request.reqid, `invalid request: ${p.error}`, { instance: this.name }));
-    }, { maxReqidLength: limits.maxReqidLength });
+      if (p.request) this.reply(p.from, p.request.spec.fail(p.request.reqid, p.denied ? p.error : `invalid request: ${p.error}`, { instance: this.name }));
+    }, onlyRole(CONTROLLER), { maxReqidLength: limits.maxReqidLength });
     this.registerHandlers();
   }
 
@@ -158,19 +174,29 @@ class AgentRuntime implements Agent {
     this.supervisor.recover();
     this.endpoint.subscribe(this.topic, this.dispatcher.handle);
     this.endpoint.on('peer-up', (peer) => {
-      if (peer.direction === 'inbound' && topicMatches(peer.subscriptions, this.topic)) this.hello(peer, false);
+      if (peer.direction === 'inbound' && peer.principal === CONTROLLER) this.hello(peer, false);
     });
+    if (o.security.insecure) this.log.warn({ tls: this.tls !== undefined }, 'running with --insecure: links to the controller may be plaintext off this host');
+    const serverTls = this.tls ? { tls: this.tls.server } : {};
+    const clientTls = this.tls ? { tls: this.tls.client } : {};
+    const key = o.security.key;
     this.endpoint.on('peer-down', (peer) => {
       if (peer.id === this.controllerPeer) this.controllerPeer = undefined;
     });
     if (o.listen !== false) {
-      const bound = await this.endpoint.listen({ host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers' });
+      const bound = await this.endpoint.listen({
+        host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers',
+        keyFor: (id) => (id === this.name ? key : undefined), admit: (c) => this.admit(c), ...serverTls,
+      });
       this.listenPort = bound.port;
     }
     if (o.connect !== false) {
       const host = o.controllerHost ?? AGENT_DEFAULTS.controllerHost;
       const port = o.controllerPort ?? AGENT_DEFAULTS.controllerPort;
-      this.link = this.endpoint.connect({ host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 } });
+      this.link = this.endpoint.connect({
+        host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 },
+        proof: { id: this.name, key }, principal: CONTROLLER, ...clientTls,
+      });
       let reported = false;
       this.link.on('up', (peer) => {
         reported = false;
@@ -199,6 +225,25 @@ class AgentRuntime implements Agent {
       this.log.warn({ uid: 0 }, 'nodes will run as root, like this agent: pass --node-user USER to run them as an unprivileged user');
     }
     this.log.info({ endpoint: this.endpointId, listenPort: this.listenPort, runtime: o.runtime, nodes: this.runtimeDescription, config: this.supervisor.configId || null }, 'agent is live');
+  }
+
+  async reload(): Promise<string[]> {
+    if (!this.tls) return [];
+    const r = await this.tls.reload();
+    if (!r.ok) {
+      this.log.error({}, `reload: ${r.error}; keeping the TLS material in use`);
+      return [r.error];
+    }
+    this.endpoint.reloadTls();
+    for (const note of this.tls.notes) this.log.warn({}, note);
+    this.log.info({}, 'reloaded TLS material');
+    return [];
+  }
+
+  /** Only a session that proved this agent's key: its controller, on its topic alone. */
+  private admit(c: Credentials): Admission {
+    if (c.keyId !== this.name) return { ok: false, error: `this agent obeys only its controller, which proves the key of ${this.name}` };
+    return { ok: true, principal: CONTROLLER, mayPublish: [this.topic], maySubscribe: [this.topic] };
   }
 
   async close({ stopNodes }: { stopNodes: boolean }): Promise<void> {
@@ -324,7 +369,7 @@ class AgentRuntime implements Agent {
   }
 
   private controllerPeers(): PeerInfo[] {
-    return this.endpoint.peerList().filter((p) => topicMatches(p.subscriptions, this.topic));
+    return this.endpoint.peerList().filter((p) => p.principal === CONTROLLER);
   }
 
   private hello(peer: PeerInfo, connecting: boolean): void {

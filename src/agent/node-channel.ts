@@ -7,6 +7,7 @@
 import type { DaemonLimits } from '../management/limits.js';
 import { Endpoint, type Link, type Logger, type PeerInfo } from '../protocol/index.js';
 import {
+  nobody,
   EventDispatcher, NodeApi, REQUEST_TIMED_OUT, RequestTracker, TOPIC_NODE, failure, nodeTopic, type Result,
 } from '../management/index.js';
 
@@ -34,7 +35,7 @@ export class NodeChannel {
   constructor(agentName: string, private readonly log: Logger, defaultTimeoutMs: number, limits?: DaemonLimits) {
     this.endpoint = new Endpoint({ id: `${agentName}-nodes`, relay: false, logger: log, ...(limits ? { limits: limits.wire } : {}) });
     this.tracker = new RequestTracker(defaultTimeoutMs);
-    const dispatcher = new EventDispatcher([NodeApi], (p) => log.warn({ peer: p.from.id, event: p.event, error: p.error }, 'invalid event from a node'))
+    const dispatcher = new EventDispatcher([NodeApi], (p) => log.warn({ peer: p.from.id, event: p.event, error: p.error }, 'invalid event from a node'), nobody)
       .on(NodeApi.notifyNodeHello, ([name], from) => {
         log.info({ node: name, peer: from.id }, 'rx notify_node_hello');
         this.hellos.get(from.id)?.(name);
@@ -55,6 +56,8 @@ export class NodeChannel {
     const topics = [nodeTopic(node), ...relayTopics.filter((t) => t !== nodeTopic(node))];
     const link: Link = this.endpoint.connect({
       host, port, subscriptions: topics, remoteTopics: topics, retry: { initialMs: 50, maxMs: 250 }, connectTimeoutMs: 2000,
+      // A node may ask the agent nothing (the dispatcher serves nobody); the role names the session in logs and checks.
+      principal: `node:${node}`,
     });
     let greeted = false;
     let closed = false;

@@ -14,12 +14,13 @@ import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, terminate, verifyIdentity } from './pro
 import { findByEnv, readStat } from './procfs.js';
 import { loadAgentState, type AgentState } from './state-store.js';
 import { validateConfiguration } from './validate.js';
+import type { EnvPolicy } from './env-policy.js';
 
 /** The configuration this agent ran before, if any, and its stopped nodes; throws with the way out when it is invalid. */
-export function storedState(stateDir: string, instance: string): AgentState {
+export function storedState(stateDir: string, instance: string, policy: EnvPolicy): AgentState {
   const state = loadAgentState(stateDir);
   const config = state.configuration;
-  const problems = config ? validateConfiguration(config, instance) : [];
+  const problems = config ? validateConfiguration(config, instance, policy) : [];
   if (problems.length > 0) {
     throw new Error(`stored configuration ${config!.id} in ${stateDir} is invalid (${problems.join('; ')}); move agent-state.json away to start without it`);
   }

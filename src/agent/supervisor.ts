@@ -35,6 +35,7 @@ import { checkNode, type CheckOutcome } from './script-check.js';
 import { validateConfiguration } from './validate.js';
 import { BundleCache, type FetchChunk } from './bundle-cache.js';
 import type { Outcome } from '../protocol/index.js';
+import type { EnvPolicy } from './env-policy.js';
 
 /** How a node's start went: its check-in, or why it could not be started. */
 type Start = { state: CheckIn } | { state: 'not-started'; error: string };
@@ -71,6 +72,8 @@ export interface SupervisorOptions {
   nodeUser?: Owner;
   /** Mode of the nodes directory (0711 when nodes run as another user, so they reach their own). */
   dirMode?: number;
+  /** Which env a configuration may set (env-policy.ts). */
+  envPolicy: EnvPolicy;
 }
 
 export interface SupervisorEvents {
@@ -146,7 +149,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Loads the stored configuration and takes over (or cleans up) what an earlier run left (recovery.ts). */
   recover(): void {
     makePrivateDir(this.nodesRoot, { mode: this.options.dirMode ?? 0o700 });
-    const stored = storedState(this.options.stateDir, this.options.name);
+    const stored = storedState(this.options.stateDir, this.options.name, this.options.envPolicy);
     this.config = stored.configuration;
     this.stopped = new Set(stored.stopped);
     const wanted = new Map(this.myNodes().filter((n) => !this.stopped.has(n.name)).map((n) => [n.name, n]));
@@ -279,7 +282,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.info({ config: config.id }, 'already running this configuration');
       return [success(reqid, { instance })];
     }
-    const problems = validateConfiguration(config, instance, this.options.cpus);
+    const problems = validateConfiguration(config, instance, this.options.envPolicy, this.options.cpus);
     if (problems.length > 0) {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
@@ -338,7 +341,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async checkScripts(reqid: string, config: Configuration, { vouched }: { vouched: boolean }): Promise<Result[]> {
     const instance = this.options.name;
-    const problems = validateConfiguration(config, instance, this.options.cpus);
+    const problems = validateConfiguration(config, instance, this.options.envPolicy, this.options.cpus);
     if (problems.length > 0) return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
     const mine = config.nodes.filter((n) => n.instance === instance);
     const ctx = {

@@ -8,13 +8,15 @@ import { ENV_NAME, USABLE_NAME, configIdProblem, isUsableInterface, scriptProble
 import type { Configuration } from '../management/index.js';
 import { nodeOptionProblems } from '../management/node-options.js';
 import { formatCpuList } from './host-cpus.js';
+import { envRefusal, type EnvPolicy } from './env-policy.js';
 
 /**
  * `cpus`: the CPUs nodes may be pinned to on this host (host-cpus.ts);
  * undefined skips that check (a stored configuration at start: a node pinned
- * to a CPU the agent lost fails on its own, the rest still run).
+ * to a CPU the agent lost fails on its own, the rest still run). `policy`:
+ * which environment variables a configuration may set (env-policy.ts).
  */
-export function validateConfiguration(config: Configuration, instance: string, cpus?: readonly number[]): string[] {
+export function validateConfiguration(config: Configuration, instance: string, policy: EnvPolicy, cpus?: readonly number[]): string[] {
   const errors: string[] = [];
   const pinned = new Map<number, string>();
   const idProblem = configIdProblem(config.id);
@@ -51,6 +53,10 @@ export function validateConfiguration(config: Configuration, instance: string, c
     }
     for (const [key, value] of Object.entries(node.env)) {
       if (!ENV_NAME.test(key)) errors.push(`node ${n} has an invalid environment variable name ${JSON.stringify(key)}`);
+      else {
+        const refused = envRefusal(key, policy);
+        if (refused) errors.push(`node ${n}: environment variable ${refused}`);
+      }
       if (value.includes('\u0000')) errors.push(`node ${n} has a NUL byte in environment variable ${key}`);
     }
   }

@@ -6,7 +6,6 @@
  * to listeners (progress display, monitor).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { dial, type ClientOptions, type DialFailure, type WebSocket } from '../protocol/ws.js';
 import { decodeMessage, encodeData, WS_PATH } from '../protocol/envelope.js';
 import { DecodeError, type Outcome } from '../protocol/errors.js';
@@ -37,7 +36,7 @@ export class ControllerConnection {
   private onClosed: (() => void)[] = [];
   readonly remote: string;
 
-  constructor(private readonly settings: ClientSettings, private readonly raw: Settings, private readonly log: ClientLog) {
+  constructor(private readonly settings: ClientSettings, private readonly raw: Settings, private readonly log: ClientLog, private readonly env: NodeJS.ProcessEnv = process.env) {
     this.remote = `${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
   }
 
@@ -67,10 +66,16 @@ export class ControllerConnection {
     };
   }
 
-  private attempt(): Promise<Attempt> {
+  /** TLS and credentials, read once per connection (files may be missing: one clear line). */
+  private secured: Promise<Outcome<ClientOptions>> | undefined;
+
+  private async attempt(): Promise<Attempt> {
     const timeoutMs = Math.max(this.settings.retryDelayMs, 1000);
+    this.secured ??= this.settings.ssl || hasCredentials(this.raw, this.env) ? import('./secure.js').then((m) => m.secureOptions(this.raw, this.env)) : Promise.resolve({ ok: true, value: {} });
+    const secured = await this.secured;
+    if (!secured.ok) return { ok: false, retry: false, error: `cannot configure connection to ${this.remote}: ${secured.error}` };
     // No permessage-deflate offer: Broker does not compress and zeek-client offers none; building the offer costs every command ~0.5 ms.
-    const socket: ClientOptions = { handshakeTimeout: timeoutMs, perMessageDeflate: false, ...this.tlsOptions() };
+    const socket: ClientOptions = { handshakeTimeout: timeoutMs, perMessageDeflate: false, ...secured.value };
     return new Promise((resolve) => {
       dial(this.url, { subscriptions: [TOPIC_CONTROLLER], ackTimeoutMs: timeoutMs * 2, socket }, (result, ws) => {
         if (!result.ok) {
@@ -89,6 +94,9 @@ export class ControllerConnection {
     switch (failure.kind) {
       case 'socket': {
         const err = failure.error;
+        if (this.settings.ssl && isTlsFailure(err)) {
+          return { ok: false, retry: false, error: `TLS error with controller ${this.remote}: ${err.message}${err.code ? ` (${err.code})` : ''}; the client trusts the system's CAs plus ssl.cafile/ssl.capath and checks the host name` };
+        }
         const retry = err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || /timed out/i.test(err.message);
         const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
         return { ok: false, retry, error: retry ? why : `socket error in connect() with controller ${this.remote}: ${why}` };
@@ -98,25 +106,9 @@ export class ControllerConnection {
       case 'bad-answer': return { ok: false, retry: false, error: `protocol data error with controller ${this.remote}: ${failure.detail}` };
       case 'refused': return refused(`${failure.code}: ${failure.context}`);
       case 'unexpected': return refused(`expected an ack, got ${failure.type}`);
+      case 'http': return refused(`${failure.status} ${failure.detail}`);
+      case 'unproven': return refused(failure.detail);
     }
-  }
-
-  private tlsOptions(): ClientOptions {
-    if (!this.settings.ssl) return {};
-    const file = (key: string): Buffer | undefined => {
-      const path = this.raw.get('ssl', key);
-      return path ? readFileSync(path) : undefined;
-    };
-    const ca = file('cafile');
-    const opts: ClientOptions = { rejectUnauthorized: ca !== undefined };
-    if (ca) opts.ca = ca;
-    const cert = file('certificate');
-    if (cert) opts.cert = cert;
-    const key = file('keyfile');
-    if (key) opts.key = key;
-    const passphrase = this.raw.get('ssl', 'passphrase');
-    if (passphrase) opts.passphrase = passphrase;
-    return opts;
   }
 
   private attach(ws: WebSocket): void {
@@ -226,6 +218,17 @@ export class ControllerConnection {
       setTimeout(() => { ws.terminate(); resolve(); }, 500).unref();
     });
   }
+}
+
+/** A token to send: `auth.token`, `auth.token_file` or ZEEK_MGMT_TOKEN (secure.ts reads them). */
+function hasCredentials(raw: Settings, env: NodeJS.ProcessEnv): boolean {
+  return Boolean(raw.get('auth', 'token') || raw.get('auth', 'token_file') || env.ZEEK_MGMT_TOKEN);
+}
+
+/** A certificate or TLS protocol failure (not a refused or dropped connection): retrying will not help. */
+function isTlsFailure(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO|ERR_SSL|ERR_TLS|EPROTO/.test(code) || /SSL|TLS|certificate/i.test(err.message);
 }
 
 function sleep(ms: number): Promise<void> {

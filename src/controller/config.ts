@@ -7,7 +7,10 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readLimits, type DaemonLimits, type LimitFlags } from '../management/limits.js';
 import type { ManagementLogger } from '../management/log.js';
-import { readHost, readLogLevel, readPort, readSeconds, setting, settle, type Setting } from '../management/settings.js';
+import {
+  exposureRefusal, readHost, readLogLevel, readPort, readSeconds, readTlsFiles, setting, settle, SettingsError, type Setting, type TlsFlags,
+} from '../management/settings.js';
+import type { TlsFiles } from '../management/tls-material.js';
 import type { Outcome } from '../protocol/errors.js';
 
 export interface ControllerOptions {
@@ -30,6 +33,22 @@ export interface ControllerOptions {
   limits: DaemonLimits;
   logger?: ManagementLogger;
   logLevel?: string;
+  security: ControllerSecurity;
+}
+
+export interface ControllerSecurity {
+  /** TLS on both listeners and on the links to agents. */
+  tls?: TlsFiles;
+  /** Tokens and certificate roles for clients (management/auth-file.ts). */
+  authFile?: string;
+  /** Clients on loopback must authenticate too (otherwise they are operators, as with the original). */
+  requireAuth: boolean;
+  /** Listen off loopback without TLS, and let clients there in without credentials. */
+  insecure: boolean;
+  /** Browser origins allowed besides same-origin on an address. */
+  allowedOrigins: string[];
+  /** An operator token for this run only (`up`'s own client), never written anywhere. */
+  launchToken?: string;
 }
 
 export const CONTROLLER_DEFAULTS = {
@@ -43,7 +62,11 @@ export const CONTROLLER_DEFAULTS = {
   dialRetryMaxMs: 5_000,
 } as const;
 
-export interface ControllerFlags extends LimitFlags {
+export interface ControllerFlags extends LimitFlags, TlsFlags {
+  authFile?: string;
+  requireAuth?: boolean;
+  insecure?: boolean;
+  allowOrigin?: string[];
   name?: string;
   clientAddress?: string;
   clientPort?: string;
@@ -67,11 +90,20 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
     const name = get(flags.name, '--name', 'ZEEK_CONTROLLER_NAME')?.text ?? `controller-${hostname()}`;
     const timeout = get(flags.requestTimeout, '--request-timeout');
     const logLevel = get(flags.logLevel, '--log-level');
+    const clientHost = host(get(flags.clientAddress, '--client-address', 'ZEEK_CONTROLLER_WEBSOCKET_ADDR'), CONTROLLER_DEFAULTS.clientHost);
+    const agentHost = host(get(flags.agentAddress, '--agent-address', 'ZEEK_CONTROLLER_ADDR'), CONTROLLER_DEFAULTS.agentHost);
+    const tls = readTlsFiles(flags, env);
+    const insecure = flags.insecure === true;
+    const refusal = exposureRefusal('to listen for clients on', '--client-address', clientHost, tls !== undefined, insecure)
+      ?? exposureRefusal('to listen for agents on', '--agent-address', agentHost, tls !== undefined, insecure);
+    if (refusal) throw new SettingsError(refusal);
+    const authFile = get(flags.authFile, '--auth-file', 'ZEEK_MGMT_AUTH_FILE')?.text;
+    const allowedOrigins = (flags.allowOrigin ?? []).map((o) => readOrigin({ text: o, from: '--allow-origin' }));
     return {
       name,
-      clientHost: host(get(flags.clientAddress, '--client-address', 'ZEEK_CONTROLLER_WEBSOCKET_ADDR'), CONTROLLER_DEFAULTS.clientHost),
+      clientHost,
       clientPort: port(get(flags.clientPort, '--client-port', 'ZEEK_CONTROLLER_WEBSOCKET_PORT'), CONTROLLER_DEFAULTS.clientPort),
-      agentHost: host(get(flags.agentAddress, '--agent-address', 'ZEEK_CONTROLLER_ADDR'), CONTROLLER_DEFAULTS.agentHost),
+      agentHost,
       agentPort: port(get(flags.agentPort, '--agent-port', 'ZEEK_CONTROLLER_PORT'), CONTROLLER_DEFAULTS.agentPort),
       stateDir: resolve(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR')?.text ?? join('.zeek-mgmt', name)),
       requestTimeoutMs: timeout === undefined ? CONTROLLER_DEFAULTS.requestTimeoutMs : readSeconds(timeout, 'positive'),
@@ -82,6 +114,27 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
       dialRetryMaxMs: CONTROLLER_DEFAULTS.dialRetryMaxMs,
       limits: readLimits(flags),
       ...(logLevel ? { logLevel: readLogLevel(logLevel) } : {}),
+      security: {
+        ...(tls ? { tls } : {}),
+        ...(authFile ? { authFile } : {}),
+        requireAuth: flags.requireAuth === true,
+        insecure,
+        allowedOrigins,
+      },
     };
   });
+}
+
+/** An origin as browsers send it: scheme, host and port, nothing else (`https://ui.example:8443`). */
+function readOrigin(s: Setting): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(s.text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== s.text) {
+    throw new SettingsError(`${s.from} must be an origin such as https://dashboard.example:8443 (scheme, host, port; no path), got ${JSON.stringify(s.text)}`);
+  }
+  return s.text;
 }

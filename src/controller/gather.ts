@@ -93,9 +93,14 @@ export class Gatherer {
   }
 
   /** An agent's response (`event` names it in logs). Returns false (and logs) if nobody waits for it. */
-  answered(childId: string, results: readonly Result[], event: string): boolean {
+  /** `from`: the instance whose session answered; an answer to a request sent to another instance is ignored. */
+  answered(childId: string, results: readonly Result[], event: string, from?: string): boolean {
     const child = this.tracker.get<Child>(childId);
     const req = child?.parent === undefined ? undefined : this.get(child.parent);
+    if (child && from !== undefined && child.state.instance !== from) {
+      this.log.warn({ reqid: childId, event, from, asked: child.state.instance }, `ignoring ${event} ${childId} from ${from}: it was sent to ${child.state.instance}`);
+      return false;
+    }
     if (!child || !req) {
       this.log.warn({ reqid: childId, event }, `ignoring ${event} ${childId}: no such request pending (late or unknown)`);
       return false;

@@ -4,8 +4,8 @@
  * instance's listen port). Tracks which instances the current configuration
  * needs and which of those answered the welcome.
  */
-import type { Endpoint, Link, PeerInfo } from '../protocol/index.js';
-import { TOPIC_AGENT_PREFIX, agentTopic, type Instance } from '../management/index.js';
+import type { Endpoint, Link, LinkOptions, PeerInfo } from '../protocol/index.js';
+import { agentTopic, type Instance } from '../management/index.js';
 
 export interface Session {
   readonly name: string;
@@ -27,7 +27,8 @@ export class InstanceRegistry {
   readonly ready = new Set<string>();
   private readonly links = new Map<string, Link>();
 
-  constructor(private readonly endpoint: Endpoint, private readonly retryMaxMs: number) {}
+  /** `secureLink`: how to dial an instance's agent (its key proof, TLS). */
+  constructor(private readonly endpoint: Endpoint, private readonly retryMaxMs: number, private readonly secureLink: (name: string) => Partial<LinkOptions>) {}
 
   /**
    * Records a hello. 'second-path': the same agent process reached another way
@@ -106,11 +107,12 @@ export class InstanceRegistry {
         this.links.set(inst.name, this.endpoint.connect({
           host: inst.host,
           port: inst.listenPort.number,
-          subscriptions: [TOPIC_AGENT_PREFIX],
+          subscriptions: [agentTopic(inst.name)],
           remoteTopics: [agentTopic(inst.name)],
           retry: { initialMs: 200, maxMs: this.retryMaxMs },
           // What an agent says is for the controller alone (notifications are re-published to clients explicitly).
           relay: false,
+          ...this.secureLink(inst.name),
         }));
       }
     }

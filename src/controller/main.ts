@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   API_VERSION, backendOf, AgentApi, AgentNotifications, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
-  agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
+  agentRole, agentTopic, clientPolicy, type Authorizer, encodeConfiguration, encodeInstance, failure, nobody, success, type Configuration, type InvalidEvent,
   type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
@@ -28,6 +28,7 @@ import { diag, getConfigurationById, getDeployments, rollback, rollingRestart, s
 import { ConfigStates } from './state.js';
 import { ControllerStore } from './store.js';
 import { validateConfiguration } from './validate.js';
+import { ControllerAccess } from './security.js';
 
 export type { ControllerOptions } from './config.js';
 
@@ -49,6 +50,8 @@ export interface Controller {
    * puts one check in front of every route and the WebSocket upgrade.
    */
   readonly http: HttpRouter;
+  /** SIGHUP: reads TLS material and the auth file again without dropping a session; returns the problems (old contents stay). */
+  reload(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -61,7 +64,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const store = ControllerStore.open(options.stateDir);
   let runtime: ControllerRuntime | undefined;
   try {
-    runtime = new ControllerRuntime(options, store, log);
+    const access = await ControllerAccess.open(options, log);
+    runtime = new ControllerRuntime(options, store, log, access);
     if (!options.logger) runtime.onClosed = () => log.close();
     await runtime.start();
     return runtime;
@@ -89,20 +93,21 @@ class ControllerRuntime implements Controller, ControllerContext {
   readonly http = new HttpRouter();
   private readonly metrics = new ControllerMetrics();
 
-  constructor(readonly options: ControllerOptions, readonly store: ControllerStore, readonly log: ManagementLogger) {
+  constructor(readonly options: ControllerOptions, readonly store: ControllerStore, readonly log: ManagementLogger, private readonly access: ControllerAccess) {
     this.name = options.name;
     this.stateDir = options.stateDir;
     this.states = new ConfigStates(store, log);
     this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log, limits: options.limits.wire });
     this.tracker = new RequestTracker(options.requestTimeoutMs);
-    this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs);
+    this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs, (name) => access.agentLink(name));
     this.gather = new Gatherer(this.tracker, log, (instance, event, reqid) => this.toAgent(instance, event, reqid));
     this.deployer = new Deployer(this);
     this.uploads = new BundleUploads(store);
     const prometheus = prometheusRoutes(this.metrics, () => this.states.deployed, () => this.instances.known());
     this.http
       .add('/services.json', { name: 'services', handler: prometheus.services })
-      .add('/metrics', { name: 'metrics', handler: prometheus.metrics });
+      .add('/metrics', { name: 'metrics', handler: prometheus.metrics })
+      .authorize(access.httpAuthorize());
   }
 
   async start(): Promise<void> {
@@ -115,10 +120,11 @@ class ControllerRuntime implements Controller, ControllerContext {
     // session that asked, notifications to every client); a session on the agents' port hears nothing meant for clients.
     this.clientPort = (await this.endpoint.listen({
       host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], subscribeTopics: [TOPIC_CONTROLLER],
-      relay: false, pingIntervalMs: CLIENT_PING_INTERVAL_MS, router: this.http,
+      relay: false, pingIntervalMs: CLIENT_PING_INTERVAL_MS, router: this.http, ...this.access.clientListener(),
     })).port;
     this.agentPort = (await this.endpoint.listen({
       host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], subscribeTopics: [TOPIC_AGENT_PREFIX], relay: false,
+      ...this.access.agentListener(),
     })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
@@ -127,6 +133,14 @@ class ControllerRuntime implements Controller, ControllerContext {
       this.log.info({ config: deployed.id }, `re-deploying persisted configuration ${deployed.id} as agents appear`);
       this.instances.require(deployed.instances);
     }
+  }
+
+  async reload(): Promise<string[]> {
+    const problems = await this.access.reload();
+    this.endpoint.reloadTls();
+    for (const p of problems) this.log.error({}, `reload: ${p}; keeping what was in use`);
+    this.log.info({ problems: problems.length }, problems.length ? 'reloaded credentials with problems' : 'reloaded TLS material and credentials');
+    return problems;
   }
 
   async close(): Promise<void> {
@@ -169,9 +183,14 @@ class ControllerRuntime implements Controller, ControllerContext {
     // Agents' notifications on this topic are ours, republished for clients.
     const limits = { maxReqidLength: this.options.limits.maxReqidLength };
     return new EventDispatcher([api, AgentNotifications], (p) => {
+      if (p.denied) {
+        this.log.warn({ peer: p.from.id, role: p.from.principal, event: p.event }, p.error);
+        if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, p.error)], p.from.id);
+        return;
+      }
       this.invalid(p);
       if (p.request) this.respond(p.request.spec, p.request.reqid, [failure(p.request.reqid, `invalid request: ${p.error}`)], p.from.id);
-    }, limits)
+    }, clientPolicy, limits)
       .serve(api.getInstances, (reqid, _args, from) => { rx(api.getInstances, { reqid }); this.getInstances(reqid, from.id); })
       .serve(api.stageConfiguration, (reqid, [config], from) => {
         rx(api.stageConfiguration, { reqid, config: config.id, instances: config.instances.length, nodes: config.nodes.length });
@@ -213,8 +232,17 @@ class ControllerRuntime implements Controller, ControllerContext {
   }
 
   private agentApi(): EventDispatcher {
-    const gathered = (spec: RequestKind) => (reqid: string, results: Result[]): void => void this.gather.answered(reqid, results, `${spec.kind}_response`);
-    return new EventDispatcher([AgentApi], (p) => this.invalid(p), { maxReqidLength: this.options.limits.maxReqidLength })
+    const gathered = (spec: RequestKind) => (reqid: string, results: Result[], from: PeerInfo): void =>
+      void this.gather.answered(reqid, results, `${spec.kind}_response`, from.principal?.startsWith('agent:') ? from.principal.slice('agent:'.length) : '');
+    // An agent speaks for its own instance only: the name its session proved.
+    const own = (instance: string, from: PeerInfo): boolean => {
+      if (from.principal === agentRole(instance)) return true;
+      this.log.warn({ peer: from.id, role: from.principal, instance }, `ignored an event for instance ${instance} from a session of ${from.principal ?? 'no role'}`);
+      return false;
+    };
+    // The one request served here: an agent fetching a script bundle (only a session proven as an agent).
+    const agentsOnly: Authorizer = (spec, from) => (spec === AgentApi.fetchBundle && from.principal?.startsWith('agent:') ? undefined : nobody(spec, from));
+    return new EventDispatcher([AgentApi], (p) => this.invalid(p), agentsOnly, { maxReqidLength: this.options.limits.maxReqidLength })
       .on(AgentApi.notifyAgentHello, ([instance, id, connecting, version], from) => this.hello(instance, id, connecting, version, from))
       .answers(AgentApi.agentWelcome, gathered(AgentApi.agentWelcome))
       .answers(AgentApi.agentStandby, gathered(AgentApi.agentStandby))
@@ -228,13 +256,14 @@ class ControllerRuntime implements Controller, ControllerContext {
       .answers(AgentApi.diag, gathered(AgentApi.diag))
       .answers(AgentApi.df, gathered(AgentApi.df))
       .serve(AgentApi.fetchBundle, (reqid, [hash, offset], from) => this.fetchBundle(reqid, hash, offset, from))
-      .on(AgentApi.notifyChange, (args) => {
+      .on(AgentApi.notifyChange, (args, from) => {
+        if (!own(args[0], from)) return;
         this.forward(AgentApi.notifyChange.make(...args), { instance: args[0], node: args[1].name, old: args[2], new: args[3] });
         this.deployer.nodeState(args[1].name, args[3]);
         this.metrics.nodeChange(args[0], args[1].name, args[2], args[3]);
       })
-      .on(AgentApi.notifyError, (args) => this.forward(AgentApi.notifyError.make(...args), { instance: args[0], text: args[1], node: args[2] }))
-      .on(AgentApi.notifyLog, (args) => this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }));
+      .on(AgentApi.notifyError, (args, from) => { if (own(args[0], from)) this.forward(AgentApi.notifyError.make(...args), { instance: args[0], text: args[1], node: args[2] }); })
+      .on(AgentApi.notifyLog, (args, from) => { if (own(args[0], from)) this.forward(AgentApi.notifyLog.make(...args), { instance: args[0], text: args[1], node: args[2] }); });
   }
 
   /** A malformed or unknown event: logged and answered with a Broker error; nothing changes. */
@@ -348,6 +377,13 @@ class ControllerRuntime implements Controller, ControllerContext {
       this.endpoint.sendError(from.id, ErrorCode.invalidData, msg);
       this.endpoint.disconnect(from.id, 1008, reason);
     };
+    if (from.principal !== agentRole(instance)) {
+      const msg = `refused a hello as instance ${instance} from a session proven as ${from.principal ?? 'nobody'}`;
+      this.log.warn({ instance, peer: from.id, role: from.principal }, msg);
+      this.endpoint.sendError(from.id, ErrorCode.invalidData, msg);
+      this.endpoint.disconnect(from.id, 1008, 'hello for another instance');
+      return;
+    }
     if (version !== API_VERSION) {
       return refuse(`instance ${instance}/${id} has checked in with incompatible API version ${version}; this controller speaks version ${API_VERSION}`, 'incompatible API version');
     }

@@ -2,6 +2,25 @@
 import { resolveControllerOptions, type ControllerFlags } from './config.js';
 import { startController } from './main.js';
 import { StoreError } from './store.js';
+import { agentKey, controllerSecret, writeKeyFile } from '../management/agent-key.js';
+
+/** `zeek-mgmt agent-key NAME -o FILE`. */
+export function writeAgentKey(agent: string, flags: { name?: string; stateDir?: string; output: string }): number {
+  const say = (line: string): void => { process.stderr.write(`zeek-mgmt agent-key: ${line}\n`); };
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/.test(agent)) { say(`agent name ${JSON.stringify(agent)} may hold only letters, digits, '_', '.', ':' and '-'`); return 2; }
+  const resolved = resolveControllerOptions({ ...(flags.name ? { name: flags.name } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  if (!resolved.ok) { say(resolved.error); return 2; }
+  const secret = controllerSecret(resolved.value.stateDir);
+  if (!secret.ok) { say(secret.error); return 1; }
+  try {
+    writeKeyFile(flags.output, agentKey(secret.value, agent));
+  } catch (err) {
+    say(`cannot write ${flags.output}: ${(err as Error).message}`);
+    return 1;
+  }
+  say(`wrote the key of agent ${agent} to ${flags.output}; on its host: zeek-mgmt agent --name ${agent} --key-file FILE`);
+  return 0;
+}
 
 export async function runControllerCommand(flags: ControllerFlags): Promise<number> {
   const resolved = resolveControllerOptions(flags);
@@ -15,8 +34,12 @@ export async function runControllerCommand(flags: ControllerFlags): Promise<numb
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let reload = (): void => undefined;
+  const onHangup = (): void => reload();
+  process.on('SIGHUP', onHangup);
   try {
     const controller = await startController(options);
+    reload = () => { void controller.reload(); };
     await stopped;
     await controller.close();
     return 0;
@@ -30,5 +53,6 @@ export async function runControllerCommand(flags: ControllerFlags): Promise<numb
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    process.off('SIGHUP', onHangup);
   }
 }

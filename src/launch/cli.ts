@@ -5,9 +5,10 @@
 import type { Command } from 'commander';
 import { addNodeRuntimeOptions } from '../agent/cli.js';
 import { addLimitOptions } from '../management/limits.js';
+import { addTlsOptions } from '../management/tls-flags.js';
 
 export function registerLaunchCommands(program: Command): void {
-  addLimitOptions(addNodeRuntimeOptions(program.command('up')))
+  const command = addLimitOptions(addNodeRuntimeOptions(program.command('up')))
     .description('run the controller and a local agent in this process (Ctrl-C stops both and every node); optionally deploy a cluster configuration')
     .option('--config <FILE>', 'stage and deploy this cluster configuration once the agent is connected')
     .option('--controller-name <name>', 'controller name [env ZEEK_CONTROLLER_NAME, default controller-<hostname>]')
@@ -22,6 +23,13 @@ export function registerLaunchCommands(program: Command): void {
     .option('--metrics-port-start <port>', 'first auto-assigned metrics port (default 9000)')
     .option('--request-timeout <s>', 'controller request timeout in seconds (default 10)')
     .option('--log-level <level>', 'log level of controller and agent on stderr: trace, debug, info (every request), warn, error', 'warn')
+    .option('--auth-file <file>', 'client credentials for the controller (see `zeek-mgmt controller --help`) [env ZEEK_MGMT_AUTH_FILE]')
+    .option('--require-auth', 'clients on loopback must authenticate too')
+    .option('--allow-origin <origin...>', 'browser origins that may open sessions with the controller')
+    .option('--allow-loader-env', 'let configurations set loader variables (LD_*, NODE_OPTIONS, ZEEKPATH, ...) for nodes')
+    .option('--insecure', 'allow listening off loopback without TLS (warned at every start)');
+  addTlsOptions(command)
+    .addHelpText('after', '\nThe agent proves to the controller the key derived from <state dir>/<controller>/agent-secret (made at first start, 0600).\nSIGHUP re-reads the TLS files and the auth file.')
     .action(async (flags: Record<string, unknown>) => {
       const { runUp } = await import('./up.js');
       process.exitCode = await runUp(flags);

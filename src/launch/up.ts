@@ -4,15 +4,23 @@
  * its nodes and the controller, so nothing is left behind. With --config,
  * stages and deploys that configuration once the agent has connected.
  */
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { startAgent, type Agent } from '../agent/main.js';
 import { resolveControllerOptions } from '../controller/config.js';
+import { agentKey, controllerSecret } from '../management/agent-key.js';
+import type { TlsFlags } from '../management/settings.js';
 import { startController, type Controller } from '../controller/main.js';
 import { limitFlagsOf } from '../management/limits.js';
 import { waitForInstance } from './wait.js';
 
-export interface UpFlags {
+export interface UpFlags extends TlsFlags {
+  authFile?: string;
+  requireAuth?: boolean;
+  allowOrigin?: string[];
+  insecure?: boolean;
+  allowLoaderEnv?: boolean;
   runtime?: string;
   zeekPath?: string;
   config?: string;
@@ -41,6 +49,17 @@ const say = (line: string): void => { process.stderr.write(`zeek-mgmt up: ${line
 export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const flags = raw as UpFlags;
   const base = resolve(flags.stateDir ?? (env.ZEEK_MANAGEMENT_STATE_DIR || '.zeek-mgmt'));
+  const tlsFlags: TlsFlags = {
+    ...(flags.tlsCert ? { tlsCert: flags.tlsCert } : {}), ...(flags.tlsKey ? { tlsKey: flags.tlsKey } : {}),
+    ...(flags.tlsCa ? { tlsCa: flags.tlsCa } : {}), ...(flags.tlsPassphraseFile ? { tlsPassphraseFile: flags.tlsPassphraseFile } : {}),
+  };
+  const security = {
+    ...tlsFlags,
+    ...(flags.authFile ? { authFile: flags.authFile } : {}),
+    ...(flags.allowOrigin ? { allowOrigin: flags.allowOrigin } : {}),
+    requireAuth: flags.requireAuth === true,
+    insecure: flags.insecure === true,
+  };
   const probe = resolveControllerOptions({ ...(flags.controllerName ? { name: flags.controllerName } : {}) }, env);
   const resolvedController = probe.ok ? resolveControllerOptions({
     name: probe.value.name,
@@ -52,12 +71,24 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.metricsPortStart ? { metricsPortStart: flags.metricsPortStart } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
     ...limitFlagsOf(raw),
+    ...security,
     stateDir: join(base, probe.value.name),
   }, env) : probe;
   if (!resolvedController.ok) { say(resolvedController.error); return 2; }
-  const controllerOptions = resolvedController.value;
+  // The in-process client (waiting for the agent, --config) authenticates with a token of this run.
+  const launchToken = randomBytes(24).toString('base64url');
+  const controllerOptions = { ...resolvedController.value, security: { ...resolvedController.value.security, launchToken } };
+  const clientSets = [`auth.token=${launchToken}`];
+  if (controllerOptions.security.tls) {
+    clientSets.push('ssl.enable=true');
+    if (controllerOptions.security.tls.ca) clientSets.push(`ssl.cafile=${controllerOptions.security.tls.ca}`);
+  }
   // Check the agent's flags before anything starts, with a placeholder controller port.
-  const agentFlags = (controllerPort: number): AgentFlags => ({
+  const agentFlags = (controllerPort: number, key: Buffer): AgentFlags => ({
+    ...tlsFlags,
+    key,
+    insecure: flags.insecure === true,
+    allowLoaderEnv: flags.allowLoaderEnv === true,
     ...(flags.agentName ? { name: flags.agentName } : {}),
     ...(flags.agentListenPort ? { listenPort: flags.agentListenPort } : {}),
     listen: flags.agentListen !== false,
@@ -73,16 +104,21 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.nodeUser ? { nodeUser: flags.nodeUser } : {}),
     ...limitFlagsOf(raw),
   });
-  const checked = resolveAgentConfig(agentFlags(controllerOptions.agentPort || 1), env, process.cwd());
+  const checked = resolveAgentConfig(agentFlags(controllerOptions.agentPort || 1, Buffer.alloc(32)), env, process.cwd());
   if (!checked.ok) { say(checked.error); return 2; }
   const agentName = checked.value.options.name;
 
   let controller: Controller | undefined;
   let agent: Agent | undefined;
   const stopped = waitForSignal();
+  const onHangup = (): void => { void controller?.reload(); void agent?.reload(); };
+  process.on('SIGHUP', onHangup);
   try {
     controller = await startController(controllerOptions);
-    const outcome = resolveAgentConfig({ ...agentFlags(controller.agentPort), stateDir: join(base, agentName) }, env, process.cwd());
+    // The agent's key, derived from the secret the controller keeps in its state directory (0600).
+    const secret = controllerSecret(controller.stateDir);
+    if (!secret.ok) { say(secret.error); return 1; }
+    const outcome = resolveAgentConfig({ ...agentFlags(controller.agentPort, agentKey(secret.value, agentName)), stateDir: join(base, agentName) }, env, process.cwd());
     if (!outcome.ok) { say(outcome.error); return 2; }
     const resolved = outcome.value;
     for (const note of resolved.notes) say(note);
@@ -97,13 +133,13 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     const o = resolved.options;
     const runtime = o.runtime === 'zeek' ? `zeek runtime: ${o.zeekPath}, Zeek ${o.zeekVersion?.text ?? '?'}` : 'sim runtime: simulated nodes';
     say(`agent ${agent.name} (${runtime})${agent.listenPort !== undefined ? ` listening on ${resolved.options.listenHost}:${agent.listenPort}` : ''}, state ${agent.stateDir}`);
-    const ready = await waitForInstance({ host: connectHost(controllerOptions.clientHost), port: controller.clientPort }, agent.name, 20_000, stopped.promise);
+    const ready = await waitForInstance({ host: connectHost(controllerOptions.clientHost), port: controller.clientPort }, clientSets, agent.name, 20_000, stopped.promise);
     if (!ready.ok) { say(ready.error); return 1; }
     if (ready.value === 'stopped') return 0;
     say(`agent ${agent.name} connected to the controller`);
     const controllerFlag = controller.clientPort === 2149 && clientAt.startsWith('127.0.0.1:') ? '' : ` --controller ${clientAt}`;
     if (flags.config) {
-      const code = await deploy(flags.config, clientAt);
+      const code = await deploy(flags.config, clientAt, clientSets);
       if (code !== 0) say(`deploying ${flags.config} failed (see above); the controller and agent keep running`);
     }
     process.stderr.write([
@@ -123,6 +159,7 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     say(e.code === 'EADDRINUSE' ? `cannot listen: address in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')}); is another controller or agent running? Pick other ports with --client-port/--agent-port/--agent-listen-port` : e.message);
     return 1;
   } finally {
+    process.off('SIGHUP', onHangup);
     stopped.dispose();
     if (agent) await agent.close({ stopNodes: true });
     if (controller) await controller.close();
@@ -148,9 +185,9 @@ function waitForSignal(): { promise: Promise<'stopped'>; dispose: () => void } {
 }
 
 /** Stages and deploys through the client, exactly as `zeek-mgmt --controller HOST:PORT deploy-config FILE` would. */
-async function deploy(file: string, controller: string): Promise<number> {
+async function deploy(file: string, controller: string, set: string[]): Promise<number> {
   const [{ buildContext }, { deployConfig }] = await Promise.all([import('../client/context.js'), import('../client/commands.js')]);
-  const ctx = await buildContext({ controller });
+  const ctx = await buildContext({ controller, set });
   if (!ctx.ok) { say(ctx.error); return 1; }
   say(`deploying ${file}`);
   return deployConfig(ctx.value, file);

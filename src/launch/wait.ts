@@ -6,8 +6,10 @@ import { createClientLog } from '../client/log.js';
 import { clientSettings, Settings } from '../client/settings.js';
 import type { Outcome } from '../protocol/errors.js';
 
-export async function waitForInstance(at: { host: string; port: number }, name: string, timeoutMs: number, stop: Promise<'stopped'>): Promise<Outcome<'connected' | 'stopped'>> {
+/** `sets`: client settings (`section.key=value`) for TLS and the token. */
+export async function waitForInstance(at: { host: string; port: number }, sets: readonly string[], name: string, timeoutMs: number, stop: Promise<'stopped'>): Promise<Outcome<'connected' | 'stopped'>> {
   const raw = Settings.defaults();
+  for (const item of sets) raw.apply(item);
   raw.set('controller', 'host', at.host);
   raw.set('controller', 'port', String(at.port));
   raw.set('client', 'request_timeout_secs', '2');

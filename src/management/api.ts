@@ -50,42 +50,42 @@ export type Api = Readonly<Record<string, RequestKind | { readonly name: string 
 
 const C = 'Management::Controller::API::';
 export const ControllerApi = {
-  getInstances: defineRequest<[], Result>(`${C}get_instances`, [], one),
-  stageConfiguration: defineRequest<[Configuration], Result[]>(`${C}stage_configuration`, [config], many),
-  getConfiguration: defineRequest<[boolean], Result>(`${C}get_configuration`, [boolCodec], one),
-  deploy: defineRequest<[], Result[]>(`${C}deploy`, [], many),
-  getNodes: defineRequest<[], Result[]>(`${C}get_nodes`, [], many),
-  getIdValue: defineRequest<[string, string[]], Result[]>(`${C}get_id_value`, [stringCodec, nameSet], many),
-  restart: defineRequest<[string[]], Result[]>(`${C}restart`, [nameSet], many),
-  testTimeout: defineRequest<[boolean], Result>(`${C}test_timeout`, [boolCodec], one),
+  getInstances: defineRequest<[], Result>(`${C}get_instances`, 'read', [], one),
+  stageConfiguration: defineRequest<[Configuration], Result[]>(`${C}stage_configuration`, 'write', [config], many),
+  getConfiguration: defineRequest<[boolean], Result>(`${C}get_configuration`, 'read', [boolCodec], one),
+  deploy: defineRequest<[], Result[]>(`${C}deploy`, 'write', [], many),
+  getNodes: defineRequest<[], Result[]>(`${C}get_nodes`, 'read', [], many),
+  getIdValue: defineRequest<[string, string[]], Result[]>(`${C}get_id_value`, 'read', [stringCodec, nameSet], many),
+  restart: defineRequest<[string[]], Result[]>(`${C}restart`, 'write', [nameSet], many),
+  testTimeout: defineRequest<[boolean], Result>(`${C}test_timeout`, 'write', [boolCodec], one),
   // Ours from here (zeek-client does not send them). Read-only: check_configuration (it parses, stores nothing),
   // get_deployments, get_configuration_by_id, diag (it writes nothing on any host but the client's file); the rest change the cluster.
   /** zeekctl's `check`: parse every node's scripts with its agent's runtime, start nothing, store nothing. */
-  checkConfiguration: defineRequest<[Configuration], Result[]>(`${C}check_configuration`, [config], many),
+  checkConfiguration: defineRequest<[Configuration], Result[]>(`${C}check_configuration`, 'write', [config], many),
   /** Stops the named (or all) nodes of the deployed configuration; they stay stopped until started or redeployed. */
-  stop: defineRequest<[string[]], Result[]>(`${C}stop`, [nameSet], many),
+  stop: defineRequest<[string[]], Result[]>(`${C}stop`, 'write', [nameSet], many),
   /** Starts the named (or all) stopped nodes. */
-  start: defineRequest<[string[]], Result[]>(`${C}start`, [nameSet], many),
+  start: defineRequest<[string[]], Result[]>(`${C}start`, 'write', [nameSet], many),
   /** Restarts the named nodes (default: every worker) one at a time, each back to RUNNING before the next. */
-  rollingRestart: defineRequest<[string[]], Result[]>(`${C}rolling_restart`, [nameSet], many),
+  rollingRestart: defineRequest<[string[]], Result[]>(`${C}rolling_restart`, 'write', [nameSet], many),
   /** The latest deployments, newest first: Result data is a vector of DeploymentInfo (management/history.ts). */
-  getDeployments: defineRequest<[number], Result>(`${C}get_deployments`, [withDefault(countCodec, () => DEFAULT_HISTORY_ROWS)], one),
+  getDeployments: defineRequest<[number], Result>(`${C}get_deployments`, 'read', [withDefault(countCodec, () => DEFAULT_HISTORY_ROWS)], one),
   /** A configuration of the history by its id, or by the id of a deployment of it. */
-  getConfigurationById: defineRequest<[string], Result>(`${C}get_configuration_by_id`, [stringCodec], one),
+  getConfigurationById: defineRequest<[string], Result>(`${C}get_configuration_by_id`, 'read', [stringCodec], one),
   /** Deploys a configuration of the history again ('' = the last good one before the deployed one); answers as deploy. */
-  rollback: defineRequest<[string], Result[]>(`${C}rollback`, [emptyString], many),
+  rollback: defineRequest<[string], Result[]>(`${C}rollback`, 'write', [emptyString], many),
   /** Deploys the staged configuration, and returns to the last good deployment if it does not come up. */
-  deployWithRollback: defineRequest<[], Result[]>(`${C}deploy_with_rollback`, [], many),
+  deployWithRollback: defineRequest<[], Result[]>(`${C}deploy_with_rollback`, 'write', [], many),
   /** Diagnostics of a node: Results whose data is a table of file name → content, which the client packs into one .tar.gz. */
-  diag: defineRequest<[string], Result[]>(`${C}diag`, [stringCodec], many),
+  diag: defineRequest<[string], Result[]>(`${C}diag`, 'write', [stringCodec], many),
   /**
    * Ours: one chunk of a script bundle's archive (hash, offset, total size,
    * base64 bytes). The Result's data is the count of bytes the controller
    * has, in order: the total once the bundle is stored (at once when it was).
    */
-  uploadBundle: defineRequest<[string, number, number, string], Result>(`${C}upload_bundle`, [stringCodec, countCodec, countCodec, stringCodec], one),
+  uploadBundle: defineRequest<[string, number, number, string], Result>(`${C}upload_bundle`, 'write', [stringCodec, countCodec, countCodec, stringCodec], one),
   /** Ours: disk use per instance (state, logs, spool); one Result per instance. */
-  df: defineRequest<[], Result[]>(`${C}df`, [], many),
+  df: defineRequest<[], Result[]>(`${C}df`, 'read', [], many),
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),
@@ -101,33 +101,33 @@ export const AgentNotifications = {
 
 export const AgentApi = {
   /** The third argument (ours): nodes an operator stopped, which the deployment leaves stopped. */
-  deploy: defineRequest<[Configuration, boolean, (string[] | undefined)?], Result[]>(`${A}deploy`, [config, withDefault(boolCodec, () => false), optionalNames], many),
-  getNodes: defineRequest<[], Result>(`${A}get_nodes`, [], one),
-  nodeDispatch: defineRequest<[string[], string[]], Result[]>(`${A}node_dispatch`, [action, nameSet], many),
-  agentWelcome: defineRequest<[], Result>(`${A}agent_welcome`, [], one),
-  agentStandby: defineRequest<[], Result>(`${A}agent_standby`, [], one),
-  restart: defineRequest<[string[]], Result[]>(`${A}restart`, [nameSet], many),
+  deploy: defineRequest<[Configuration, boolean, (string[] | undefined)?], Result[]>(`${A}deploy`, 'write', [config, withDefault(boolCodec, () => false), optionalNames], many),
+  getNodes: defineRequest<[], Result>(`${A}get_nodes`, 'read', [], one),
+  nodeDispatch: defineRequest<[string[], string[]], Result[]>(`${A}node_dispatch`, 'read', [action, nameSet], many),
+  agentWelcome: defineRequest<[], Result>(`${A}agent_welcome`, 'write', [], one),
+  agentStandby: defineRequest<[], Result>(`${A}agent_standby`, 'write', [], one),
+  restart: defineRequest<[string[]], Result[]>(`${A}restart`, 'write', [nameSet], many),
   /** Ours: the script check of this instance's nodes of a configuration, one Result per node. */
-  check: defineRequest<[Configuration], Result[]>(`${A}check`, [config], many),
+  check: defineRequest<[Configuration], Result[]>(`${A}check`, 'write', [config], many),
   // Ours.
-  stop: defineRequest<[string[]], Result[]>(`${A}stop`, [nameSet], many),
-  start: defineRequest<[string[]], Result[]>(`${A}start`, [nameSet], many),
+  stop: defineRequest<[string[]], Result[]>(`${A}stop`, 'write', [nameSet], many),
+  start: defineRequest<[string[]], Result[]>(`${A}start`, 'write', [nameSet], many),
   /** One Result with data: table of file name → content, the node's diagnostics on this host. */
-  diag: defineRequest<[string], Result>(`${A}diag`, [stringCodec], one),
+  diag: defineRequest<[string], Result>(`${A}diag`, 'read', [stringCodec], one),
   /** Ours: this instance's disk use (df). */
-  df: defineRequest<[], Result>(`${A}df`, [], one),
+  df: defineRequest<[], Result>(`${A}df`, 'read', [], one),
   /**
    * Ours, asked by an agent and served by the controller: a chunk of a
    * stored script bundle (hash, offset); the Result's data is
    * `[total count, chunk string (base64)]`.
    */
-  fetchBundle: defineRequest<[string, number], Result>(`${A}fetch_bundle`, [stringCodec, countCodec], one),
+  fetchBundle: defineRequest<[string, number], Result>(`${A}fetch_bundle`, 'read', [stringCodec, countCodec], one),
   notifyAgentHello: defineEvent<[string, string, boolean, number]>(`${A}notify_agent_hello`, stringCodec, stringCodec, boolCodec, countCodec),
   ...AgentNotifications,
 } as const;
 
 const N = 'Management::Node::API::';
 export const NodeApi = {
-  nodeDispatch: defineRequest<[string[], string[]], Result>(`${N}node_dispatch`, [action, nameSet], one),
+  nodeDispatch: defineRequest<[string[], string[]], Result>(`${N}node_dispatch`, 'read', [action, nameSet], one),
   notifyNodeHello: defineEvent<[string]>(`${N}notify_node_hello`, stringCodec),
 } as const;

@@ -11,6 +11,7 @@
  * logs it, and never echoed back.
  */
 import { decodeEvent, DecodeError, type Delivery, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
+import type { Authorizer } from './access.js';
 import type { Api } from './api.js';
 import type { EventSpec, RequestKind, RequestSpec } from './events.js';
 import type { Result } from './types.js';
@@ -27,6 +28,8 @@ export interface InvalidEvent {
   error: string;
   /** A served request with a readable reqid: answer it with `spec.fail(reqid, …)`. */
   request?: { spec: RequestKind; reqid: string };
+  /** Well-formed, but the session may not ask it (`error` says why); nothing was served. */
+  denied?: true;
 }
 
 /** `decode` reads an event's arguments (throwing DecodeError) into the handler call to make. */
@@ -38,7 +41,9 @@ export class EventDispatcher {
 
   private readonly maxReqidLength: number;
 
-  constructor(speaks: readonly Api[], private readonly onInvalid: (problem: InvalidEvent) => void, options: { maxReqidLength?: number } = {}) {
+  /** `authorize` is asked before any request is served; a refusal goes to `onInvalid` with `denied`. */
+  constructor(speaks: readonly Api[], private readonly onInvalid: (problem: InvalidEvent) => void, private readonly authorize: Authorizer,
+    options: { maxReqidLength?: number } = {}) {
     this.maxReqidLength = options.maxReqidLength ?? DEFAULT_REQID_LENGTH;
     for (const api of speaks) {
       for (const spec of Object.values(api)) {
@@ -99,6 +104,15 @@ export class EventDispatcher {
     if (!entry) {
       if (!this.known.has(event.name)) this.onInvalid({ from, topic: clip(topic), event: name, error: `unknown event ${name}` });
       return;
+    }
+    if (entry.served) {
+      const denied = this.authorize(entry.served, from);
+      if (denied !== undefined) {
+        const first = event.args[0];
+        const request = first?.type === 'string' ? { request: { spec: entry.served, reqid: first.value } } : {};
+        this.onInvalid({ from, topic, event: event.name, error: denied, denied: true, ...request });
+        return;
+      }
     }
     let call: (from: PeerInfo) => void;
     try {

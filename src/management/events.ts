@@ -79,10 +79,19 @@ export interface ResultsCodec<R> extends Codec<R> {
   list(value: R): Result[];
 }
 
+/**
+ * What serving a request does to the system: `read` only reports state
+ * (a `viewer` may ask), `write` changes it or runs something (an `operator`
+ * only). Every request definition must say which (management/access.ts).
+ */
+export type Access = 'read' | 'write';
+
 /** A request/response pair, apart from the request's own arguments: what routing, answering and failing need. */
 export interface RequestKind {
   /** The pair's name without module and suffix, e.g. `get_nodes`: for logs and per-kind checks. */
   readonly kind: string;
+  /** Whether serving it only reads state or changes it: what authorisation checks. */
+  readonly access: Access;
   readonly requestName: string;
   readonly responseName: string;
   /** The response event carrying `results`. */
@@ -102,12 +111,13 @@ export interface RequestSpec<A extends readonly unknown[], R> extends RequestKin
  * Defines `<base>_request(reqid, ...args)` and `<base>_response(reqid, reply)`
  * as one pair. Adding a request to an API is one line with this.
  */
-export function defineRequest<A extends readonly unknown[], R>(base: string, args: Codecs<A>, reply: ResultsCodec<R>): RequestSpec<A, R> {
+export function defineRequest<A extends readonly unknown[], R>(base: string, access: Access, args: Codecs<A>, reply: ResultsCodec<R>): RequestSpec<A, R> {
   const request = defineEvent<[string, ...A]>(`${base}_request`, ...([stringCodec, ...(args as readonly Codec<unknown>[])] as unknown as Codecs<[string, ...A]>));
   const response = defineEvent<[string, R]>(`${base}_response`, stringCodec, reply);
   const respond = (reqid: string, results: readonly Result[]): ZeekEvent => response.make(reqid, reply.of(results));
   return {
     kind: base.slice(base.lastIndexOf('::') + 2),
+    access,
     requestName: request.name,
     responseName: response.name,
     request,

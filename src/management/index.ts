@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './api.js';
 export * from './dispatch.js';
 export * from './request.js';
+export * from './access.js';

@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import type { Outcome } from '../protocol/errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import type { TlsFiles } from './tls-material.js';
 
 /** A setting's text and where it came from (`--agent-port`, `ZEEK_CONTROLLER_PORT`). */
 export interface Setting {
@@ -83,4 +84,46 @@ export function settle<T>(read: () => T): Outcome<T> {
     if (err instanceof SettingsError) return { ok: false, error: err.message };
     throw err;
   }
+}
+
+/** The TLS flags every daemon takes (and `up`), with their ZEEK_MGMT_TLS_* variables. */
+export interface TlsFlags {
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsPassphraseFile?: string;
+}
+
+/** Certificate, key, CA and passphrase by flag, else environment; undefined when TLS is not asked for. */
+export function readTlsFiles(flags: TlsFlags, env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  const cert = setting(flags.tlsCert, '--tls-cert', env, 'ZEEK_MGMT_TLS_CERT');
+  const key = setting(flags.tlsKey, '--tls-key', env, 'ZEEK_MGMT_TLS_KEY');
+  const ca = setting(flags.tlsCa, '--tls-ca', env, 'ZEEK_MGMT_TLS_CA');
+  const passFile = setting(flags.tlsPassphraseFile, '--tls-passphrase-file');
+  const pass = env.ZEEK_MGMT_TLS_PASSPHRASE;
+  if (!cert && !key) {
+    const stray = ca ?? passFile;
+    if (stray) throw new SettingsError(`${stray.from} needs a certificate and key (--tls-cert and --tls-key)`);
+    return undefined;
+  }
+  if (!cert || !key) throw new SettingsError(`${(cert ?? key)!.from} needs ${cert ? '--tls-key (ZEEK_MGMT_TLS_KEY)' : '--tls-cert (ZEEK_MGMT_TLS_CERT)'} too`);
+  const files: TlsFiles = { cert: cert.text, key: key.text };
+  if (ca) files.ca = ca.text;
+  if (passFile) files.passphraseFile = passFile.text;
+  else if (pass) files.passphrase = pass;
+  return files;
+}
+
+/** Whether an address to listen on or dial stays on this host. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/**
+ * Deny by default: a listener off loopback without TLS is refused unless the
+ * operator said --insecure. Returns the refusal text, or undefined.
+ */
+export function exposureRefusal(what: string, flag: string, host: string, tls: boolean, insecure: boolean): string | undefined {
+  if (tls || insecure || isLoopbackHost(host)) return undefined;
+  return `refusing ${what} ${host} without TLS (${flag}): give --tls-cert and --tls-key (see README "Security"), or --insecure to run in plaintext anyway`;
 }

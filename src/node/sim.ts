@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { Endpoint } from '../protocol/endpoint.js';
 import { NodeApi, nodeTopic } from '../management/api.js';
 import { EventDispatcher } from '../management/dispatch.js';
+import { anyone } from '../management/access.js';
 import { backendPortsOf, parseClusterLayout } from '../management/cluster-layout.js';
 import { missingScript } from '../management/script-paths.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
@@ -110,9 +111,10 @@ async function main(): Promise<void> {
   const endpoint = new Endpoint({ id: `${opts.node}-${process.pid}` });
   const context = { node: opts.node, layout, scripts: opts.scripts, logQueueDir: opts.logQueueDir };
   const topic = nodeTopic(opts.node);
+  // The management listener is on loopback and answers only reads (get_id_value): see README "Security".
   const dispatcher = new EventDispatcher([NodeApi], (problem) => {
     process.stderr.write(`error: invalid management event from ${problem.from.id}: ${problem.error}\n`);
-  }).serve(NodeApi.nodeDispatch, (reqid, [action, nodes], from) => {
+  }, anyone).serve(NodeApi.nodeDispatch, (reqid, [action, nodes], from) => {
     if (opts.mute || (nodes.length > 0 && !nodes.includes(opts.node))) return;
     endpoint.publishEvent(topic, NodeApi.nodeDispatch.respond(reqid, [answerDispatch(context, reqid, action)]), { to: from.id });
   });

@@ -170,6 +170,11 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
     return link;
   }
 
+  /** Reads the listeners' TLS material again (SIGHUP): new sessions get it, established ones stay up. Links read theirs at every dial. */
+  reloadTls(): void {
+    for (const listener of this.servers) listener.reloadTls();
+  }
+
   /** Sends one peer a Broker error message (e.g. for an event it cannot handle); the session stays up. */
   sendError(peerId: string, code: string, context: string): void {
     this.peers.get(peerId)?.sendError(code, context);

@@ -5,7 +5,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { dial, type DialFailure, type WebSocket } from './ws.js';
+import type { SharedKey } from './admission.js';
 import { WS_PATH } from './envelope.js';
+import { clientTlsOptions, type ClientTls } from './tls-options.js';
 import type { PeerInfo } from './peer.js';
 import type { SessionHost, SessionOptions } from './session.js';
 
@@ -25,6 +27,12 @@ export interface LinkOptions extends SessionOptions {
   retry?: RetryOptions | false;
   /** How long to wait for the connection and the ack (default 5 s). */
   connectTimeoutMs?: number;
+  /** TLS (wss): read at every dial, so new material applies to the next session. */
+  tls?: () => ClientTls;
+  /** Prove this shared key, and dial only a server that proves it too. */
+  proof?: SharedKey;
+  /** What the remote side is to us (e.g. `controller`), recorded on the session. */
+  principal?: string;
 }
 
 export interface LinkEvents {
@@ -49,7 +57,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.retry = options.retry === undefined ? { initialMs: 100, maxMs: 5000 } : options.retry;
     this.delay = this.retry ? this.retry.initialMs : 0;
     const address = options.host.includes(':') ? `[${options.host}]` : options.host;
-    this.url = `ws://${address}:${options.port}${WS_PATH}`;
+    this.url = `${options.tls ? 'wss' : 'ws'}://${address}:${options.port}${WS_PATH}`;
   }
 
   get connected(): PeerInfo | undefined {
@@ -74,10 +82,12 @@ export class Link extends EventEmitter<LinkEvents> {
   start(): void {
     if (this.closing) return;
     const timeoutMs = this.options.connectTimeoutMs ?? 5000;
+    const tls = this.options.tls ? clientTlsOptions(this.options.tls()) : {};
     this.socket = dial(this.url, {
       subscriptions: this.options.subscriptions ?? this.host.localTopics(),
       ackTimeoutMs: timeoutMs,
-      socket: { maxPayload: this.host.maxFrameBytes * 2, handshakeTimeout: timeoutMs },
+      socket: { maxPayload: this.host.maxFrameBytes * 2, handshakeTimeout: timeoutMs, ...tls },
+      ...(this.options.proof ? { proof: this.options.proof } : {}),
     }, (result, ws) => {
       if (result.ok) this.established(ws, result.endpoint);
       else this.ended(undefined, describeFailure(result.failure, this.url));
@@ -122,6 +132,7 @@ export class Link extends EventEmitter<LinkEvents> {
       remoteAddress: sock?.remoteAddress ?? this.options.host,
       remotePort: sock?.remotePort ?? this.options.port,
       subscriptions: this.options.remoteTopics ?? [''],
+      ...(this.options.principal === undefined ? {} : { principal: this.options.principal }),
     };
     this.peer = peer;
     this.delay = this.retry ? this.retry.initialMs : 0;
@@ -160,6 +171,8 @@ function describeFailure(failure: DialFailure, url: string): string {
     case 'bad-answer': return `bad handshake answer: ${failure.detail}`;
     case 'refused': return `server refused the handshake: ${failure.code}: ${failure.context}`;
     case 'unexpected': return `expected ack, got ${failure.type}`;
+    case 'http': return `server refused the session: ${failure.status} ${failure.detail}`;
+    case 'unproven': return `not the peer we meant to reach: ${failure.detail}`;
   }
 }
 

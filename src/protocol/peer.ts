@@ -20,6 +20,11 @@ export interface PeerInfo {
   readonly subscriptions: readonly string[];
   /** Topic prefixes this peer may publish on (unrestricted when absent). */
   readonly mayPublish?: readonly string[];
+  /**
+   * Who the session was admitted as (a role, e.g. `operator`), by the
+   * listener's admission or, for a session we dialled, the link's options.
+   */
+  readonly principal?: string;
 }
 
 /**

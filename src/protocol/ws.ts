@@ -11,6 +11,7 @@
  * here: a one-shot command loads this and the envelope, never the endpoint.
  */
 import { createRequire } from 'node:module';
+import { KeyProof, type SharedKey } from './admission.js';
 import { decodeMessage } from './envelope.js';
 import type WsWebSocket from 'ws';
 import type { ClientOptions, WebSocketServer as WsWebSocketServer } from 'ws';
@@ -31,7 +32,11 @@ export type DialFailure =
   | { kind: 'closed' }
   | { kind: 'bad-answer'; detail: string }
   | { kind: 'refused'; code: string; context: string }
-  | { kind: 'unexpected'; type: string };
+  | { kind: 'unexpected'; type: string }
+  /** The server answered the upgrade with an HTTP error (e.g. 401 without credentials); `detail` is its text. */
+  | { kind: 'http'; status: number; detail: string }
+  /** We asked the server to prove the shared key and it could not: not the peer we meant to reach. */
+  | { kind: 'unproven'; detail: string };
 
 export type DialResult = { ok: true; endpoint: string; version: string } | { ok: false; failure: DialFailure };
 
@@ -40,7 +45,12 @@ export interface DialOptions {
   /** From the start until the ack; the socket is dropped after it. */
   ackTimeoutMs: number;
   socket?: ClientOptions;
+  /** Prove this shared key, and require the server to prove it first (admission.ts KeyProof). */
+  proof?: SharedKey;
 }
+
+/** How much of an HTTP error answer to the upgrade is kept for the message. */
+const MAX_REFUSAL_TEXT = 512;
 
 /**
  * Dials `url` and calls `done` once: at the ack (synchronously, within its
@@ -49,16 +59,48 @@ export interface DialOptions {
  * socket, for the caller to close while dialling.
  */
 export function dial(url: string, options: DialOptions, done: (result: DialResult, socket: WebSocket) => void): WebSocket {
-  const ws = new WebSocket(url, options.socket);
+  const proof = options.proof;
+  const diallerNonce = proof ? KeyProof.nonce() : '';
+  const headers = proof ? { ...options.socket?.headers, [KeyProof.idHeader]: proof.id, [KeyProof.nonceHeader]: diallerNonce } : options.socket?.headers;
+  const ws = new WebSocket(url, { ...options.socket, ...(headers ? { headers } : {}) });
   let failure: DialFailure | undefined;
   let acked = false;
+  let listenerNonce = '';
   const fail = (f: DialFailure): void => {
     failure ??= f;
     ws.terminate();
   };
   const ackTimer = setTimeout(() => fail({ kind: 'no-ack' }), options.ackTimeoutMs);
   ws.on('error', (error: NodeJS.ErrnoException) => { failure ??= { kind: 'socket', error }; });
-  ws.once('open', () => ws.send(JSON.stringify(options.subscriptions)));
+  ws.once('unexpected-response', (_req, res) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => { if (text.length < MAX_REFUSAL_TEXT) text += chunk; });
+    res.once('end', () => fail({ kind: 'http', status: res.statusCode ?? 0, detail: text.trim().slice(0, MAX_REFUSAL_TEXT) || (res.statusMessage ?? '') }));
+    res.once('error', () => fail({ kind: 'http', status: res.statusCode ?? 0, detail: res.statusMessage ?? '' }));
+  });
+  if (proof) {
+    ws.once('upgrade', (res) => {
+      const nonce = res.headers[KeyProof.nonceHeader];
+      const answer = res.headers[KeyProof.proofHeader];
+      if (typeof nonce !== 'string' || typeof answer !== 'string') {
+        fail({ kind: 'unproven', detail: 'the server did not prove the shared key (is it ours, and does it know this key?)' });
+        return;
+      }
+      if (!KeyProof.same(answer, KeyProof.listenerProof(proof.key, proof.id, diallerNonce, nonce))) {
+        fail({ kind: 'unproven', detail: `the server's proof of the key for ${proof.id} is wrong: it holds another key` });
+        return;
+      }
+      listenerNonce = nonce;
+    });
+  }
+  ws.once('open', () => {
+    if (proof) {
+      if (listenerNonce === '') return; // refused in 'upgrade'; the socket is closing
+      ws.send(JSON.stringify({ type: KeyProof.frameType, proof: KeyProof.diallerProof(proof.key, proof.id, diallerNonce, listenerNonce) }));
+    }
+    ws.send(JSON.stringify(options.subscriptions));
+  });
   ws.once('message', (data) => {
     clearTimeout(ackTimer);
     let msg;

@@ -8,6 +8,7 @@ import { readStat } from '../../src/agent/procfs.js';
 import { eventually, pidAlive, runCli, tempDir } from '../helpers/process.js';
 import {
   AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, readPid, spawnAgent, waitForStates,
+  testKeyFile,
 } from './harness.js';
 
 after(cleanup);
@@ -146,14 +147,14 @@ describe('agent restart', () => {
   test('a corrupt or invalid state file stops the agent from starting, with the reason', async () => {
     const stateDir = tempDir('zeek-mgmt-agent-');
     writeFileSync(join(stateDir, 'agent-state.json'), '{"version": 1, "configuration": {"id": 7}');
-    const r = await runCli(['agent', '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', stateDir, '--runtime', 'sim']);
+    const r = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', stateDir, '--runtime', 'sim']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /zeek-mgmt agent: agent state file .*agent-state\.json is unreadable \(.*JSON.*\); move it away to start without a configuration/);
     assert.equal(readFileSync(join(stateDir, 'agent-state.json'), 'utf8'), '{"version": 1, "configuration": {"id": 7}', 'left as it was');
 
     const traversal = configuration('cfg-evil', [node('../../etc', 'WORKER', { interface: 'lo' })]);
     writeFileSync(join(stateDir, 'agent-state.json'), JSON.stringify({ version: 1, configuration: traversal }));
-    const r2 = await runCli(['agent', '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', stateDir, '--runtime', 'sim']);
+    const r2 = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', stateDir, '--runtime', 'sim']);
     assert.equal(r2.code, 1);
     assert.match(r2.stderr, /stored configuration cfg-evil in .* is invalid \(node name "\.\.\/\.\.\/etc" cannot be used as a directory name/);
   });

@@ -5,7 +5,9 @@ import { createLogger } from '../../src/management/log.js';
 import { Backoff } from '../../src/agent/backoff.js';
 import { startAgent } from '../../src/agent/main.js';
 import { eventually, pidAlive, tempDir } from '../helpers/process.js';
-import { AGENT, FakeController, cleanup, configuration, node, nodeProcesses, own, waitForStates } from './harness.js';
+import { AGENT, FakeController, TEST_AGENT_KEY, cleanup, configuration, node, nodeProcesses, own, waitForStates } from './harness.js';
+
+const security = { key: TEST_AGENT_KEY, insecure: false, allowLoaderEnv: false };
 
 after(cleanup);
 
@@ -20,7 +22,7 @@ describe('embedded agent (startAgent)', () => {
     own({ stateDir });
     const logger = createLogger({ name: AGENT, role: 'agent', quiet: true, level: 'warn' });
     const options = {
-      name: AGENT, listenPort: 0, controllerPort: c.port, stateDir, runtime: 'sim' as const, nodeTimeoutMs: 4000, stopGraceMs: 1000, logger,
+      name: AGENT, listenPort: 0, controllerPort: c.port, stateDir, runtime: 'sim' as const, nodeTimeoutMs: 4000, stopGraceMs: 1000, logger, security,
       colocatedController: { name: 'controller-test', pid: process.pid, port: 2149 },
     };
     const agent = await startAgent(options);
@@ -67,7 +69,7 @@ describe('embedded agent (startAgent)', () => {
     own({ stateDir });
     const agent = await startAgent({
       name: AGENT, listen: false, controllerPort: c.port, stateDir, runtime: 'sim', nodeTimeoutMs: 3000, stopGraceMs: 500,
-      initialRestartBackoffMs: 200, maxRestartBackoffMs: 400, startLimit: 0, logger: createLogger({ name: AGENT, role: 'agent', quiet: true, level: 'warn' }),
+      initialRestartBackoffMs: 200, maxRestartBackoffMs: 400, startLimit: 0, security, logger: createLogger({ name: AGENT, role: 'agent', quiet: true, level: 'warn' }),
     });
     own({ agent });
     const { peer } = await c.hello(AGENT);

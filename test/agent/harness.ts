@@ -4,7 +4,9 @@
  * processes and cleans up every node process they launched (nodes run in
  * their own process groups, so killing the agent's group does not reach them).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { writeKeyFile } from '../../src/management/agent-key.js';
 import { join } from 'node:path';
 import { Endpoint, type PeerInfo, type ZeekEvent, decodeEvent } from '../../src/protocol/index.js';
 import {
@@ -26,7 +28,10 @@ export class FakeController {
 
   static async start(port = 0): Promise<FakeController> {
     const endpoint = new Endpoint();
-    const bound = await endpoint.listen({ host: '127.0.0.1', port });
+    const bound = await endpoint.listen({
+      host: '127.0.0.1', port, keyFor: () => TEST_AGENT_KEY,
+      admit: (c) => (c.keyId ? { ok: true, principal: `agent:${c.keyId}` } : { ok: false, error: 'agents prove their key' }),
+    });
     const c = new FakeController(endpoint, bound.port);
     own({ controller: c });
     endpoint.subscribe(TOPIC_AGENT_PREFIX, (d) => {
@@ -77,6 +82,20 @@ export class FakeController {
 
 export const AGENT = 'agent-test';
 
+/** The key every test agent holds (and the fake controller proves), and a 0600 file with it for agent processes. */
+export const TEST_AGENT_KEY = randomBytes(32);
+let keyFile: string | undefined;
+export function testKeyFile(): string {
+  if (!keyFile) {
+    keyFile = join(tempDir('zeek-mgmt-key-'), 'agent.key');
+    writeKeyFile(keyFile, TEST_AGENT_KEY);
+  }
+  return keyFile;
+}
+
+/** What a controller proves when it dials a test agent. */
+export const controllerProof = (name = AGENT): { proof: { id: string; key: Buffer }; principal: string } => ({ proof: { id: name, key: TEST_AGENT_KEY }, principal: 'controller' });
+
 export function node(name: string, role: Node['role'], extra: Partial<Node> = {}): Node {
   return { name, instance: AGENT, role, state: 'PENDING', env: {}, ...extra };
 }
@@ -94,7 +113,7 @@ export function spawnAgent(controllerPort: number, stateDir = tempDir('zeek-mgmt
   own({ stateDir });
   const proc = spawnCli([
     'agent', '--name', AGENT, '--listen-port', '0', '--controller', `127.0.0.1:${controllerPort}`,
-    '--state-dir', stateDir, '--runtime', 'sim', '--node-timeout', '4', '--stop-grace', '1', ...extra,
+    '--state-dir', stateDir, '--runtime', 'sim', '--node-timeout', '4', '--stop-grace', '1', '--key-file', testKeyFile(), ...extra,
   ]);
   return { proc, stateDir };
 }

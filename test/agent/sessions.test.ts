@@ -6,6 +6,8 @@ import { AgentApi, agentTopic } from '../../src/management/index.js';
 import { eventually, pidAlive, runCli, spawnCli, tempDir } from '../helpers/process.js';
 import {
   AGENT, FakeController, cleanup, configuration, freePort, node, nodeProcesses, own, readPid, spawnAgent, waitForStates,
+  testKeyFile,
+  controllerProof,
 } from './harness.js';
 
 after(cleanup);
@@ -20,7 +22,7 @@ describe('agent sessions and command line', () => {
     assert.equal(first.args[1].length > 0, true, 'hello carries the endpoint id');
 
     const dialer = await FakeController.start();
-    const link = dialer.endpoint.connect({ host: '127.0.0.1', port: Number(listenPort), subscriptions: [agentTopic(AGENT)], remoteTopics: [agentTopic(AGENT)], retry: false });
+    const link = dialer.endpoint.connect({ host: '127.0.0.1', port: Number(listenPort), subscriptions: [agentTopic(AGENT)], remoteTopics: [agentTopic(AGENT)], retry: false, ...controllerProof() });
     await link.ready();
     const inbound = await dialer.hello(AGENT);
     assert.equal(inbound.args[2], false, 'connecting=false for a controller that dialled in');
@@ -42,7 +44,7 @@ describe('agent sessions and command line', () => {
     const [, listenPort] = await proc.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
     await c.hello(AGENT);
     const other = await FakeController.start();
-    other.endpoint.connect({ host: '127.0.0.1', port: Number(listenPort), subscriptions: [agentTopic(AGENT)], remoteTopics: [agentTopic(AGENT)], retry: false });
+    other.endpoint.connect({ host: '127.0.0.1', port: Number(listenPort), subscriptions: [agentTopic(AGENT)], remoteTopics: [agentTopic(AGENT)], retry: false, ...controllerProof() });
     const { peer } = await other.hello(AGENT);
     const nodes = [
       node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' }, env: { ZEEK_MGMT_SIM_START_DELAY: '1.2', ZEEK_MGMT_SIM_IGNORE_SIGTERM: '1' } }),
@@ -101,7 +103,7 @@ describe('agent sessions and command line', () => {
     const c = await FakeController.start();
     const { stateDir } = spawnAgent(c.port);
     await c.hello(AGENT);
-    const r = await runCli(['agent', '--name', AGENT, '--listen-port', '0', '--no-connect', '--state-dir', stateDir, '--runtime', 'sim']);
+    const r = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--listen-port', '0', '--no-connect', '--state-dir', stateDir, '--runtime', 'sim']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /another agent \(pid \d+\) already uses state directory/);
   });
@@ -115,7 +117,7 @@ describe('agent sessions and command line', () => {
     chmodSync(script, 0o755);
     const spool = join(dir, 'spool');
     mkdirSync(join(spool, 'log-queue'), { recursive: true });
-    const proc = spawnCli(['agent', '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', join(dir, 'state'), '--spool-dir', spool,
+    const proc = spawnCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', join(dir, 'state'), '--spool-dir', spool,
       '--runtime', 'sim', '--archive-cmd', script, '--archive-interval', '1']);
     await eventually(() => { try { return readFileSync(record, 'utf8'); } catch { return ''; } }, 8000);
     assert.equal(readFileSync(record, 'utf8').split('\n')[0], `-1 ${join(spool, 'log-queue')} ${join(spool, 'logs')}`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseZeekVersion, probeZeek } from '../../src/agent/runtimes/zeek-version.js';
 import { freePort, removeTempDirs, runCli, spawnCli, stopAll, tempDir } from '../helpers/process.js';
 import { realZeekSkip, requireZeek } from '../helpers/zeek.js';
+import { testKeyFile } from './harness.js';
 
 after(async () => { await stopAll(); removeTempDirs(); });
 
@@ -22,7 +23,7 @@ function fakeZeek(versionLine: string): string {
 
 async function agent(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const [listen, controller] = await Promise.all([freePort(), freePort()]);
-  return runCli(['agent', '--listen-port', String(listen), '--controller', `127.0.0.1:${controller}`, '--state-dir', tempDir(), ...args], { timeoutMs: 10_000 });
+  return runCli(['agent', '--key-file', testKeyFile(), '--listen-port', String(listen), '--controller', `127.0.0.1:${controller}`, '--state-dir', tempDir(), ...args], { timeoutMs: 10_000 });
 }
 
 describe('zeek version', () => {

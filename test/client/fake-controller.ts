@@ -4,7 +4,7 @@
  * the client's commands are tested over real sockets without a controller.
  */
 import { Endpoint, type Value, type ZeekEvent } from '../../src/protocol/index.js';
-import { ControllerApi, EventDispatcher, TOPIC_CONTROLLER, type EventSpec, type Result } from '../../src/management/index.js';
+import { ControllerApi, EventDispatcher, TOPIC_CONTROLLER, anyone, type EventSpec, type Result } from '../../src/management/index.js';
 
 export type Responder = (args: readonly unknown[]) => ZeekEvent | undefined;
 
@@ -15,7 +15,7 @@ export class FakeController {
   private readonly responders = new Map<string, Responder>();
 
   async start(): Promise<this> {
-    const dispatcher = new EventDispatcher([ControllerApi], () => undefined);
+    const dispatcher = new EventDispatcher([ControllerApi], () => undefined, anyone);
     for (const spec of Object.values(ControllerApi)) {
       if (!('request' in spec)) continue;
       const request = spec.request as EventSpec<readonly unknown[]>;

@@ -42,7 +42,7 @@ function setup() {
   const log = createLogger({ name: options.name, role: 'controller', quiet: true });
   const store = ControllerStore.open(options.stateDir);
   const endpoint = new Endpoint();
-  const instances = new InstanceRegistry(endpoint, 1000);
+  const instances = new InstanceRegistry(endpoint, 1000, () => ({}));
   const clock = new ManualClock();
   const sent: Sent[] = [];
   const toClients: ZeekEvent[] = [];

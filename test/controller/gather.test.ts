@@ -48,6 +48,16 @@ describe('Gatherer', () => {
     assert.equal(gather.pending('client-1'), false);
   });
 
+  test('an answer from another instance than the one asked is ignored; the gather still waits for the real one', () => {
+    const { sent, gather, done, warnings, start } = setup();
+    gather.fanOut(start({ id: 'forge' }), ['agent-a'], AgentApi.getNodes);
+    assert.equal(gather.answered(childOf(sent, 'agent-a'), [success('x', { node: 'forged' })], 'get_nodes_response', 'agent-b'), false);
+    assert.equal(done.length, 0);
+    assert.match(warnings.at(-1)!, /from agent-b: it was sent to agent-a/);
+    assert.equal(gather.answered(childOf(sent, 'agent-a'), [success('x', { node: 'real' })], 'get_nodes_response', 'agent-a'), true);
+    assert.deepEqual(done[0]!.results.map((r) => r.node), ['real']);
+  });
+
   test('an instance without a session fails at once; nobody to ask completes at once', () => {
     const { sent, gather, done, start } = setup(['agent-a']);
     gather.fanOut(start({ id: 'r1', results: [failure('r1', 'unknown cluster node', { node: 'x' })] }), ['agent-a', 'agent-z'], AgentApi.getNodes);

@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import {
-  AgentApi, ControllerApi, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER, agentTopic, type Configuration, type Node, type Result,
+  AgentApi, ControllerApi, TOPIC_CONTROLLER, agentTopic, type Configuration, type Node, type Result,
 } from '../../src/management/index.js';
-import { Endpoint, WS_PATH, encodeData, encodeEvent, type ZeekEvent } from '../../src/protocol/index.js';
+import { WS_PATH, encodeData, encodeEvent, type ZeekEvent } from '../../src/protocol/index.js';
 import { eventually, pidAlive, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
 import { startControllerProc, TestAgent, TestClient, type ControllerProc } from './harness.js';
 
@@ -69,7 +69,7 @@ describe('controller hardening', () => {
     const clients = await Promise.all(Array.from({ length: 50 }, () => client(ctl.clientPort)));
     const agent = new TestAgent('agent-a');
     closers.push(() => agent.close());
-    await agent.connect(ctl.agentPort);
+    await agent.connect(ctl);
     const own = clients.map(() => new Set<string>());
     await Promise.all(clients.map(async (c, i) => {
       for (let k = 0; k < 4; k++) {
@@ -101,19 +101,29 @@ describe('controller hardening', () => {
     });
   });
 
-  test('a session on the agents\' port that subscribes to everything hears no client notifications', async () => {
+  test('the agents\' port: a session without a key is refused; a proven agent hears no client notifications, nor another agent\'s', async () => {
     const ctl = await startControllerProc(tempDir());
     const agent = new TestAgent('agent-a');
-    closers.push(() => agent.close());
-    await agent.connect(ctl.agentPort);
-    const spy = await rawSession(ctl.agentPort, '[""]');
+    const other = new TestAgent('agent-b');
+    closers.push(() => agent.close(), () => other.close());
+    await agent.connect(ctl);
+    await other.connect(ctl);
+    // A session that proves no key never gets a WebSocket, whatever it subscribes to.
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${ctl.agentPort}${WS_PATH}`);
+      closers.push(() => ws.terminate());
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => undefined);
+    });
+    assert.equal(refused, 403);
     const c = await client(ctl.clientPort);
     agent.send(AgentApi.notifyLog.make('agent-a', 'secret-ish', 'manager'));
     await c.waitFor(AgentApi.notifyLog, (a) => a[1] === 'secret-ish');
-    // Barrier for the spy: its own (refused) publish is answered after the notification went out.
-    spy.ws.send(encodeData('zeek/management/controller', encodeEvent({ name: 'x', args: [] })));
-    await eventually(() => spy.frames.length >= 2, 5000, 5);
-    assert.ok(!spy.frames.some((f) => f.includes('secret-ish')), spy.frames.join('\n'));
+    // Barrier for agent-b: a request of the controller's to it comes after the notification went out.
+    const seen = other.received.length;
+    await c.request((id) => ControllerApi.getNodes.request.make(id), ControllerApi.getNodes.response);
+    assert.ok(other.received.length > seen, 'agent-b got the get_nodes request (the barrier)');
+    assert.ok(!other.received.some((e) => JSON.stringify(e.args).includes('secret-ish')), 'agent-b heard nothing of agent-a\'s notification');
   });
 
   test('deep nesting on either port, huge event names and over-long request ids change nothing and kill nothing', async () => {
@@ -138,8 +148,8 @@ describe('controller hardening', () => {
     assert.ok(errors[1]!.context.length < 1024, 'the error quotes the start of the name only');
     assert.match(errors[2]!.context, /request id of 2097152 characters exceeds the limit of 256/);
     assert.ok(bad.frames.every((f) => f.length < 4096), 'nothing echoed the 2 MiB id');
-    // A handshake of nested arrays on the agents' port.
-    const deepHello = await rawSession(ctl.agentPort, '['.repeat(10_000) + ']'.repeat(10_000));
+    // A handshake of nested arrays (the agents' port admits no session that proves no key, so the clients' port).
+    const deepHello = await rawSession(ctl.clientPort, '['.repeat(10_000) + ']'.repeat(10_000));
     assert.equal(JSON.parse(deepHello.frames[0]!).code, 'invalid_handshake');
     await stillServes(ctl);
     assert.equal((await staged(c)).success, true);
@@ -154,18 +164,22 @@ describe('controller hardening', () => {
     assert.ok(readFileSync(join(dir, 'management.log'), 'utf8').split('\n').every((l) => l.length < 8 * 1024), 'no line is longer than a few KiB');
   });
 
-  test('a session that says hello for several instances is refused, and what it announced goes with it', async () => {
+  test('a session speaks for the instance it proved: a hello for another is refused, and what it announced goes with it', async () => {
     const ctl = await startControllerProc(tempDir());
     const c = await client(ctl.clientPort);
-    const ghost = new Endpoint();
+    const ghost = new TestAgent('ghost-0');
     closers.push(() => ghost.close());
     const errors: string[] = [];
-    ghost.on('peer-error', (_p, e) => errors.push(e.context));
-    const down = new Promise((resolve) => ghost.once('peer-down', resolve));
-    await ghost.connect({ host: '127.0.0.1', port: ctl.agentPort, subscriptions: [TOPIC_AGENT_PREFIX], retry: false }).ready();
-    for (let i = 0; i < 3; i++) ghost.publishEvent(agentTopic(`ghost-${i}`), AgentApi.notifyAgentHello.make(`ghost-${i}`, 'ghost-id', true, 1));
+    ghost.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
+    const down = new Promise((resolve) => ghost.endpoint.once('peer-down', resolve));
+    await ghost.connect(ctl);
+    await eventually(async () => {
+      const r = await getInstances(c);
+      return r.data?.type === 'vector' && r.data.value.length === 1;
+    }, 5000);
+    for (let i = 1; i < 3; i++) ghost.endpoint.publishEvent(agentTopic('ghost-0'), AgentApi.notifyAgentHello.make(`ghost-${i}`, 'ghost-id', true, 1));
     await down;
-    assert.ok(errors.some((e) => /refusing hello from instance ghost-1: this session already speaks for instance ghost-0/.test(e)), errors.join('; '));
+    assert.ok(errors.some((e) => /refused a hello as instance ghost-1 from a session proven as agent:ghost-0/.test(e)), errors.join('; '));
     await eventually(async () => {
       const r = await getInstances(c);
       return r.data?.type === 'vector' && r.data.value.length === 0;
@@ -174,27 +188,6 @@ describe('controller hardening', () => {
     const nodes = await c.request((id) => ControllerApi.getNodes.request.make(id), ControllerApi.getNodes.response);
     assert.deepEqual(nodes.map((r) => r.error), ['no instances connected']);
     assert.ok(Date.now() - started < 900, 'answered at once, not after the request timeout');
-  });
-
-  test('a hello for an instance whose topic the session does not hear, or with an unusable name, is refused', async () => {
-    const ctl = await startControllerProc(tempDir());
-    const c = await client(ctl.clientPort);
-    for (const [subscribe, name, why] of [
-      [agentTopic('agent-a'), 'agent-b', /does not subscribe to zeek\/management\/agent\/agent-b/],
-      [TOPIC_AGENT_PREFIX, '../../etc', /instance name "\.\.\/\.\.\/etc" is not usable/],
-    ] as const) {
-      const ep = new Endpoint();
-      closers.push(() => ep.close());
-      const errors: string[] = [];
-      ep.on('peer-error', (_p, e) => errors.push(e.context));
-      const down = new Promise((resolve) => ep.once('peer-down', resolve));
-      await ep.connect({ host: '127.0.0.1', port: ctl.agentPort, subscriptions: [subscribe], retry: false }).ready();
-      ep.publishEvent(agentTopic(name), AgentApi.notifyAgentHello.make(name, 'x', true, 1));
-      await down;
-      assert.ok(errors.some((e) => why.test(e)), errors.join('; '));
-    }
-    const r = await getInstances(c);
-    assert.deepEqual(r.data, { type: 'vector', value: [] });
   });
 
   test('stage refuses what would reach generated files or command lines, and configurations over the limits, naming the limit', async () => {
@@ -236,7 +229,7 @@ describe('controller hardening', () => {
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     const files = readdirSync(dir).sort();
     // Exclusive locking: SQLite keeps its WAL index in memory, there is no -shm file.
-    assert.deepEqual(files, ['controller.sqlite', 'controller.sqlite-wal', 'management.log']);
+    assert.deepEqual(files, ['agent-secret', 'controller.sqlite', 'controller.sqlite-wal', 'management.log']);
     for (const f of files) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, `${f} is 0600`);
   });
 

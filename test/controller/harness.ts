@@ -6,11 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  API_VERSION, AgentApi, ControllerApi, EventDispatcher, TOPIC_CONTROLLER, agentTopic, encodeNodeStatus, success,
+  API_VERSION, AgentApi, ControllerApi, EventDispatcher, TOPIC_CONTROLLER, anyone, agentTopic, encodeNodeStatus, success,
   type Configuration, type EventSpec, type Result,
 } from '../../src/management/index.js';
 import { Endpoint, decodeEvent, str, vector, type PeerInfo, type ZeekEvent } from '../../src/protocol/index.js';
 import { spawnCli, type Proc } from '../helpers/process.js';
+import { AGENT_SECRET_FILE, agentKey, readKeyFile, writeKeyFile } from '../../src/management/agent-key.js';
+import { join } from 'node:path';
 
 export interface ControllerProc {
   proc: Proc;
@@ -103,7 +105,7 @@ export class TestAgent {
 
   constructor(readonly name: string, private readonly apiVersion = API_VERSION) {
     const topic = agentTopic(name);
-    const d = new EventDispatcher([AgentApi], () => undefined)
+    const d = new EventDispatcher([AgentApi], () => undefined, anyone)
       .on(AgentApi.agentWelcome.request, ([reqid]) => this.reply(AgentApi.agentWelcome.response.make(reqid, success(reqid, { instance: name }))))
       .on(AgentApi.agentStandby.request, ([reqid]) => this.reply(AgentApi.agentStandby.response.make(reqid, success(reqid, { instance: name }))))
       .on(AgentApi.deploy.request, ([reqid, config]) => this.onDeploy(reqid, config))
@@ -125,14 +127,19 @@ export class TestAgent {
     this.endpoint.on('peer-up', (peer: PeerInfo) => this.endpoint.publishEvent(topic, AgentApi.notifyAgentHello.make(name, this.endpoint.id, peer.direction === 'outbound', this.apiVersion), { to: peer.id }));
   }
 
-  /** Dials the controller's agent port once (no retry). */
-  async connect(port: number): Promise<void> {
-    await this.endpoint.connect({ host: '127.0.0.1', port, subscriptions: [agentTopic(this.name)], retry: false }).ready();
+  /** Dials the controller's agent port once (no retry), proving this agent's key under the controller's secret. */
+  async connect(at: { agentPort: number; stateDir: string }): Promise<void> {
+    const proof = { id: this.name, key: testAgentKey(at.stateDir, this.name) };
+    await this.endpoint.connect({ host: '127.0.0.1', port: at.agentPort, subscriptions: [agentTopic(this.name)], retry: false, proof, principal: 'controller' }).ready();
   }
 
-  /** Listens so the controller can dial this instance. */
-  async listen(port = 0): Promise<number> {
-    return (await this.endpoint.listen({ host: '127.0.0.1', port, name: 'controller' })).port;
+  /** Listens so the controller can dial this instance (which it does proving this agent's key). */
+  async listen(at: { stateDir: string }, port = 0): Promise<number> {
+    const key = testAgentKey(at.stateDir, this.name);
+    return (await this.endpoint.listen({
+      host: '127.0.0.1', port, name: 'controller',
+      keyFor: (id) => (id === this.name ? key : undefined), admit: () => ({ ok: true, principal: 'controller' }),
+    })).port;
   }
 
   count(spec: EventSpec<readonly unknown[]>): number {
@@ -168,4 +175,18 @@ export class TestAgent {
   private reply(event: ZeekEvent): void {
     this.send(event);
   }
+}
+
+/** The key of agent `name` under the secret a controller made in `stateDir`. */
+export function testAgentKey(stateDir: string, name: string): Buffer {
+  const secret = readKeyFile(join(stateDir, AGENT_SECRET_FILE));
+  if (!secret.ok) throw new Error(secret.error);
+  return agentKey(secret.value, name);
+}
+
+/** A 0600 key file for agent `name` of the controller in `stateDir`, as `zeek-mgmt agent-key` writes it. */
+export function agentKeyFile(stateDir: string, name: string): string {
+  const path = join(stateDir, `${name}.key`);
+  writeKeyFile(path, testAgentKey(stateDir, name));
+  return path;
 }

@@ -31,7 +31,7 @@ test('startController in-process: bound ports exposed; close() with requests pen
   const client = await TestClient.connect(controller.clientPort);
   const agent = new TestAgent('agent-a');
   agent.deployBehaviour = { silent: true };
-  await agent.connect(controller.agentPort);
+  await agent.connect(controller);
   await client.stage({ id: 'c', instances: [{ name: 'agent-a', host: '127.0.0.1' }], nodes: [] });
   client.send(ControllerApi.testTimeout.request.make('pending-1', true));
   client.send(ControllerApi.deploy.request.make('pending-2'));

@@ -24,10 +24,10 @@ async function connectClient(port: number): Promise<TestClient> {
   return c;
 }
 
-async function connectAgent(port: number): Promise<TestAgent> {
+async function connectAgent(at: { agentPort: number; stateDir: string }): Promise<TestAgent> {
   const a = new TestAgent('agent-a');
   closers.push(() => a.close());
-  await a.connect(port);
+  await a.connect(at);
   return a;
 }
 
@@ -36,7 +36,7 @@ describe('controller persistence', () => {
     const dir = tempDir();
     const first = await startControllerProc(dir);
     const client = await connectClient(first.clientPort);
-    const agent = await connectAgent(first.agentPort);
+    const agent = await connectAgent(first);
     await client.stage(config);
     assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
     await client.stage({ ...config, id: 'persist-2' });
@@ -57,7 +57,7 @@ describe('controller persistence', () => {
     assert.equal(dep.id, 'persist-1');
     assert.equal(dep.nodes.find((n) => n.name === 'manager')?.port?.number, 2200);
 
-    const back = await connectAgent(second.agentPort);
+    const back = await connectAgent(second);
     await eventually(() => back.count(AgentApi.deploy.request) === 1, 5000);
     assert.equal(back.deployed[0]?.id, 'persist-1');
     await second.proc.waitFor(/instance agent-a is back on the deployed configuration/);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ControllerApi, decodeNodeStatus, type Configuration, type Node, type NodeStatus } from '../../src/management/index.js';
 import type { Value } from '../../src/protocol/index.js';
 import { eventually, freePort, pidAlive, removeTempDirs, spawnCli, stopAll, tempDir } from '../helpers/process.js';
-import { startControllerProc, TestClient } from './harness.js';
+import { agentKeyFile, startControllerProc, TestClient } from './harness.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -27,7 +27,7 @@ test('with the real agent: deploy to RUNNING, controller SIGKILLed and restarted
   const ports = ['--request-timeout', '15', '--port-start', String(portStart), '--metrics-port-start', String(metricsStart)];
   const first = await startControllerProc(join(dir, 'ctl'), ports);
   const agent = spawnCli(['agent', '--name', 'agent-real', '--no-listen', '--controller', `127.0.0.1:${first.agentPort}`,
-    '--state-dir', join(dir, 'agent'), '--runtime', 'sim', '--stop-grace', '1']);
+    '--state-dir', join(dir, 'agent'), '--runtime', 'sim', '--stop-grace', '1', '--key-file', agentKeyFile(join(dir, 'ctl'), 'agent-real')]);
   let client = await TestClient.connect(first.clientPort);
   closers.push(() => client.close());
   await first.proc.waitFor(/instance agent-real newly checked in/);

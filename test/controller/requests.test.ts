@@ -30,10 +30,10 @@ async function setup(extra: string[] = []) {
   return { ctl, client };
 }
 
-async function agent(name: string, port: number): Promise<TestAgent> {
+async function agent(name: string, at: { agentPort: number; stateDir: string }): Promise<TestAgent> {
   const a = new TestAgent(name);
   closers.push(() => a.close());
-  await a.connect(port);
+  await a.connect(at);
   return a;
 }
 
@@ -57,7 +57,7 @@ describe('controller requests', () => {
 
   test('agents whose names prefix each other\'s never get each other\'s messages through the controller', async () => {
     const { ctl, client } = await setup();
-    const [one, ten] = [await agent('agent-1', ctl.agentPort), await agent('agent-10', ctl.agentPort)];
+    const [one, ten] = [await agent('agent-1', ctl), await agent('agent-10', ctl)];
     await eventually(async () => {
       const got = await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
       return items(got.data).length === 2;
@@ -75,7 +75,7 @@ describe('controller requests', () => {
 
   test('stage, get and deploy round trip: ports assigned, one Result per node, relayed requests', async () => {
     const { ctl, client } = await setup();
-    const a = await agent('agent-testbox', ctl.agentPort);
+    const a = await agent('agent-testbox', ctl);
     const instances = await client.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
     assert.equal(instances.data?.type, 'vector');
     const names = items(instances.data).map((v) => decodeInstance(v, 'i').name);
@@ -128,8 +128,8 @@ describe('controller requests', () => {
 
   test('an agent that never answers: the deploy times out with what arrived', async () => {
     const { ctl, client } = await setup();
-    const a = await agent('agent-testbox', ctl.agentPort);
-    const b = await agent('agent-two', ctl.agentPort);
+    const a = await agent('agent-testbox', ctl);
+    const b = await agent('agent-two', ctl);
     a.deployBehaviour = { silent: true };
     const config = mini('two');
     config.instances.push({ name: 'agent-two', host: '127.0.0.1' });
@@ -143,7 +143,7 @@ describe('controller requests', () => {
 
   test('a late response is logged and ignored; the controller keeps serving', async () => {
     const { ctl, client } = await setup();
-    const a = await agent('agent-testbox', ctl.agentPort);
+    const a = await agent('agent-testbox', ctl);
     a.deployBehaviour = { delayMs: 1500 };
     await client.stage(mini());
     assert.deepEqual(errorsOf(await client.deploy()), ['request timed out']);
@@ -154,7 +154,7 @@ describe('controller requests', () => {
 
   test('two deploys at once: the second is refused while the first is pending', async () => {
     const { ctl, client } = await setup();
-    const a = await agent('agent-testbox', ctl.agentPort);
+    const a = await agent('agent-testbox', ctl);
     a.deployBehaviour = { delayMs: 400 };
     await client.stage(mini());
     const first = client.deploy();
@@ -167,7 +167,7 @@ describe('controller requests', () => {
 
   test('an agent that disconnects mid-deploy fails the deploy at once and is dropped', async () => {
     const { ctl, client } = await setup(['--request-timeout', '5']);
-    const a = await agent('agent-testbox', ctl.agentPort);
+    const a = await agent('agent-testbox', ctl);
     a.deployBehaviour = { silent: true };
     await client.stage(mini());
     const started = Date.now();

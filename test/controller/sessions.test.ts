@@ -30,7 +30,7 @@ const oneManager = (id: string, instance = 'agent-a'): Configuration =>
 async function deployedOn(id: string) {
   const { ctl, client } = await setup();
   const a = newAgent('agent-a');
-  await a.connect(ctl.agentPort);
+  await a.connect(ctl);
   await client.stage(oneManager(id));
   assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
   return { ctl, client, a };
@@ -54,7 +54,7 @@ describe('agent sessions', () => {
     const errors: string[] = [];
     a.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
     const down = new Promise((resolve) => a.endpoint.once('peer-down', resolve));
-    await a.connect(ctl.agentPort);
+    await a.connect(ctl);
     await down;
     await ctl.proc.waitFor(/instance agent-future\/.* has checked in with incompatible API version 2/);
     assert.ok(errors.some((e) => /incompatible API version 2/.test(e)), `error sent to the agent: ${errors.join('; ')}`);
@@ -65,14 +65,14 @@ describe('agent sessions', () => {
   test('the controller dials an instance with a listen port; one session even if the agent also dials in', async () => {
     const { ctl, client } = await setup();
     const a = newAgent('agent-dialled');
-    const port = await a.listen();
+    const port = await a.listen(ctl);
     const config: Configuration = {
       id: 'dial',
       instances: [{ name: 'agent-dialled', host: '127.0.0.1', listenPort: { number: port, protocol: 'tcp' } }],
       nodes: [node('manager', 'MANAGER', 'agent-dialled')],
     };
     assert.equal((await client.stage(config))[0]?.success, true);
-    await a.connect(ctl.agentPort);
+    await a.connect(ctl);
     const results = await client.deploy(6000);
     assert.deepEqual(results.filter((r) => !r.success), []);
     assert.equal(a.count(AgentApi.deploy.request), 1, 'the deploy went over one session only');
@@ -81,7 +81,7 @@ describe('agent sessions', () => {
   });
 
   test('an instance whose agent is not listening yet is dialled again until it is', async () => {
-    const { client } = await setup();
+    const { ctl, client } = await setup();
     const port = await freePort();
     const config: Configuration = {
       id: 'later',
@@ -92,7 +92,7 @@ describe('agent sessions', () => {
     const deploy = client.deploy(8000);
     await new Promise((r) => setTimeout(r, 400));
     const a = newAgent('agent-late');
-    await a.listen(port);
+    await a.listen(ctl, port);
     assert.deepEqual((await deploy).filter((r) => !r.success), []);
     assert.equal(a.count(AgentApi.deploy.request), 1);
   });
@@ -100,7 +100,7 @@ describe('agent sessions', () => {
   test('a new agent process under a known name replaces the old session and is brought to the deployed configuration', async () => {
     const { ctl, client, a: old } = await deployedOn('swap');
     const fresh = newAgent('agent-a');
-    await fresh.connect(ctl.agentPort);
+    await fresh.connect(ctl);
     await eventually(() => fresh.count(AgentApi.deploy.request) === 1);
     assert.equal(fresh.deployed[0]?.id, 'swap');
     await ctl.proc.waitFor(/instance agent-a checked in as a new agent process/);
@@ -113,8 +113,8 @@ describe('agent sessions', () => {
     const { ctl, client } = await setup();
     const a = newAgent('agent-a');
     const b = newAgent('agent-b');
-    await a.connect(ctl.agentPort);
-    await b.connect(ctl.agentPort);
+    await a.connect(ctl);
+    await b.connect(ctl);
     const both: Configuration = {
       id: 'both',
       instances: [{ name: 'agent-a', host: '127.0.0.1' }, { name: 'agent-b', host: '127.0.0.1' }],

@@ -6,6 +6,7 @@
  * archive, restart, crash restart, dropped nodes, a broken script, adoption
  * after kill -9 of the agent, and the Broker backend.
  */
+import { agentKeyFile } from '../controller/harness.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -50,7 +51,7 @@ async function startCluster(): Promise<Cluster> {
   const controller = spawnCli(['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', join(state, 'controller'),
     '--port-start', String(portStart), '--metrics-port-start', String(metricsStart), '--request-timeout', '40', '--log-level', 'info']);
   await controller.waitFor(/controller is live/);
-  const agentArgs = ['agent', '--name', 'agent-test', '--listen-port', String(listenPort), '--controller', `127.0.0.1:${agentPort}`,
+  const agentArgs = ['agent', '--name', 'agent-test', '--key-file', agentKeyFile(join(state, 'controller'), 'agent-test'), '--listen-port', String(listenPort), '--controller', `127.0.0.1:${agentPort}`,
     '--state-dir', join(state, 'agent'), '--runtime', 'zeek', '--zeek-path', zeek, '--node-timeout', '25', '--stop-grace', '5', '--log-level', 'info'];
   const agent = spawnCli(agentArgs);
   await agent.waitFor(/agent is live/);

@@ -5,6 +5,7 @@
  * fetched by the agent over its link, zeekctl's worker expansion with CPU
  * pinning, `df`, log expiry, and the controller's Prometheus endpoints.
  */
+import { agentKeyFile } from '../controller/harness.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -65,7 +66,7 @@ describe('operations on the sim runtime', () => {
     const controller = spawnCli(['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', join(state, 'controller'),
       '--port-start', String(await freePort()), '--metrics-port-start', String(await freePort())]);
     await controller.waitFor(/controller is live/);
-    agentArgs = ['agent', '--name', 'agent-a', '--no-listen', '--controller', `127.0.0.1:${agentPort}`, '--state-dir', join(state, 'agent'),
+    agentArgs = ['agent', '--name', 'agent-a', '--key-file', agentKeyFile(join(state, 'controller'), 'agent-a'), '--no-listen', '--controller', `127.0.0.1:${agentPort}`, '--state-dir', join(state, 'agent'),
       '--runtime', 'sim', '--archive-interval', '1', '--log-level', 'info'];
     agent = spawnCli(agentArgs);
     await agent.waitFor(/agent is live/);

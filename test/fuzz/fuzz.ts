@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { WS_PATH } from '../../src/protocol/index.js';
+import { KeyProof, WS_PATH, type SharedKey } from '../../src/protocol/index.js';
 import type { Frame } from './frames.js';
 
 export interface FuzzTarget {
@@ -21,6 +21,8 @@ export interface FuzzTarget {
   /** The good handshake sessions start with (messages mode). */
   handshake?: string;
   frames: fc.Arbitrary<Frame>;
+  /** A shared key the sessions prove before their handshake (a listener that admits only proven peers). */
+  proof?: SharedKey;
 }
 
 export interface FuzzReport {
@@ -56,8 +58,17 @@ export function peakRssMiB(pid: number): number {
 
 interface Session { ws: WebSocket; errors: number; open: Promise<boolean>; closed: boolean }
 
-function openSession(port: number, first: Frame | undefined, timeoutMs: number): Session {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, { maxPayload: 64 * 1024 * 1024 });
+function openSession(port: number, first: Frame | undefined, timeoutMs: number, proof?: SharedKey): Session {
+  const nonce = KeyProof.nonce();
+  const headers = proof ? { [KeyProof.idHeader]: proof.id, [KeyProof.nonceHeader]: nonce } : {};
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, { maxPayload: 64 * 1024 * 1024, headers });
+  let proofFrame: string | undefined;
+  if (proof) {
+    ws.once('upgrade', (res) => {
+      const theirs = String(res.headers[KeyProof.nonceHeader] ?? '');
+      proofFrame = JSON.stringify({ type: KeyProof.frameType, proof: KeyProof.diallerProof(proof.key, proof.id, nonce, theirs) });
+    });
+  }
   const session: Session = { ws, errors: 0, closed: false, open: Promise.resolve(false) };
   ws.on('error', () => undefined);
   ws.on('message', (d) => { if (d.toString().startsWith('{"type":"error"')) session.errors += 1; });
@@ -65,6 +76,7 @@ function openSession(port: number, first: Frame | undefined, timeoutMs: number):
   session.open = new Promise((resolve) => {
     const timer = setTimeout(() => { ws.terminate(); resolve(false); }, timeoutMs);
     ws.once('open', () => {
+      if (proofFrame !== undefined) ws.send(proofFrame);
       if (first !== undefined) ws.send(first);
       // A session is up once the first answer (ack or error) came, or it closed.
       ws.once('message', () => { clearTimeout(timer); resolve(true); });
@@ -96,7 +108,7 @@ export async function fuzz(target: FuzzTarget, count: number, seed: number, conc
   if (target.mode === 'handshake') {
     for (let batch = 0; sent < count && !crashed; batch++) {
       const list = frames(Math.min(concurrency, count - sent), batch);
-      const sessions = list.map((f) => openSession(target.port, f, 5000));
+      const sessions = list.map((f) => openSession(target.port, f, 5000, target.proof));
       await Promise.all(sessions.map((s) => s.open));
       for (const s of sessions) {
         errors += s.errors;
@@ -111,7 +123,7 @@ export async function fuzz(target: FuzzTarget, count: number, seed: number, conc
       for (let i = 0; i < concurrency; i++) {
         if (!sessions[i] || sessions[i]!.closed) {
           if (sessions[i]) errors += sessions[i]!.errors;
-          sessions[i] = openSession(target.port, target.handshake, 5000);
+          sessions[i] = openSession(target.port, target.handshake, 5000, target.proof);
           await sessions[i]!.open;
         }
       }

@@ -12,7 +12,8 @@ import { buildClusterLayout } from '../../src/management/cluster-layout.js';
 import { loadAgentState } from '../../src/agent/state-store.js';
 import { SIM_SCRIPT } from '../../src/agent/runtimes/sim.js';
 import { freePort, pidAlive, spawnCli, spawnProc, tempDir, type Proc } from '../helpers/process.js';
-import { startControllerProc, TestClient } from '../controller/harness.js';
+import { startControllerProc, testAgentKey, TestClient } from '../controller/harness.js';
+import { controllerProof, testKeyFile } from '../agent/harness.js';
 import { ENTRY_APIS, handshakeArb, messageArb } from './frames.js';
 import type { FuzzTarget } from './fuzz.js';
 
@@ -44,7 +45,7 @@ export async function startTargets(): Promise<Targets> {
   const stagedBefore = await staged();
 
   const agentDir = tempDir('zeek-mgmt-fuzz-agent-');
-  const agent = spawnCli(['agent', '--name', 'agent-fuzz', '--runtime', 'sim', '--listen-port', '0', '--no-connect', '--state-dir', agentDir]);
+  const agent = spawnCli(['agent', '--name', 'agent-fuzz', '--key-file', testKeyFile(), '--runtime', 'sim', '--listen-port', '0', '--no-connect', '--state-dir', agentDir]);
   procs.push(agent);
   const agentPort = Number((await agent.waitFor(/agent-fuzz listening on 127\.0\.0\.1:(\d+)/))[1]);
 
@@ -60,9 +61,13 @@ export async function startTargets(): Promise<Targets> {
   const targets: FuzzTarget[] = [
     { name: 'controller handshake', pid: ctl.proc.pid, port: ctl.clientPort, mode: 'handshake', frames: handshakeArb },
     { name: 'controller client port', pid: ctl.proc.pid, port: ctl.clientPort, mode: 'messages', handshake: JSON.stringify([TOPIC_CONTROLLER]), frames: messageArb(TOPIC_CONTROLLER, ENTRY_APIS.client) },
-    { name: 'controller agent port', pid: ctl.proc.pid, port: ctl.agentPort, mode: 'messages', handshake: JSON.stringify([TOPIC_AGENT_PREFIX]), frames: messageArb(TOPIC_AGENT_PREFIX, ENTRY_APIS.agent) },
-    { name: 'agent handshake', pid: agent.pid, port: agentPort, mode: 'handshake', frames: handshakeArb },
-    { name: 'agent listener', pid: agent.pid, port: agentPort, mode: 'messages', handshake: JSON.stringify([agentTopic('agent-fuzz')]), frames: messageArb(agentTopic('agent-fuzz'), ENTRY_APIS.agent) },
+    // As a compromised agent would: proving its key, then anything on and off its own topic.
+    { name: 'controller agent port', pid: ctl.proc.pid, port: ctl.agentPort, mode: 'messages', handshake: JSON.stringify([TOPIC_AGENT_PREFIX]), frames: messageArb(TOPIC_AGENT_PREFIX, ENTRY_APIS.agent),
+      proof: { id: 'agent-fuzz', key: testAgentKey(ctl.stateDir, 'agent-fuzz') } },
+    { name: 'agent handshake', pid: agent.pid, port: agentPort, mode: 'handshake', frames: handshakeArb, proof: controllerProof('agent-fuzz').proof },
+    // As a controller holding the agent's key would.
+    { name: 'agent listener', pid: agent.pid, port: agentPort, mode: 'messages', handshake: JSON.stringify([agentTopic('agent-fuzz')]), frames: messageArb(agentTopic('agent-fuzz'), ENTRY_APIS.agent),
+      proof: controllerProof('agent-fuzz').proof },
     { name: 'node management port', pid: node.pid, port: nodePort, mode: 'messages', handshake: JSON.stringify([nodeTopic('manager')]), frames: messageArb(nodeTopic('manager').slice(0, -1), ENTRY_APIS.node) },
   ];
   return {

@@ -4,6 +4,7 @@
  * tests on the sim runtime or the real Zeek. Free ports, temp state dirs;
  * every process is stopped by the helpers' stopAll().
  */
+import { agentKeyFile } from '../controller/harness.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, freePort, runCli, spawnCli, tempDir, type Proc } from './process.js';
@@ -46,7 +47,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const state = tempDir('zeek-mgmt-cluster-');
   const controllerArgs = ['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', join(state, 'controller'),
     '--port-start', String(portStart), '--metrics-port-start', String(metricsStart), '--request-timeout', '40', '--log-level', 'info'];
-  const agentArgs = (dir: string): string[] => ['agent', '--name', AGENT, '--listen-port', String(listenPort), '--controller', `127.0.0.1:${agentPort}`,
+  // The key is derived from the controller's agent-secret, made when it first starts: asked for once the controller is up.
+  const agentArgs = (dir: string): string[] => ['agent', '--name', AGENT, '--key-file', agentKeyFile(join(state, 'controller'), AGENT), '--listen-port', String(listenPort), '--controller', `127.0.0.1:${agentPort}`,
     '--state-dir', dir, '--runtime', o.runtime, ...(o.zeekPath ? ['--zeek-path', o.zeekPath] : []), '--node-timeout', String(o.nodeTimeoutS ?? 8),
     '--stop-grace', '3', '--log-level', 'info', ...(o.agentArgs ?? [])];
   const pids = new Set<number>();

@@ -13,7 +13,7 @@ test('limit flags reach the controller\'s and the agent\'s options; sizes take K
     wire: { ...DEFAULT_DAEMON_LIMITS.wire, maxFrameBytes: 2 * 1024 ** 2, maxDepth: 40, maxQueueBytes: 512 * 1024, maxConnectionsPerAddress: 9, maxRoutes: 77 },
     maxReqidLength: 64, maxNodes: 12, maxConfigBytes: 1024 ** 3, logMaxBytes: 1024 ** 2, logKeep: 0,
   });
-  const agent = resolveAgentConfig({ name: 'a', runtime: 'sim', maxQueue: '3M' }, {}, '/tmp');
+  const agent = resolveAgentConfig({ name: 'a', runtime: 'sim', maxQueue: '3M', key: Buffer.alloc(32, 1) }, {}, '/tmp');
   assert.ok(agent.ok);
   assert.equal(agent.value.options.limits?.wire.maxQueueBytes, 3 * 1024 ** 2);
   assert.equal(agent.value.options.limits?.maxNodes, DEFAULT_DAEMON_LIMITS.maxNodes);
