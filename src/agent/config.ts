@@ -4,10 +4,9 @@
  * management/settings.ts. Every bad value is reported as one error text.
  */
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import type { ManagementLogger } from '../management/log.js';
+import type { LogFormat, ManagementLogger } from '../management/log.js';
 import {
-  readHost, readHostPort, readLogLevel, readPort, readSeconds, setting, settle, SettingsError, type Setting,
+  readHost, readHostPort, readLogFormat, readLogLevel, readPort, readSeconds, setting, settle, SettingsError, stateDirOf, type Setting,
 } from '../management/settings.js';
 import type { Outcome } from '../protocol/errors.js';
 import { findExecutable, probeZeek, type RuntimeKind, type ZeekVersion } from './runtimes/index.js';
@@ -41,6 +40,7 @@ export interface AgentOptions {
   archive?: { command?: string; intervalMs?: number; archiveDir?: string } | false;
   logger?: ManagementLogger;
   logLevel?: string;
+  logFormat?: LogFormat;
   /** Lines worth logging at start (e.g. why this runtime was chosen). */
   notes?: string[];
   /** A controller running beside this agent (`zeek-mgmt up`), reported by get_nodes. */
@@ -79,6 +79,7 @@ export interface AgentFlags {
   archiveDir?: string;
   logQueueDir?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export interface ResolvedAgentConfig {
@@ -116,7 +117,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     const connect = flags.connect !== false;
     if (!listen && !connect) fail('--no-listen and --no-connect together leave no way for a controller to reach this agent');
 
-    const stateDir = get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR')?.text ?? join(cwd, '.zeek-mgmt', name);
+    const stateDir = stateDirOf(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR'), name, cwd);
     const spoolDir = get(flags.spoolDir, '--spool-dir', 'ZEEK_MANAGEMENT_SPOOL_DIR')?.text;
 
     const zeekPath = flags.zeekPath ?? 'zeek';
@@ -148,6 +149,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     const maxRestartBackoffMs = seconds(flags.maxRestartBackoff, '--max-restart-backoff', 0.1);
     const archiveIntervalMs = seconds(flags.archiveInterval, '--archive-interval', 1);
     const logLevel = get(flags.logLevel, '--log-level');
+    const logFormat = get(flags.logFormat, '--log-format');
     if (flags.archive === false && (flags.archiveCmd ?? flags.archiveInterval ?? flags.archiveDir) !== undefined) {
       fail('--no-archive turns archival off: drop --archive-cmd, --archive-interval and --archive-dir, or --no-archive');
     }
@@ -161,6 +163,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     if (stopGraceMs !== undefined) options.stopGraceMs = stopGraceMs;
     if (maxRestartBackoffMs !== undefined) options.maxRestartBackoffMs = maxRestartBackoffMs;
     if (logLevel !== undefined) options.logLevel = readLogLevel(logLevel);
+    if (logFormat !== undefined) options.logFormat = readLogFormat(logFormat);
     if (flags.logQueueDir !== undefined) options.logQueueDir = flags.logQueueDir;
     if (flags.archive === false) options.archive = false;
     else {

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeNodeStatus, success,
+  API_VERSION, AgentApi, EventDispatcher, TOPIC_AGENT_PREFIX, agentTopic, encodeNodeStatus, success,
   type NodeStatus, type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
@@ -18,7 +18,7 @@ import { Archiver } from './archiver.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './config.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { createRuntime, findExecutable } from './runtimes/index.js';
-import { StateLock } from './state-lock.js';
+import { StateLock } from '../management/state-lock.js';
 import { Supervisor } from './supervisor.js';
 
 export interface Agent {
@@ -33,8 +33,8 @@ export interface Agent {
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true });
-  const log = options.logger ?? createLogger({ name: options.name, role: 'agent', stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
-  const locked = StateLock.acquire(stateDir);
+  const log = options.logger ?? createLogger({ name: options.name, role: 'agent', stateDir, ...(options.logLevel ? { level: options.logLevel } : {}), ...(options.logFormat ? { format: options.logFormat } : {}) });
+  const locked = StateLock.acquire(stateDir, 'agent');
   if (!locked.ok) throw new Error(locked.error);
   const lock = locked.value;
   let agent: AgentRuntime | undefined;
@@ -120,24 +120,34 @@ class AgentRuntime implements Agent {
       if (peer.id === this.controllerPeer) this.controllerPeer = undefined;
     });
     if (o.listen !== false) {
-      const bound = await this.endpoint.listen({ host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers' });
+      // Controllers speak on agent topics only: a client that mistook this port for the controller's is told so at once.
+      const bound = await this.endpoint.listen({
+        host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers', publishTopics: [TOPIC_AGENT_PREFIX],
+      });
       this.listenPort = bound.port;
     }
     if (o.connect !== false) {
       const host = o.controllerHost ?? AGENT_DEFAULTS.controllerHost;
       const port = o.controllerPort ?? AGENT_DEFAULTS.controllerPort;
       this.link = this.endpoint.connect({ host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 } });
-      let reported = false;
+      let reported = '';
+      let refusal = '';
+      this.endpoint.on('peer-error', (peer, e) => {
+        if (peer.id === this.link?.connected?.id) refusal = e.context;
+        else this.log.warn({ peer: peer.id, code: e.code, context: e.context }, 'peer reported an error');
+      });
       this.link.on('up', (peer) => {
-        reported = false;
+        refusal = '';
         this.log.info({ controller: `${host}:${port}`, peer: peer.id }, 'connected to controller');
         this.hello(peer, true);
       });
-      this.link.on('down', (_peer, reason) => {
+      this.link.on('down', (lost, reason) => {
         if (this.closed) return; // our own shutdown, not an outage
-        // One line per outage, not one per retry.
-        this.log[reported ? 'debug' : 'warn']({ controller: `${host}:${port}`, reason }, 'controller unreachable; retrying');
-        reported = true;
+        // One line per outage (or per reason the controller gives for refusing us), not one per retry.
+        if (lost && !refusal) reported = '';
+        const says = refusal ? `the controller refused this agent: ${refusal}; retrying` : 'controller unreachable; retrying';
+        this.log[reported === says ? 'debug' : 'warn']({ controller: `${host}:${port}`, reason }, says);
+        reported = says;
       });
     }
     if (o.archive !== false) {

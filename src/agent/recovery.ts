@@ -12,7 +12,7 @@ import type { Configuration } from '../management/index.js';
 import type { Logger } from '../protocol/index.js';
 import { readPidFile, removePidFile, type PidRecord } from './pid-file.js';
 import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, terminate, verifyIdentity } from './process-identity.js';
-import { findByEnv, readStat } from './procfs.js';
+import { findByEnv, readStat } from '../management/procfs.js';
 import { loadConfiguration } from './state-store.js';
 import { validateConfiguration } from './validate.js';
 

@@ -4,9 +4,9 @@
  * options do), read by the rules of management/settings.ts.
  */
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { ManagementLogger } from '../management/log.js';
-import { readHost, readLogLevel, readPort, readSeconds, setting, settle, type Setting } from '../management/settings.js';
+import type { LogFormat } from '../management/log.js';
+import { readHost, readLogFormat, readLogLevel, readPort, readSeconds, setting, settle, stateDirOf, type Setting } from '../management/settings.js';
 import type { Outcome } from '../protocol/errors.js';
 
 export interface ControllerOptions {
@@ -27,6 +27,7 @@ export interface ControllerOptions {
   dialRetryMaxMs: number;
   logger?: ManagementLogger;
   logLevel?: string;
+  logFormat?: LogFormat;
 }
 
 export const CONTROLLER_DEFAULTS = {
@@ -53,6 +54,7 @@ export interface ControllerFlags {
   portStart?: string;
   metricsPortStart?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** Builds the options from flags, then the environment, then defaults; or says which setting is bad. */
@@ -64,13 +66,14 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
     const name = get(flags.name, '--name', 'ZEEK_CONTROLLER_NAME')?.text ?? `controller-${hostname()}`;
     const timeout = get(flags.requestTimeout, '--request-timeout');
     const logLevel = get(flags.logLevel, '--log-level');
+    const logFormat = get(flags.logFormat, '--log-format');
     return {
       name,
       clientHost: host(get(flags.clientAddress, '--client-address', 'ZEEK_CONTROLLER_WEBSOCKET_ADDR'), CONTROLLER_DEFAULTS.clientHost),
       clientPort: port(get(flags.clientPort, '--client-port', 'ZEEK_CONTROLLER_WEBSOCKET_PORT'), CONTROLLER_DEFAULTS.clientPort),
       agentHost: host(get(flags.agentAddress, '--agent-address', 'ZEEK_CONTROLLER_ADDR'), CONTROLLER_DEFAULTS.agentHost),
       agentPort: port(get(flags.agentPort, '--agent-port', 'ZEEK_CONTROLLER_PORT'), CONTROLLER_DEFAULTS.agentPort),
-      stateDir: resolve(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR')?.text ?? join('.zeek-mgmt', name)),
+      stateDir: stateDirOf(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR'), name, process.cwd()),
       requestTimeoutMs: timeout === undefined ? CONTROLLER_DEFAULTS.requestTimeoutMs : readSeconds(timeout, 'positive'),
       autoAssignPorts: flags.autoAssignPorts ?? true,
       autoAssignMetricsPorts: flags.autoAssignMetricsPorts ?? true,
@@ -78,6 +81,7 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
       metricsPortStart: port(get(flags.metricsPortStart, '--metrics-port-start'), CONTROLLER_DEFAULTS.metricsPortStart, 1),
       dialRetryMaxMs: CONTROLLER_DEFAULTS.dialRetryMaxMs,
       ...(logLevel ? { logLevel: readLogLevel(logLevel) } : {}),
+      ...(logFormat ? { logFormat: readLogFormat(logFormat) } : {}),
     };
   });
 }

@@ -6,18 +6,20 @@
  * mechanism (gather.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import {
   API_VERSION, backendOf, AgentApi, AgentNotifications, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
   agentTopic, encodeConfiguration, encodeInstance, failure, success, type Configuration, type InvalidEvent,
   type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
+import { StateLock } from '../management/state-lock.js';
 import { Endpoint, ErrorCode, str, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
 import { Deployer } from './deploy.js';
 import { Gatherer } from './gather.js';
-import { InstanceRegistry } from './instances.js';
+import { InstanceRegistry, addressOf } from './instances.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { getIdValue, getNodes, restart, testTimeout } from './relay.js';
 import { ConfigStates } from './state.js';
@@ -26,6 +28,9 @@ import { validateConfiguration } from './validate.js';
 
 export type { ControllerOptions } from './config.js';
 
+/** Another controller holds the state directory. */
+export class StateLockError extends Error {}
+
 /**
  * zeek-client's read timeout restarts on every ping it gets, so pinging its
  * session more often than its request timeout (20 s by default) would keep
@@ -33,27 +38,42 @@ export type { ControllerOptions } from './config.js';
  */
 const CLIENT_PING_INTERVAL_MS = 60_000;
 
+/** How many refused agent processes the controller remembers, to warn once about each. */
+const MAX_REFUSED_REMEMBERED = 1000;
+
 export interface Controller {
   readonly name: string;
   readonly clientPort: number;
   readonly agentPort: number;
   readonly stateDir: string;
+  /** The id of the deployed configuration (persisted from an earlier run, or deployed since), if any. */
+  readonly deployedConfigId: string | undefined;
   close(): Promise<void>;
 }
 
 /** Starts a controller; rejects (with a StoreError for a bad database) if it cannot. */
 export async function startController(options: ControllerOptions): Promise<Controller> {
-  const log = options.logger ?? createLogger({ name: options.name, role: 'controller', stateDir: options.stateDir, ...(options.logLevel ? { level: options.logLevel } : {}) });
-  const store = ControllerStore.open(options.stateDir);
+  mkdirSync(options.stateDir, { recursive: true });
+  const locked = StateLock.acquire(options.stateDir, 'controller');
+  if (!locked.ok) throw new StateLockError(locked.error);
+  const lock = locked.value;
+  const log = options.logger ?? createLogger({ name: options.name, role: 'controller', stateDir: options.stateDir, ...(options.logLevel ? { level: options.logLevel } : {}), ...(options.logFormat ? { format: options.logFormat } : {}) });
+  let store: ControllerStore | undefined;
   let runtime: ControllerRuntime | undefined;
   try {
+    store = ControllerStore.open(options.stateDir);
     runtime = new ControllerRuntime(options, store, log);
-    if (!options.logger) runtime.onClosed = () => log.close();
+    const ownLog = !options.logger;
+    runtime.onClosed = () => { lock.release(); if (ownLog) log.close(); };
     await runtime.start();
     return runtime;
   } catch (err) {
     if (runtime) await runtime.close();
-    else store.close();
+    else {
+      store?.close();
+      lock.release();
+      if (!options.logger) log.close();
+    }
     throw err;
   }
 }
@@ -71,6 +91,8 @@ class ControllerRuntime implements Controller, ControllerContext {
   private readonly endpoint: Endpoint;
   private readonly tracker: RequestTracker;
   private readonly deployer: Deployer;
+  /** Agent processes (hello ids) refused so far. */
+  private readonly refused = new Set<string>();
 
   constructor(readonly options: ControllerOptions, readonly store: ControllerStore, readonly log: ManagementLogger) {
     this.name = options.name;
@@ -98,6 +120,10 @@ class ControllerRuntime implements Controller, ControllerContext {
       this.log.info({ config: deployed.id }, `re-deploying persisted configuration ${deployed.id} as agents appear`);
       this.instances.require(deployed.instances);
     }
+  }
+
+  get deployedConfigId(): string | undefined {
+    return this.states.deployed?.id;
   }
 
   async close(): Promise<void> {
@@ -223,21 +249,37 @@ class ControllerRuntime implements Controller, ControllerContext {
     if (version !== API_VERSION) {
       const msg = `instance ${instance}/${id} has checked in with incompatible API version ${version}`;
       this.log.error({ instance, id, apiVersion: version }, msg);
-      this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, `${msg}; this controller speaks version ${API_VERSION}`, ''), { to: from.id });
-      this.endpoint.sendError(from.id, ErrorCode.invalidData, `${msg}; this controller speaks version ${API_VERSION}`);
-      this.endpoint.disconnect(from.id, 1008, 'incompatible API version');
-      return;
+      return this.refuseAgent(instance, from, `${msg}; this controller speaks version ${API_VERSION}`, 'incompatible API version');
+    }
+    const refusal = this.instances.refusal(instance, id, from, connecting);
+    if (refusal) {
+      // A refused agent keeps retrying: a warning the first time, for each agent process.
+      const again = this.refused.has(id);
+      if (!again && this.refused.size >= MAX_REFUSED_REMEMBERED) this.refused.clear();
+      this.refused.add(id);
+      this.log[again ? 'info' : 'warn']({ instance, id, peer: from.id, remote: `${from.remoteAddress}:${from.remotePort}` }, refusal);
+      return this.refuseAgent(instance, from, `controller ${this.name}: ${refusal}`, 'instance name in use');
     }
     const how = this.instances.hello(instance, id, from, connecting);
-    const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use', replaced: 'checked in as a new agent process; it replaces the old session' };
+    const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use' };
     this.log.info({ instance, peer: from.id, agentId: id }, `instance ${instance} ${says[how]}`);
+    if (how !== 'second-path') this.toClients(ControllerApi.notifyInstanceState.make(instance, true, addressOf(from)), { instance, connected: true });
     this.deployer.helloFrom(instance);
+  }
+
+  /** Tells an agent why it is refused (a notify_error and a Broker error, which it logs) and disconnects it. */
+  private refuseAgent(instance: string, peer: PeerInfo, why: string, closeReason: string): void {
+    this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, why, ''), { to: peer.id });
+    this.endpoint.sendError(peer.id, ErrorCode.invalidData, why);
+    this.endpoint.disconnect(peer.id, 1008, closeReason);
   }
 
   private peerLost(peer: PeerInfo): void {
     const name = this.instances.lost(peer.id);
     if (!name) return;
-    this.log.info({ instance: name, peer: peer.id }, `instance ${name} disconnected; dropped from known instances`);
+    this.log[this.states.deployed?.instances.some((i) => i.name === name) ? 'warn' : 'info']({ instance: name, peer: peer.id },
+      `instance ${name} disconnected; dropped from known instances`);
+    this.toClients(ControllerApi.notifyInstanceState.make(name, false, addressOf(peer)), { instance: name, connected: false });
     this.gather.instanceLost(name);
   }
 

@@ -5,15 +5,36 @@
  * Results for names that are not in it), and test_timeout with state (a
  * gather that asks nobody and times out).
  */
-import { AgentApi, ControllerApi, failure, type Request, type RequestKind, type Result } from '../management/index.js';
+import { AgentApi, ControllerApi, encodeNodeStatus, failure, type Request, type RequestKind, type Result } from '../management/index.js';
+import { vector, type Value } from '../protocol/index.js';
 import type { ControllerContext } from './context.js';
 import type { Gather } from './gather.js';
 
+/**
+ * Every connected agent's nodes. An instance of the deployed configuration
+ * that has no session is not left out: it gets a failed Result naming it,
+ * carrying its last known nodes (as its agent last reported them, else as
+ * the configuration places them, state UNKNOWN) for the client's table.
+ */
 export function getNodes(ctx: ControllerContext, reqid: string): void {
   const names = ctx.instances.knownNames();
-  if (names.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')]);
-  const req = startRelay(ctx, ControllerApi.getNodes, reqid);
+  const missing = (ctx.states.deployed?.instances ?? []).map((i) => i.name).filter((n) => !names.includes(n)).sort();
+  if (names.length === 0 && missing.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')]);
+  const unreachable = missing.map((name) => failure(reqid, `instance ${name} is not connected`, { instance: name, data: lastKnownNodes(ctx, name) }));
+  const req = startRelay(ctx, ControllerApi.getNodes, reqid, unreachable, (results) => {
+    for (const r of results) if (r.success && r.instance !== undefined && r.data !== undefined) ctx.instances.noteNodes(r.instance, r.data);
+  });
   if (req) ctx.gather.fanOut(req, names, AgentApi.getNodes);
+}
+
+function lastKnownNodes(ctx: ControllerContext, instance: string): Value {
+  const reported = ctx.instances.lastNodes(instance);
+  if (reported) return reported;
+  const nodes = (ctx.states.deployed?.nodes ?? []).filter((n) => n.instance === instance);
+  return vector(nodes.map((n) => encodeNodeStatus({
+    node: n.name, state: 'UNKNOWN', mgmtRole: 'NONE', clusterRole: n.role,
+    ...(n.port ? { port: n.port } : {}), ...(n.metricsPort ? { metricsPort: n.metricsPort } : {}),
+  })));
 }
 
 export function getIdValue(ctx: ControllerContext, reqid: string, id: string, nodes: readonly string[]): void {
@@ -63,10 +84,10 @@ function relayToNodes(ctx: ControllerContext, spec: RequestKind, reqid: string, 
  * A gather whose Results become the client's response. A client reusing the
  * id of a request still in progress gets an error instead, the first keeps going.
  */
-export function startRelay(ctx: ControllerContext, spec: RequestKind, reqid: string, results: Result[] = []): Request<Gather> | undefined {
+export function startRelay(ctx: ControllerContext, spec: RequestKind, reqid: string, results: Result[] = [], seen?: (results: Result[]) => void): Request<Gather> | undefined {
   if (ctx.gather.pending(reqid)) {
     ctx.respond(spec, reqid, [failure(reqid, `request ${reqid} is already pending`)]);
     return undefined;
   }
-  return ctx.gather.start({ id: reqid, kind: spec.kind, results, onComplete: (all) => ctx.respond(spec, reqid, all) });
+  return ctx.gather.start({ id: reqid, kind: spec.kind, results, onComplete: (all) => { seen?.(all); ctx.respond(spec, reqid, all); } });
 }

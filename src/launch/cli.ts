@@ -20,7 +20,8 @@ export function registerLaunchCommands(program: Command): void {
     .option('--port-start <port>', 'first auto-assigned Broker port (default 2200)')
     .option('--metrics-port-start <port>', 'first auto-assigned metrics port (default 9000)')
     .option('--request-timeout <s>', 'controller request timeout in seconds (default 10)')
-    .option('--log-level <level>', 'log level of controller and agent on stderr: trace, debug, info (every request), warn, error', 'warn')
+    .option('--log-level <level>', 'log level of controller and agent on stderr: trace, debug, info (every request), warn, error; management.log always has info and above', 'warn')
+    .option('--log-format <format>', 'stderr lines: text (readable), json, or auto: text on a terminal, else json (default auto); management.log is JSON')
     .action(async (flags: Record<string, unknown>) => {
       const { runUp } = await import('./up.js');
       process.exitCode = await runUp(flags);

@@ -1,14 +1,17 @@
 /**
  * Runs the controller and the local agent (told that the controller runs
- * beside it) in this process until SIGINT/SIGTERM, then stops the agent with
+ * beside it) in this process until SIGINT/SIGTERM/SIGHUP, then stops the agent with
  * its nodes and the controller, so nothing is left behind. With --config,
  * stages and deploys that configuration once the agent has connected.
  */
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { startAgent, type Agent } from '../agent/main.js';
 import { resolveControllerOptions } from '../controller/config.js';
 import { startController, type Controller } from '../controller/main.js';
+import { runInForeground } from '../management/foreground.js';
 import { waitForInstance } from './wait.js';
 
 export interface UpFlags {
@@ -29,6 +32,7 @@ export interface UpFlags {
   nodeTimeout?: string;
   stopGrace?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 const say = (line: string): void => { process.stderr.write(`zeek-mgmt up: ${line}\n`); };
@@ -36,6 +40,7 @@ const say = (line: string): void => { process.stderr.write(`zeek-mgmt up: ${line
 export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const flags = raw as UpFlags;
   const base = resolve(flags.stateDir ?? (env.ZEEK_MANAGEMENT_STATE_DIR || '.zeek-mgmt'));
+  const logFormat = flags.logFormat ? { logFormat: flags.logFormat } : {};
   const probe = resolveControllerOptions({ ...(flags.controllerName ? { name: flags.controllerName } : {}) }, env);
   const resolvedController = probe.ok ? resolveControllerOptions({
     name: probe.value.name,
@@ -46,7 +51,8 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.portStart ? { portStart: flags.portStart } : {}),
     ...(flags.metricsPortStart ? { metricsPortStart: flags.metricsPortStart } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
-    stateDir: join(base, probe.value.name),
+    ...logFormat,
+    stateDir: base,
   }, env) : probe;
   if (!resolvedController.ok) { say(resolvedController.error); return 2; }
   const controllerOptions = resolvedController.value;
@@ -61,17 +67,25 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.nodeTimeout ? { nodeTimeout: flags.nodeTimeout } : {}),
     ...(flags.stopGrace ? { stopGrace: flags.stopGrace } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
+    ...logFormat,
+    stateDir: base,
   });
   const checked = resolveAgentConfig(agentFlags(controllerOptions.agentPort || 1), env, process.cwd());
   if (!checked.ok) { say(checked.error); return 2; }
-  const agentName = checked.value.options.name;
+
+  // A cluster file that cannot be read or does not parse stops `up` before anything starts.
+  if (flags.config) {
+    const problem = await checkClusterFile(flags.config);
+    if (problem) { say(problem); return 1; }
+  }
 
   let controller: Controller | undefined;
   let agent: Agent | undefined;
-  const stopped = waitForSignal();
+  const foreground = runInForeground();
+  const stopped = { promise: foreground.stopped.then(() => 'stopped' as const), dispose: foreground.dispose };
   try {
     controller = await startController(controllerOptions);
-    const outcome = resolveAgentConfig({ ...agentFlags(controller.agentPort), stateDir: join(base, agentName) }, env, process.cwd());
+    const outcome = resolveAgentConfig(agentFlags(controller.agentPort), env, process.cwd());
     if (!outcome.ok) { say(outcome.error); return 2; }
     const resolved = outcome.value;
     for (const note of resolved.notes) say(note);
@@ -95,13 +109,16 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
       const code = await deploy(flags.config, clientAt);
       if (code !== 0) say(`deploying ${flags.config} failed (see above); the controller and agent keep running`);
     }
+    const persisted = flags.config ? undefined : controller.deployedConfigId;
     process.stderr.write([
       '',
-      `Ready. In another terminal${flags.config ? '' : ', deploy a cluster'}:`,
-      ...(flags.config ? [] : [`  npx zeek-mgmt${controllerFlag} deploy-config examples/mini.ini`]),
-      `  npx zeek-mgmt${controllerFlag} get-nodes --table`,
-      `  npx zeek-mgmt${controllerFlag} get-id-value Cluster::node`,
-      `  npx zeek-mgmt${controllerFlag} monitor`,
+      ...(persisted ? [`The controller is redeploying the configuration it had deployed before, ${persisted}, to its agents as they connect.`] : []),
+      `Ready. In another terminal${flags.config || persisted ? '' : ', deploy a cluster'}:`,
+      ...(flags.config || persisted ? [] : [`  zeek-mgmt${controllerFlag} deploy-config examples/mini.ini`]),
+      ...(persisted ? [`  zeek-mgmt${controllerFlag} get-config --deployed`] : []),
+      `  zeek-mgmt${controllerFlag} get-nodes --table`,
+      `  zeek-mgmt${controllerFlag} get-id-value Cluster::node`,
+      `  zeek-mgmt${controllerFlag} monitor`,
       'Ctrl-C here stops the controller, the agent and every node.',
       '',
     ].join('\n'));
@@ -126,14 +143,17 @@ function connectHost(host: string): string {
   return host;
 }
 
-function waitForSignal(): { promise: Promise<'stopped'>; dispose: () => void } {
-  let onSignal = (): void => undefined;
-  const promise = new Promise<'stopped'>((resolveSignal) => {
-    onSignal = () => resolveSignal('stopped');
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  return { promise, dispose: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
+/** Why the cluster configuration file cannot be deployed (unreadable, or does not parse), or undefined. */
+async function checkClusterFile(file: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return `--config ${file}: cannot read it: ${(err as Error).message}`;
+  }
+  const { parseClusterConfig } = await import('../client/cluster-config.js');
+  const parsed = parseClusterConfig(text, { source: file, hostname: hostname() || 'localhost' });
+  return parsed.ok ? undefined : `--config: ${parsed.error}; nothing was started`;
 }
 
 /** Stages and deploys through the client, exactly as `zeek-mgmt --controller HOST:PORT deploy-config FILE` would. */

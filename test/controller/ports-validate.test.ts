@@ -176,7 +176,7 @@ describe('settings', () => {
     assert.equal(fromEnv.name, 'c-env');
     assert.equal(fromEnv.agentPort, 3150);
     assert.equal(fromEnv.clientPort, 3149);
-    assert.equal(fromEnv.stateDir, '/tmp/x');
+    assert.equal(fromEnv.stateDir, '/tmp/x/c-env', 'the state directory is <base>/<name>, as for up and agent');
     const fromFlags = resolved({ name: 'c-flag', agentPort: '0', requestTimeout: '1.5' }, env);
     assert.equal(fromFlags.name, 'c-flag');
     assert.equal(fromFlags.agentPort, 0);

@@ -1,7 +1,8 @@
 /**
- * One agent per state directory: `<state dir>/agent.lock` names the live
- * agent (pid and start time); a second agent on the same directory would
- * duplicate every node, so it refuses to start.
+ * One daemon of a kind per state directory: `<state dir>/<kind>.lock` names
+ * the live one (pid and start time). A second agent on the same directory
+ * would duplicate every node, a second controller would write its
+ * configurations into the first one's database; so either refuses to start.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +13,9 @@ export class StateLock {
   private constructor(private readonly path: string) {}
 
   /** Takes the lock or returns why it cannot. */
-  static acquire(stateDir: string): Outcome<StateLock> {
+  static acquire(stateDir: string, kind: 'agent' | 'controller'): Outcome<StateLock> {
     const fail = (error: string): Outcome<StateLock> => ({ ok: false, error });
-    const path = join(stateDir, 'agent.lock');
+    const path = join(stateDir, `${kind}.lock`);
     const mine = `${JSON.stringify({ pid: process.pid, startTime: readStat(process.pid)?.startTime ?? '' })}\n`;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -26,11 +27,11 @@ export class StateLock {
       }
       const holder = readHolder(path);
       if (holder && holder.pid !== process.pid && isLive(holder.pid, holder.startTime)) {
-        return fail(`another agent (pid ${holder.pid}) already uses state directory ${stateDir}`);
+        return fail(`another ${kind} (pid ${holder.pid}) already uses state directory ${stateDir}`);
       }
       rmSync(path, { force: true });
     }
-    return fail(`cannot lock state directory ${stateDir}: another agent is starting on it`);
+    return fail(`cannot lock state directory ${stateDir}: another ${kind} is starting on it`);
   }
 
   release(): void {
