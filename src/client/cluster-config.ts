@@ -16,6 +16,7 @@ import {
 import { effectiveEntries, escapeIniValue, parseIni, renderIni, type IniDocument, type IniEntry, type IniSection } from './ini.js';
 import { quoteIfSpaced, shlexSplit } from './shlex.js';
 import { instanceToJson } from './results.js';
+import { quoted } from '../management/printable.js';
 
 export interface ParseOptions {
   /** Shown in errors, e.g. the file name or `<stdin>`. */
@@ -43,6 +44,7 @@ class ConfigError extends Error {
 }
 
 export function parseClusterConfig(text: string, options: ParseOptions): ParseResult {
+  if (text.includes('\u0000')) return { ok: false, error: `${options.source}: not a text file (it holds NUL bytes); a cluster configuration is an INI file` };
   const parsed = parseIni(text);
   if (!parsed.ok) return { ok: false, error: `${options.source}:${parsed.error.line}: ${parsed.error.message}` };
   const warnings: string[] = [];
@@ -91,7 +93,7 @@ function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSe
     if (e.key === 'backend') {
       const backend = e.value.trim().toLowerCase();
       if (!(CLUSTER_BACKENDS as readonly string[]).includes(backend)) {
-        throw new ConfigError(e.line, `cluster backend "${e.value}" is invalid; use one of ${CLUSTER_BACKENDS.join(', ')}`);
+        throw new ConfigError(e.line, `cluster backend ${quoted(e.value)} is invalid; use one of ${CLUSTER_BACKENDS.join(', ')}`);
       }
       settings.backend = backend as ClusterBackend;
     } else if (e.key === 'xpub_port') settings.xpubPort = tcp(portNumber(e.value, e, 'cluster xpub_port'));
@@ -108,10 +110,10 @@ function parseInstance(entry: IniEntry): Instance {
   const host = colon < 0 ? '' : entry.value.slice(0, colon).replace(/^[\s[]+|[\s\]]+$/g, '');
   const portText = colon < 0 ? '' : entry.value.slice(colon + 1).trim();
   if (host === '' || portText === '') {
-    throw new ConfigError(entry.line, `invalid spec for instance "${entry.key}": "${entry.value}" should be <host>:<port> (IPv6 as [addr]:port)`);
+    throw new ConfigError(entry.line, `invalid spec for instance "${entry.key}": ${quoted(entry.value)} should be <host>:<port> (IPv6 as [addr]:port)`);
   }
   if (isIP(host) === 0) {
-    throw new ConfigError(entry.line, `instance "${entry.key}": "${host}" is not an IP address (the controller dials agents by address)`);
+    throw new ConfigError(entry.line, `instance "${entry.key}": ${quoted(host)} is not an IP address (the controller dials agents by address)`);
   }
   return { name: entry.key, host, listenPort: { number: portNumber(portText, entry, `instance "${entry.key}" port`), protocol: 'tcp' } };
 }
@@ -159,7 +161,7 @@ function lookupRole(text: string): ClusterRole | undefined {
 
 function integer(text: string, entry: IniEntry, what: string): number {
   const t = text.trim().replace(/_/g, '');
-  if (!/^[+-]?\d+$/.test(t)) throw new ConfigError(entry.line, `${what}: "${text}" is not an integer`);
+  if (!/^[+-]?\d+$/.test(t)) throw new ConfigError(entry.line, `${what}: ${quoted(text)} is not an integer`);
   return Number(t);
 }
 
@@ -173,7 +175,7 @@ const tcp = (number: number): Port => ({ number, protocol: 'tcp' });
 
 function split(entry: IniEntry, what: string): string[] {
   const r = shlexSplit(entry.value!);
-  if (!r.ok) throw new ConfigError(entry.line, `${what} value "${entry.value}" is invalid: ${r.error}`);
+  if (!r.ok) throw new ConfigError(entry.line, `${what} value ${quoted(entry.value!)} is invalid: ${r.error}`);
   return r.words;
 }
 
@@ -181,7 +183,7 @@ function parseEnv(entry: IniEntry, where: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const item of split(entry, `${where} env`)) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new ConfigError(entry.line, `${where} env value "${entry.value}" is invalid: "${item}" is not KEY=VALUE (quote values with spaces: KEY="a b")`);
+    if (eq <= 0) throw new ConfigError(entry.line, `${where} env value ${quoted(entry.value!)} is invalid: ${quoted(item)} is not KEY=VALUE (quote values with spaces: KEY="a b")`);
     env[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return env;

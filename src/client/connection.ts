@@ -28,6 +28,8 @@ const MAX_UNCLAIMED = 1000;
 export class ControllerConnection {
   private socket: WebSocket | undefined;
   private readonly waiters = new Set<Waiter>();
+  /** Fail the pending requests with a reason (the server reported an error). */
+  private readonly refusals = new Set<(why: string) => void>();
   private readonly listeners = new Set<(event: ZeekEvent) => void>();
   /** Events that arrived before anyone listened (they can follow the ack at once); bounded. */
   private unclaimed: ZeekEvent[] = [];
@@ -131,7 +133,7 @@ export class ControllerConnection {
     let event: ZeekEvent;
     try {
       const msg = decodeMessage(text);
-      if (msg.type === 'error') { this.log.warning(`controller ${this.remote} reported an error: ${msg.code}: ${msg.context}`); return; }
+      if (msg.type === 'error') { this.serverError(`${msg.code}: ${msg.context}`); return; }
       if (msg.type !== 'data-message') { this.log.debug(`skipping unexpected received message ${msg.type}`); return; }
       event = decodeEvent(msg.value);
     } catch (err) {
@@ -145,6 +147,22 @@ export class ControllerConnection {
       return;
     }
     for (const l of this.listeners) l(event);
+  }
+
+  /**
+   * The server reported an error. While a request waits, the request fails
+   * at once with it (the likeliest cause: this is not the controller's
+   * client port, and nothing else will come); otherwise it is a warning.
+   */
+  private serverError(what: string): void {
+    if (this.refusals.size === 0) {
+      this.log.warning(`controller ${this.remote} reported an error: ${what}`);
+      return;
+    }
+    const hint = /not allowed on this port/.test(what)
+      ? `; is ${this.remote} the controller's client port (default 2149)? Agents connect to the controller on another port (2150), and each agent listens on its own (2151)`
+      : '';
+    for (const refuse of [...this.refusals]) refuse(`${this.remote} refused the request: ${what}${hint}`);
   }
 
   /** Receives every event that is not a response someone waits for (including those that came before). Returns a remover. */
@@ -167,6 +185,7 @@ export class ControllerConnection {
       const finish = (r: Outcome<R>): void => {
         clearTimeout(timer);
         this.waiters.delete(waiter);
+        this.refusals.delete(refused);
         this.onClosed = this.onClosed.filter((f) => f !== closed);
         resolve(r);
       };
@@ -178,13 +197,15 @@ export class ControllerConnection {
           finish({ ok: true, value: spec.response.decode(event)[1] });
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
-          finish({ ok: false, error: `protocol data error with controller ${this.remote}: invalid event data, ${err.message}` });
+          finish({ ok: false, error: `no response received: protocol data error with controller ${this.remote}: invalid event data, ${err.message}` });
         }
         return true;
       };
-      const closed = (): void => finish({ ok: false, error: this.closedReason ?? 'connection closed' });
-      const timer = setTimeout(() => finish({ ok: false, error: `websocket connection to ${this.remote} timed out` }), this.settings.requestTimeoutMs);
+      const closed = (): void => finish({ ok: false, error: `no response received: ${this.closedReason ?? 'connection closed'}` });
+      const refused = (why: string): void => finish({ ok: false, error: why });
+      const timer = setTimeout(() => finish({ ok: false, error: `no response received: websocket connection to ${this.remote} timed out` }), this.settings.requestTimeoutMs);
       this.waiters.add(waiter);
+      this.refusals.add(refused);
       if (this.closedReason !== undefined || !this.socket) { closed(); return; }
       this.onClosed.push(closed);
       this.publish(spec.request.make(reqid, ...args));
