@@ -10,7 +10,8 @@ export function addNodeRuntimeOptions(command: Command): Command {
     .option('--runtime <kind>', 'node runtime: zeek, sim, or auto (zeek when a zeek binary is found, else sim)', 'auto')
     .option('--zeek-path <path>', 'zeek binary for the zeek runtime', 'zeek')
     .option('--node-timeout <s>', 'seconds a node has to check in (default 5)')
-    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)');
+    .option('--stop-grace <s>', 'seconds between SIGTERM and SIGKILL when stopping a node (default 5)')
+    .option('--max-restart-backoff <s>', 'cap of the crash restart back-off in seconds (default 60)');
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -24,7 +25,6 @@ export function registerAgentCommand(program: Command): void {
     .option('--no-connect', 'do not connect; wait for the controller to connect')
     .option('--state-dir <dir>', 'base state directory: the agent keeps its nodes, spool and management.log in <dir>/<name>, as up and controller do [env ZEEK_MANAGEMENT_STATE_DIR, default ./.zeek-mgmt]')
     .option('--spool-dir <dir>', 'spool directory [env ZEEK_MANAGEMENT_SPOOL_DIR, default <state dir>/<name>/spool]')
-    .option('--max-restart-backoff <s>', 'cap of the crash restart back-off in seconds (default 60)')
     .option('--no-archive', 'do not archive rotated logs (archival is on by default, built in, in zeek-archiver\'s layout)')
     .option('--archive-cmd <cmd>', 'archive with this command instead of the built-in archiver (run as <cmd> -1 <log-queue> <archive dir>)')
     .option('--archive-interval <s>', 'seconds between archival runs; rotated logs are also archived as they arrive (default 300)')

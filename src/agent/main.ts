@@ -7,6 +7,7 @@
  * for the next agent run to adopt.
  */
 import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   API_VERSION, AgentApi, EventDispatcher, TOPIC_AGENT_PREFIX, agentTopic, encodeNodeStatus, success,
@@ -96,6 +97,7 @@ class AgentRuntime implements Agent {
         ...(options.restartBackoffResetMs === undefined ? {} : { resetAfterMs: options.restartBackoffResetMs }),
       },
       taskset: findExecutable('taskset'),
+      host: () => ({ cpus: cpus().length, ownPorts: this.listenPort === undefined ? [] : [this.listenPort] }),
     });
     // A malformed request gets a Broker error and, when its reqid is readable, its response carrying the problem.
     this.dispatcher = new EventDispatcher([AgentApi], (p) => {

@@ -1,10 +1,11 @@
 /**
  * A node's stdout/stderr files: rotated before each launch so the output of
- * the last few runs (crashes included) stays for operators, and read back as
+ * the last few runs (crashes included) stays for operators, and the first
+ * failed run's kept apart, and read back as
  * the last lines for deploy results. A starting node's stdout writes are
  * watched (inotify): they hint that it may be listening.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeOutputs } from '../management/index.js';
 
@@ -23,6 +24,24 @@ export function rotateOutputs(dir: string, keep = KEEP_ROTATED): void {
     }
     renameSync(base, `${base}.1`);
   }
+}
+
+/**
+ * Keeps the output of a node's first failed run as `stdout.first` /
+ * `stderr.first` (once: later failures of a crash loop leave it), so the
+ * first error survives the rotation of the runs after it. `reset` removes
+ * an earlier deployment's.
+ */
+export function keepFirstFailure(dir: string): void {
+  for (const stream of STREAMS) {
+    const base = join(dir, stream);
+    if (existsSync(`${base}.first`) || !existsSync(base)) continue;
+    copyFileSync(base, `${base}.first`);
+  }
+}
+
+export function forgetFirstFailure(dir: string): void {
+  for (const stream of STREAMS) rmSync(join(dir, `${stream}.first`), { force: true });
 }
 
 /** The last `lines` lines of a file ('' when it does not exist). */

@@ -16,7 +16,7 @@ import type { Node, NodeOutputs, NodeStatus, State } from '../management/index.j
 import type { Logger } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
-import { readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
+import { forgetFirstFailure, keepFirstFailure, readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
 import { commandLine, launchEnvironment, recordLaunch, spawnNode, writeNodeFiles } from './launch.js';
 import { removePidFile, type PidRecord } from './pid-file.js';
 import { isRunning, terminate, type ProcessIdentity } from './process-identity.js';
@@ -137,6 +137,9 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.checkedIn = false;
     this.setState('PENDING');
     mkdirSync(this.dir, { recursive: true });
+    // The first failed run's output outlives the rotation of a crash loop; a node's first launch drops an earlier one's.
+    if (generation === 1) forgetFirstFailure(this.dir);
+    else if (this.lastExit && this.backoff.consecutiveFailures > 0) keepFirstFailure(this.dir);
     rotateOutputs(this.dir);
     const mgmtPort = await this.host.allocatePort();
     if (generation !== this.generation || !this.supervising) {

@@ -27,7 +27,7 @@ import { saveConfiguration } from './state-store.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
 import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
-import { validateConfiguration } from './validate.js';
+import { validateConfiguration, type HostLimits } from './validate.js';
 
 /** How a node's start went: its check-in, or why it could not be started. */
 type Start = { state: CheckIn } | { state: 'not-started'; error: string };
@@ -50,6 +50,8 @@ export interface SupervisorOptions {
   stopGraceMs: number;
   backoff: BackoffOptions;
   taskset: string | undefined;
+  /** What this host allows: its CPUs, and the agent's own listen port (no node may take it). */
+  host?: () => HostLimits;
 }
 
 export interface SupervisorEvents {
@@ -180,7 +182,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.info({ config: config.id }, 'already running this configuration');
       return [success(reqid, { instance })];
     }
-    const problems = validateConfiguration(config, instance);
+    const problems = validateConfiguration(config, instance, this.options.host?.());
     if (problems.length > 0) {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));

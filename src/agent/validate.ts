@@ -2,7 +2,8 @@
  * Checks a configuration the agent is asked to run, before anything is
  * touched: the agent must be able to lay out every node of its instance
  * (names usable as directory names, declared instances, sane env and
- * scripts). Returns one sorted error text per problem.
+ * scripts), within what its host allows (CPUs, ports the agent holds).
+ * Returns one sorted error text per problem.
  */
 import type { Configuration } from '../management/index.js';
 
@@ -11,7 +12,15 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export function validateConfiguration(config: Configuration, instance: string): string[] {
+/** What only the agent knows about its host. */
+export interface HostLimits {
+  /** CPUs this process may run on (cpu_affinity counts from 0). */
+  cpus: number;
+  /** Ports the agent itself listens on. */
+  ownPorts: number[];
+}
+
+export function validateConfiguration(config: Configuration, instance: string, host?: HostLimits): string[] {
   const errors: string[] = [];
   const instances = new Set<string>();
   for (const i of config.instances) {
@@ -32,6 +41,12 @@ export function validateConfiguration(config: Configuration, instance: string): 
       errors.push(`node ${n} has an invalid interface ${JSON.stringify(node.interface)}`);
     }
     if (node.cpuAffinity !== undefined && node.cpuAffinity < 0) errors.push(`node ${n} has a negative cpu_affinity ${node.cpuAffinity}`);
+    if (host && node.cpuAffinity !== undefined && node.cpuAffinity >= host.cpus) {
+      errors.push(`node ${n} has cpu_affinity ${node.cpuAffinity}, but instance ${instance} has ${host.cpus} CPU${host.cpus === 1 ? '' : 's'} (0-${host.cpus - 1})`);
+    }
+    for (const [what, p] of [['port', node.port], ['metrics port', node.metricsPort]] as const) {
+      if (host && p && host.ownPorts.includes(p.number)) errors.push(`node ${n} ${what} ${p.number} is the port agent ${instance} listens on`);
+    }
     for (const script of node.scripts ?? []) {
       if (script === '' || CONTROL.test(script)) errors.push(`node ${n} has an invalid script name ${JSON.stringify(script)}`);
       // zeek would take these for an option or a NAME=VALUE redef.

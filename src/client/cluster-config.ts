@@ -31,7 +31,7 @@ export type ParseResult =
   | { ok: true; config: Configuration; warnings: string[] }
   | { ok: false; error: string };
 
-const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port']);
+const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port', 'state']);
 const CLUSTER_KEYS = new Set(['backend', 'xpub_port', 'xsub_port']);
 
 /** `[cluster]` holds settings unless it has a role (then it is a node named "cluster", as zeek-client reads it). */
@@ -61,7 +61,8 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
   const instancesSection = doc.sections.find((s) => s.name === 'instances');
   const instances = instancesSection ? effectiveEntries(doc, instancesSection).map(parseInstance) : [];
   const clusterSection = doc.sections.find((s) => isClusterSection(doc, s));
-  const cluster = clusterSection ? parseClusterSection(effectiveEntries(doc, clusterSection), warnings) : undefined;
+  const cluster = clusterSection ? parseClusterSection(effectiveEntries(doc, clusterSection)) : undefined;
+  if (clusterSection) warnings.push(...unknownKeys(options.source, clusterSection, effectiveEntries(doc, clusterSection), CLUSTER_KEYS));
   const nodes: Node[] = [];
   const instanceFree: IniSection[] = [];
   for (const section of doc.sections) {
@@ -69,6 +70,7 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
     const entries = effectiveEntries(doc, section);
     if (!entries.some((e) => e.key === 'instance')) instanceFree.push(section);
     nodes.push(parseNode(section, entries, options.hostname, warnings));
+    warnings.push(...unknownKeys(options.source, section, entries, NODE_KEYS));
   }
   if (instanceFree.length > 0 && instanceFree.length !== nodes.length) {
     const withInstance = doc.sections.find((s) => s !== instancesSection && s !== clusterSection && !instanceFree.includes(s))!;
@@ -86,7 +88,7 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
   return config;
 }
 
-function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSettings {
+function parseClusterSection(entries: IniEntry[]): ClusterSettings {
   const settings: ClusterSettings = {};
   for (const e of entries) {
     if (e.value === undefined || e.value === '') throw new ConfigError(e.line, `config item cluster.${e.key} needs a value`);
@@ -99,8 +101,6 @@ function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSe
     } else if (e.key === 'xpub_port') settings.xpubPort = tcp(portNumber(e.value, e, 'cluster xpub_port'));
     else if (e.key === 'xsub_port') settings.xsubPort = tcp(portNumber(e.value, e, 'cluster xsub_port'));
   }
-  const unknown = entries.filter((e) => !CLUSTER_KEYS.has(e.key)).map((e) => e.key).sort();
-  if (unknown.length > 0) warnings.push(`ignoring unexpected keys in [cluster]: ${unknown.join(', ')} (known: ${[...CLUSTER_KEYS].join(', ')})`);
   return settings;
 }
 
@@ -127,7 +127,10 @@ function parseNode(section: IniSection, entries: IniEntry[], hostname: string, w
   const state = get('state');
   if (state?.value) warnings.push(`ignoring node "${section.name}" state "${state.value}" in configuration`);
   const roleEntry = get('role', 'type');
-  if (!roleEntry?.value) throw new ConfigError(section.line, `${where} requires a role (one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')})`);
+  if (!roleEntry?.value) {
+    const meant = closest(section.name, ['instances', 'cluster']);
+    throw new ConfigError(section.line, `${where} requires a role (one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')})${meant ? `; or did you mean [${meant}]?` : ''}`);
+  }
   const role = lookupRole(roleEntry.value);
   if (!role) throw new ConfigError(roleEntry.line, `${where}: role "${roleEntry.value}" is invalid; use one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')}`);
   const node: Node = {
@@ -149,9 +152,44 @@ function parseNode(section: IniSection, entries: IniEntry[], hostname: string, w
   if (scripts?.value) node.scripts = split(scripts, `${where} scripts`).sort();
   const env = get('env');
   if (env?.value) node.env = parseEnv(env, where);
-  const unknown = entries.filter((e) => !NODE_KEYS.has(e.key)).map((e) => e.key).sort();
-  if (unknown.length > 0) warnings.push(`ignoring unexpected keys: ${unknown.join(', ')}`);
   return node;
+}
+
+/**
+ * One warning per key a section does not know, with its line and the key
+ * it was likely meant to be (`interfce` → `interface`): a misspelled key
+ * is otherwise silently ignored, and the node runs without it.
+ */
+function unknownKeys(source: string, section: IniSection, entries: IniEntry[], known: ReadonlySet<string>): string[] {
+  return entries.filter((e) => !known.has(e.key)).map((e) => {
+    const meant = closest(e.key, [...known]);
+    return `${source}:${e.line}: unknown key ${quoted(e.key)} in [${section.name}], ignored${meant ? `; did you mean "${meant}"?` : ''}`;
+  });
+}
+
+/** The candidate within a typo or two of `word` (the nearest), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const limit = word.length <= 4 ? 1 : 2;
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d > 0 && d <= limit && (!best || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 function lookupRole(text: string): ClusterRole | undefined {

@@ -76,7 +76,7 @@ export async function loadClusterConfig(ctx: ClientContext, file: string): Promi
     ctx.log.error('configuration has errors, not sending');
     return undefined;
   }
-  for (const w of parsed.warnings) ctx.log.warning(w);
+  for (const w of parsed.warnings) ctx.log.notice(w);
   return parsed.config;
 }
 

@@ -205,7 +205,7 @@ class ControllerRuntime implements Controller, ControllerContext {
 
   private stage(reqid: string, config: Configuration): void {
     const respond = (results: Result[]): void => this.respond(ControllerApi.stageConfiguration, reqid, results);
-    const errors = validateConfiguration(config, { controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts });
+    const errors = validateConfiguration(config, { controllerPort: this.agentPort, clientPort: this.clientPort, autoAssignPorts: this.options.autoAssignPorts });
     if (errors.length > 0) {
       this.log.warn({ reqid, config: config.id, errors }, `configuration ${config.id} rejected`);
       return respond(errors.map((e) => failure(reqid, e)));

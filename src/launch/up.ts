@@ -31,6 +31,7 @@ export interface UpFlags {
   metricsPortStart?: string;
   nodeTimeout?: string;
   stopGrace?: string;
+  maxRestartBackoff?: string;
   logLevel?: string;
   logFormat?: string;
 }
@@ -66,6 +67,7 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.zeekPath ? { zeekPath: flags.zeekPath } : {}),
     ...(flags.nodeTimeout ? { nodeTimeout: flags.nodeTimeout } : {}),
     ...(flags.stopGrace ? { stopGrace: flags.stopGrace } : {}),
+    ...(flags.maxRestartBackoff ? { maxRestartBackoff: flags.maxRestartBackoff } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
     ...logFormat,
     stateDir: base,

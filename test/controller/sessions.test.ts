@@ -177,7 +177,7 @@ describe('agent sessions', () => {
     assert.equal(deployed.success, true);
   });
 
-  test('notifications are forwarded to clients, and clients hear when the cluster is ready', async () => {
+  test('notifications are forwarded to clients, and clients hear once when the cluster is ready', async () => {
     const { ctl, client, a } = await deployedOn('ready-1');
     await client.waitFor(ControllerApi.notifyClusterReady, ([id]) => id === 'ready-1');
     const manager = a.deployed[0]!.nodes[0]!;
@@ -188,8 +188,13 @@ describe('agent sessions', () => {
     await client.waitFor(AgentApi.notifyLog, ([, msg]) => msg === 'hello from stdout');
     await client.waitFor(AgentApi.notifyError, ([, msg, n]) => msg === 'node crashed' && n === 'manager');
     const before = client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length;
+    // A crash loop: the node comes back and crashes again; the cluster is not announced ready again each time.
     a.send(AgentApi.notifyChange.make('agent-a', manager, 'CRASHED', 'RUNNING'));
-    await eventually(() => client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length === before + 1);
+    a.send(AgentApi.notifyChange.make('agent-a', manager, 'RUNNING', 'CRASHED'));
+    a.send(AgentApi.notifyChange.make('agent-a', manager, 'CRASHED', 'RUNNING'));
+    a.send(AgentApi.notifyLog.make('agent-a', 'barrier', 'manager'));
+    await client.waitFor(AgentApi.notifyLog, ([, msg]) => msg === 'barrier');
+    assert.equal(client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length, before);
     await ctl.proc.waitFor(/every node of ready-1 is RUNNING/);
   });
 
