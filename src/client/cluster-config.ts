@@ -120,6 +120,9 @@ function parseInstance(entry: IniEntry): Instance {
 
 function parseNode(section: IniSection, entries: IniEntry[], hostname: string, warnings: string[]): Node {
   const get = (...keys: string[]): IniEntry | undefined => keys.map((k) => entries.find((e) => e.key === k)).find((e) => e !== undefined);
+  // A misspelled [instances] or [cluster] would be read as a node.
+  const meant = get('role', 'type') ? undefined : closest(section.name, ['instances', 'cluster']);
+  if (meant) throw new ConfigError(section.line, `section [${section.name}] is not [${meant}] and has no role: did you mean [${meant}]?`);
   for (const e of entries) {
     if (e.value === undefined) throw new ConfigError(e.line, `config item ${section.name}.${e.key} needs a value`);
   }
@@ -127,10 +130,7 @@ function parseNode(section: IniSection, entries: IniEntry[], hostname: string, w
   const state = get('state');
   if (state?.value) warnings.push(`ignoring node "${section.name}" state "${state.value}" in configuration`);
   const roleEntry = get('role', 'type');
-  if (!roleEntry?.value) {
-    const meant = closest(section.name, ['instances', 'cluster']);
-    throw new ConfigError(section.line, `${where} requires a role (one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')})${meant ? `; or did you mean [${meant}]?` : ''}`);
-  }
+  if (!roleEntry?.value) throw new ConfigError(section.line, `${where} requires a role (one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')})`);
   const role = lookupRole(roleEntry.value);
   if (!role) throw new ConfigError(roleEntry.line, `${where}: role "${roleEntry.value}" is invalid; use one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')}`);
   const node: Node = {

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AgentApi, agentTopic } from '../../src/management/index.js';
 import { readStat } from '../../src/management/procfs.js';
-import { eventually, pidAlive, runCli, tempDir } from '../helpers/process.js';
+import { eventually, pidAlive, runCli } from '../helpers/process.js';
 import {
   AGENT, FakeController, agentStateDir, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, readPid, spawnAgent, waitForStates,
 } from './harness.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findByEnv } from '../../src/management/procfs.js';
 import { NODE_DIR_ENV } from '../../src/agent/process-identity.js';
-import { CLI, eventually, freePort, pidAlive, removeTempDirs, runCli, spawnCli, spawnProc, stopAll, tempDir, type Proc } from '../helpers/process.js';
+import { CLI, eventually, freePort, pidAlive, removeTempDirs, runCli, spawnCli, spawnProc, stopAll, tempDir } from '../helpers/process.js';
 
 const MINI = fileURLToPath(new URL('../../../examples/mini.ini', import.meta.url));
 const bases = new Set<string>();
@@ -152,7 +152,7 @@ describe('zeek-mgmt up, as an operator meets it', () => {
     await tty.stop();
     await eventually(() => !pidAlive(upPid), 20000, 100);
     const out = tty.stdout();
-    assert.match(out, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO  controller-\S+: controller is live: clients on 127\.0\.0\.1:\d+/m);
+    assert.match(out, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}controller-\S+: controller is live: clients on 127\.0\.0\.1:\d+/m);
     assert.doesNotMatch(out, /\{"level":/, 'no JSON lines on a terminal');
     const ctlDir = readdirSync(up.base).find((d) => d.startsWith('controller-'))!;
     const log = readFileSync(join(up.base, ctlDir, 'management.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });

@@ -90,7 +90,7 @@ test('stderr: the chosen level only; readable lines on a terminal or with format
     return p.stderr();
   };
   const text = await run('text');
-  assert.match(text, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} WARN  ctl-x: instance agent-a disconnected instance=agent-a text="clear \\u001b\[2J screen"\n$/);
+  assert.match(text, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} WARN {2}ctl-x: instance agent-a disconnected instance=agent-a text="clear \\u001b\[2J screen"\n$/);
   assert.ok(!text.includes('\u001b'), 'no control character reaches the terminal');
   const json = await run('');
   assert.deepEqual(json.trim().split('\n').map((l) => (JSON.parse(l) as Line).msg), ['instance agent-a disconnected'], 'a pipe gets JSON, warn and above');
