@@ -199,20 +199,27 @@ export async function showSettings(ctx: ClientContext): Promise<number> {
  * stderr, exit 1).
  */
 export async function monitor(ctx: ClientContext): Promise<number> {
-  const { formatNotification } = await import('./notifications.js');
-  return withConnection(ctx, async (conn) => {
-    // Node output and peers' messages may hold escape sequences: printed escaped.
-    conn.onEvent((event) => ctx.stdout(`${new Date().toISOString()} ${printable(formatNotification(event))}\n`));
-    let stopping = false;
-    const stop = new Promise<number>((resolve) => {
-      const onSignal = (): void => { stopping = true; resolve(0); };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-    });
-    const closed = conn.untilClosed().then((why) => {
-      if (!stopping) ctx.log.error(`${why}; monitor stopped`);
-      return 1;
-    });
-    return Promise.race([stop, closed]);
+  // Ctrl-C is handled from the start: one that comes with the first lines is a quiet stop too.
+  let stopping = false;
+  let onSignal = (): void => undefined;
+  const stop = new Promise<number>((resolve) => {
+    onSignal = (): void => { stopping = true; resolve(0); };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
+  try {
+    const { formatNotification } = await import('./notifications.js');
+    return await withConnection(ctx, async (conn) => {
+      // Node output and peers' messages may hold escape sequences: printed escaped.
+      conn.onEvent((event) => ctx.stdout(`${new Date().toISOString()} ${printable(formatNotification(event))}\n`));
+      const closed = conn.untilClosed().then((why) => {
+        if (!stopping) ctx.log.error(`${why}; monitor stopped`);
+        return 1;
+      });
+      return Promise.race([stop, closed]);
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

@@ -36,12 +36,16 @@ export class DeployProgress {
     });
   }
 
-  /** `[2/4 running; failed: w2 (FAILED); pending: w1]`: a node that failed or crashed is not pending. */
+  /**
+   * `[2/4 running; failed: w2 (FAILED); pending: w1]`: a node that failed or
+   * crashed is not pending; one STOPPED is (its previous process stopping
+   * before the new one starts).
+   */
   summary(): string {
     const all = [...this.states];
     const running = all.filter(([, s]) => s === 'RUNNING');
-    const failed = all.filter(([, s]) => s === 'FAILED' || s === 'CRASHED' || s === 'STOPPED').map(([n, s]) => `${n} (${s})`);
-    const pending = all.filter(([, s]) => s === 'PENDING' || s === 'UNKNOWN').map(([n]) => n);
+    const failed = all.filter(([, s]) => s === 'FAILED' || s === 'CRASHED').map(([n, s]) => `${n} (${s})`);
+    const pending = all.filter(([, s]) => s !== 'RUNNING' && s !== 'FAILED' && s !== 'CRASHED').map(([n]) => n);
     const parts = [`${running.length}/${this.states.size} running`];
     if (failed.length) parts.push(`failed: ${failed.join(', ')}`);
     if (pending.length) parts.push(`pending: ${pending.join(', ')}`);

@@ -170,6 +170,40 @@ describe('zeek-mgmt up, as an operator meets it', () => {
     assert.equal(await again.exited(), 0);
   });
 
+  test('deploy progress on a terminal counts the new configuration\'s nodes only, tells failed from pending, and says when a deploy changes nothing', async () => {
+    const up = await upArgs();
+    const proc = spawnCli(up.args);
+    await proc.waitFor(/Ready\. In another terminal/, 30000);
+    const onTerminal = async (args: string[]): Promise<string> => {
+      const command = [process.execPath, CLI, '--controller', `127.0.0.1:${up.clientPort}`, ...args].map((a) => `'${a}'`).join(' ');
+      const tty = spawnProc('script', ['-qec', command, '/dev/null'], { env: CLEAN_ENV });
+      await tty.exited();
+      return tty.stdout().replace(/\r/g, '');
+    };
+    const mini = await client(up, ['deploy-config', MINI]);
+    assert.equal(mini.code, 0, mini.stderr);
+    const full = await onTerminal(['deploy-config', fileURLToPath(new URL('../../../examples/full.ini', import.meta.url))]);
+    assert.match(full, /^deploying 8 nodes: logger, manager, proxy1, proxy2, worker1, worker2, worker3, worker4$/m);
+    assert.match(full, /\[8\/8 running\]$/m, full);
+    assert.doesNotMatch(full, /\/10 running|\/9 running/, 'the previous configuration\'s nodes are not counted');
+    assert.doesNotMatch(full, /running; pending: .*worker-01/, full);
+
+    const again = await onTerminal(['deploy']);
+    assert.match(again, /^configuration [0-9a-f-]+ is deployed already: agents that run it keep their nodes as they are$/m);
+    assert.doesNotMatch(again, /deploying \d+ nodes/);
+
+    const file = join(tempDir(), 'eth9.ini');
+    writeFileSync(file, '[manager]\nrole = manager\n\n[worker-01]\nrole = worker\ninterface = lo\n\n[worker-02]\nrole = worker\ninterface = eth9\n');
+    const failed = await onTerminal(['deploy-config', file]);
+    const afterFailure = failed.split('\n').filter((l) => l.includes('failed: worker-02 (FAILED)'));
+    assert.ok(afterFailure.length > 0, failed);
+    assert.ok(afterFailure.every((l) => !/pending: [^\]]*worker-02/.test(l)), `a failed node is not pending: ${afterFailure.join('\n')}`);
+    assert.doesNotMatch(failed, /failed: manager/, 'the previous manager stopping is not a failure of this deployment');
+    assert.match(failed, /^error: node worker-02 on agent-\S+: .*\(stderr: fatal error: problem with interface eth9/m);
+    proc.child.kill('SIGINT');
+    assert.equal(await proc.exited(), 0);
+  });
+
   test('no arguments: a one-line usage error', async () => {
     const r = await runCli([]);
     assert.equal(r.code, 2);
