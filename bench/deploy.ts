@@ -12,7 +12,7 @@ import { WS_PATH } from '../src/protocol/index.js';
 import {
   assertAllSucceeded, connectController, decodeResponse, nextReqid, requestText, waitForInstances,
 } from './controller-session.js';
-import { AGENT_SPAWN_CONCURRENCY, Procs, freePort, startControllerProc, startFloorServer } from './procs.js';
+import { AGENT_SPAWN_CONCURRENCY, Procs, freePortRange, startControllerProc, startFloorServer } from './procs.js';
 import { BenchFailure, nowMs, percentile, type Row } from './stats.js';
 import { connectWire, type WireClient } from './wire.js';
 
@@ -82,8 +82,8 @@ export async function deployToRunning(quick: boolean): Promise<Row[]> {
   const procs = new Procs();
   try {
     const floorPort = await startFloorServer(procs);
-    // The manager's ports (Broker, ZeroMQ's xpub/xsub) from a free port, not from 2200, which something else may hold.
-    const controller = await startControllerProc(procs, ['--no-auto-assign-metrics-ports', '--request-timeout', '120', '--port-start', String(await freePort())]);
+    // The manager's ports (Broker, ZeroMQ's xpub/xsub) from a free range, not from 2200, which something else may hold.
+    const controller = await startControllerProc(procs, ['--no-auto-assign-metrics-ports', '--request-timeout', '120', '--port-start', String(await freePortRange(8))]);
     procs.cli(['agent', '--runtime', 'sim', '--name', INSTANCE, '--controller', `127.0.0.1:${controller.agentPort}`, '--no-listen',
       '--state-dir', procs.tempDir('agent'), '--node-timeout', '60', '--stop-grace', '5']);
     const client = await connectController(controller.clientPort);
