@@ -1,6 +1,6 @@
 /**
  * Deploy until every node is RUNNING: client → controller → agent process
- * → N simulated node processes (all workers, one start stage), timed from
+ * → N simulated node processes (a manager and workers, one start stage), timed from
  * deploy_request to a deploy_response whose every Result succeeded. Each
  * deploy carries a new configuration id, so the agent first stops the
  * previous nodes. Floor: a process that stops its previous batch, then
@@ -12,19 +12,21 @@ import { WS_PATH } from '../src/protocol/index.js';
 import {
   assertAllSucceeded, connectController, decodeResponse, nextReqid, requestText, waitForInstances,
 } from './controller-session.js';
-import { AGENT_SPAWN_CONCURRENCY, Procs, agentKeyFile, startControllerProc, startFloorServer } from './procs.js';
+import { AGENT_SPAWN_CONCURRENCY, Procs, agentKeyFile, freePortRange, startControllerProc, startFloorServer } from './procs.js';
 import { BenchFailure, nowMs, percentile, type Row } from './stats.js';
 import { connectWire, type WireClient } from './wire.js';
 
 const INSTANCE = 'bench-agent';
 
+/** N nodes: the manager a cluster needs and N-1 workers; with ZeroMQ (the default backend) they start in one stage. */
 function workers(id: string, n: number): Configuration {
   return {
     id,
     instances: [{ name: INSTANCE, host: '127.0.0.1' }],
-    nodes: Array.from({ length: n }, (_, i) => ({ name: `worker-${i}`, instance: INSTANCE, role: 'WORKER', state: 'PENDING', interface: 'lo', env: {} })),
-    // Workers alone: with Broker (ZeroMQ needs a manager for its proxy), in one start stage.
-    cluster: { backend: 'broker' },
+    nodes: [
+      { name: 'manager', instance: INSTANCE, role: 'MANAGER', state: 'PENDING', env: {} },
+      ...Array.from({ length: n - 1 }, (_, i) => ({ name: `worker-${i}`, instance: INSTANCE, role: 'WORKER' as const, state: 'PENDING' as const, interface: 'lo', env: {} })),
+    ],
   };
 }
 
@@ -80,7 +82,8 @@ export async function deployToRunning(quick: boolean): Promise<Row[]> {
   const procs = new Procs();
   try {
     const floorPort = await startFloorServer(procs);
-    const controller = await startControllerProc(procs, ['--no-auto-assign-metrics-ports', '--request-timeout', '120']);
+    // The manager's ports (Broker, ZeroMQ's xpub/xsub) from a free range, not from 2200, which something else may hold.
+    const controller = await startControllerProc(procs, ['--no-auto-assign-metrics-ports', '--request-timeout', '120', '--port-start', String(await freePortRange(8))]);
     procs.cli(['agent', '--runtime', 'sim', '--name', INSTANCE, '--controller', `127.0.0.1:${controller.agentPort}`, '--no-listen',
       '--state-dir', procs.tempDir('agent'), '--node-timeout', '60', '--stop-grace', '5', '--key-file', agentKeyFile(procs, controller, INSTANCE)]);
     const client = await connectController(controller.clientPort);

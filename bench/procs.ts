@@ -168,6 +168,38 @@ function alive(pid: number): boolean {
   }
 }
 
+const handedOut: [number, number][] = [];
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The first of `count` consecutive ports free a moment ago on 127.0.0.1,
+ * below the kernel's ephemeral range (32768+): a `--port-start` for the
+ * ports a controller assigns (a manager takes three with ZeroMQ). A start
+ * from listen(0) lies in the ephemeral range, where the next ports are soon
+ * taken by outgoing connections and nodes' own listen(0). Never overlapping
+ * a range handed out before in this process.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const start = 20000 + Math.floor(Math.random() * (12000 - count));
+    if (handedOut.some(([s, n]) => start < s + n && s < start + count)) continue;
+    let free = true;
+    for (let p = start; p < start + count && free; p++) free = await bindable(p);
+    if (free) {
+      handedOut.push([start, count]);
+      return start;
+    }
+  }
+  throw new Error(`no ${count} free consecutive ports found below the ephemeral range`);
+}
+
 /** A port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -219,11 +251,13 @@ export function agentKeyFile(procs: Procs, controller: ControllerProc, name: str
  * jobs on this host for a port probed free), read back from its start line.
  */
 export async function startControllerProc(procs: Procs, extra: string[] = []): Promise<ControllerProc> {
-  const stateDir = procs.tempDir('controller');
+  const base = procs.tempDir('controller');
+  const name = 'bench-controller';
   const proc = procs.cli(['controller', '--client-port', '0', '--agent-port', '0',
-    '--state-dir', stateDir, '--name', 'bench-controller', ...extra]);
+    '--state-dir', base, '--name', name, ...extra]);
   const m = await proc.waitFor(/clients on [^,]*:(\d+), agents on [^"]*:(\d+)/);
-  return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]), stateDir };
+  // A --state-dir is the base: the controller keeps its state in <base>/<name>.
+  return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]), stateDir: join(base, name) };
 }
 
 /**

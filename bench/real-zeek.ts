@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { ControllerApi, decodeNodeStatus, readList, type Configuration } from '../src/management/index.js';
 import { parseClusterConfig } from '../src/client/cluster-config.js';
 import { assertAllSucceeded, connectController, decodeResponse, nextReqid, requestText, waitForInstances } from './controller-session.js';
-import { Procs, freePort } from './procs.js';
+import { Procs, freePort, freePortRange } from './procs.js';
 import { interleaved, nowMs, percentile, type Row } from './stats.js';
 import type { WireClient } from './wire.js';
 
@@ -84,8 +84,9 @@ export async function realZeek(quick: boolean): Promise<Row[]> {
   const procs = new Procs();
   try {
     const ports = async (): Promise<number> => freePort();
-    const [oursClient, oursAgent, origClient, origAgent, origListen, oursStart, oursMetrics, origStart, origMetrics] =
-      [await ports(), await ports(), await ports(), await ports(), await ports(), await ports(), await ports(), await ports(), await ports()];
+    const [oursClient, oursAgent, origClient, origAgent, origListen] = [await ports(), await ports(), await ports(), await ports(), await ports()];
+    // The ports each framework assigns from (mini: up to five Broker and ZeroMQ ports, four metrics ports), in ranges nothing else takes.
+    const [oursStart, oursMetrics, origStart, origMetrics] = [await freePortRange(8), await freePortRange(8), await freePortRange(8), await freePortRange(8)];
     const up = procs.cli(['up', '--runtime', 'zeek', '--zeek-path', ZEEK, '--client-port', String(oursClient), '--agent-port', String(oursAgent),
       '--agent-listen-port', '0', '--port-start', String(oursStart), '--metrics-port-start', String(oursMetrics), '--state-dir', procs.tempDir('ours'),
       '--node-timeout', '30', '--request-timeout', '60']);

@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CLI, Procs, freePort, timeProcess } from './procs.js';
+import { CLI, Procs, freePortRange, timeProcess } from './procs.js';
 import { interleaved, percentile, type Row } from './stats.js';
 import { pythonJson } from '../src/client/json-output.js';
 
@@ -67,7 +67,7 @@ export async function zeekClientOneShot(quick: boolean): Promise<Row[]> {
   const procs = new Procs();
   try {
     const up = procs.cli(['up', '--runtime', 'sim', '--config', MINI, '--client-port', '0', '--agent-port', '0', '--no-agent-listen',
-      '--port-start', String(await freePort()), '--metrics-port-start', String(await freePort()), '--state-dir', procs.tempDir('up')]);
+      '--port-start', String(await freePortRange(8)), '--metrics-port-start', String(await freePortRange(8)), '--state-dir', procs.tempDir('up')]);
     const port = Number((await up.waitFor(/clients [^ ]*:(\d+),/))[1]);
     await up.waitFor(/^Ready\./m, 60000);
     const globals = ['--controller', `127.0.0.1:${port}`];

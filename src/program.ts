@@ -14,6 +14,11 @@ import { packageVersion } from './management/version.js';
 
 /** Parses process.argv-style arguments and runs the command; the exit status is left in process.exitCode. */
 export async function runProgram(argv: string[]): Promise<void> {
+  if (argv.length <= 2) {
+    process.stderr.write('zeek-mgmt: no command given; run "zeek-mgmt --help" for the commands (up, controller, agent, and the zeek-client commands)\n');
+    process.exitCode = 2;
+    return;
+  }
   const program = new Command('zeek-mgmt')
     .description('Deploy, watch and operate a Zeek cluster: controller, agents, and a zeek-client compatible client.')
     .version(packageVersion(), '--version', 'print the version and exit')

@@ -1,8 +1,10 @@
 /**
  * Runs the agent for the CLI: resolves settings (one error line and exit 2
- * on bad ones), starts it, and on SIGINT/SIGTERM closes it leaving the nodes
- * running, like Zeek's agent: restarting the agent does not stop the cluster.
+ * on bad ones), starts it, re-reads its TLS material on SIGHUP, and on
+ * SIGINT/SIGTERM closes it leaving the nodes running, like Zeek's agent:
+ * restarting the agent does not stop the cluster.
  */
+import { runInForeground } from '../management/foreground.js';
 import { resolveAgentConfig, type AgentFlags } from './config.js';
 import { startAgent } from './main.js';
 
@@ -13,27 +15,20 @@ export async function runAgentCommand(flags: AgentFlags): Promise<number> {
     return 2;
   }
   const resolved = outcome.value;
+  const foreground = runInForeground({ reloads: true });
   let agent;
   try {
     agent = await startAgent({ ...resolved.options, notes: resolved.notes });
   } catch (err) {
     process.stderr.write(`zeek-mgmt agent: ${(err as Error).message}\n`);
+    foreground.dispose();
     return 1;
   }
   if (resolved.options.listen !== false) process.stderr.write(`zeek-mgmt agent: ${agent.name} listening on ${resolved.options.listenHost}:${agent.listenPort}\n`);
   const running = agent;
-  const reload = (): void => { void running.reload(); };
-  process.on('SIGHUP', reload);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  process.off('SIGHUP', reload);
+  foreground.onHangup(() => { void running.reload(); });
+  await foreground.stopped;
+  foreground.dispose();
   await agent.close({ stopNodes: false });
   return 0;
 }

@@ -4,14 +4,14 @@
  * management/settings.ts. Every bad value is reported as one error text.
  */
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { readLimits, type DaemonLimits, type LimitFlags } from '../management/limits.js';
-import type { ManagementLogger } from '../management/log.js';
+import type { LogFormat, ManagementLogger } from '../management/log.js';
 import type { Owner } from '../management/private-files.js';
 import { readKeyFile } from '../management/agent-key.js';
 import {
-  exposureRefusal, readCount, readHost, readHostPort, readLogLevel, readPort, readSeconds, readTlsFiles, setting, settle, SettingsError, type Setting, type TlsFlags,
+  exposureRefusal, readCount, readHost, readHostPort, readLogFormat, readLogLevel, readPort, readSeconds, readTlsFiles, setting, settle, SettingsError, stateDirOf,
+  type Setting, type TlsFlags,
 } from '../management/settings.js';
 import type { TlsFiles } from '../management/tls-material.js';
 import type { Outcome } from '../protocol/errors.js';
@@ -50,6 +50,7 @@ export interface AgentOptions {
   archive?: { command?: string; intervalMs?: number; archiveDir?: string } | false;
   logger?: ManagementLogger;
   logLevel?: string;
+  logFormat?: LogFormat;
   /** Lines worth logging at start (e.g. why this runtime was chosen). */
   notes?: string[];
   /** A controller running beside this agent (`zeek-mgmt up`), reported by get_nodes. */
@@ -120,6 +121,7 @@ export interface AgentFlags extends LimitFlags, TlsFlags {
   archiveDir?: string;
   logQueueDir?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export interface ResolvedAgentConfig {
@@ -157,7 +159,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     const connect = flags.connect !== false;
     if (!listen && !connect) fail('--no-listen and --no-connect together leave no way for a controller to reach this agent');
 
-    const stateDir = get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR')?.text ?? join(cwd, '.zeek-mgmt', name);
+    const stateDir = stateDirOf(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR'), name, cwd);
     const spoolDir = get(flags.spoolDir, '--spool-dir', 'ZEEK_MANAGEMENT_SPOOL_DIR')?.text;
 
     const zeekPath = flags.zeekPath ?? 'zeek';
@@ -192,6 +194,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     const keepCrashes = flags.keepCrashes === undefined ? undefined : readCount({ text: flags.keepCrashes, from: '--keep-crashes' }, 0, 1000);
     const archiveIntervalMs = seconds(flags.archiveInterval, '--archive-interval', 1);
     const logLevel = get(flags.logLevel, '--log-level');
+    const logFormat = get(flags.logFormat, '--log-format');
     if (flags.archive === false && (flags.archiveCmd ?? flags.archiveInterval ?? flags.archiveDir) !== undefined) {
       fail('--no-archive turns archival off: drop --archive-cmd, --archive-interval and --archive-dir, or --no-archive');
     }
@@ -227,6 +230,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, cw
     if (startLimit !== undefined) options.startLimit = startLimit;
     if (keepCrashes !== undefined) options.keepCrashes = keepCrashes;
     if (logLevel !== undefined) options.logLevel = readLogLevel(logLevel);
+    if (logFormat !== undefined) options.logFormat = readLogFormat(logFormat);
     if (flags.logQueueDir !== undefined) options.logQueueDir = flags.logQueueDir;
     if (flags.archive === false) options.archive = false;
     else {

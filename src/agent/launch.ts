@@ -13,7 +13,7 @@ import { openPrivateAppend, writePrivateFile, type Owner } from '../management/p
 import type { Outcome } from '../protocol/errors.js';
 import { writePidFile } from './pid-file.js';
 import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, type ProcessIdentity } from './process-identity.js';
-import { readStat } from './procfs.js';
+import { readStat } from '../management/procfs.js';
 import type { GeneratedFile, LaunchPlan } from './runtimes/types.js';
 
 /** What a node is told, the same for its launch and its script check: the agent's env, the configuration's, the runtime's, then its name and directories. */

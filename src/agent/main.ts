@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import {
-  API_VERSION, AgentApi, EventDispatcher, agentTopic, encodeDiskUse, encodeNodeStatus, failure, onlyRole, success,
+  API_VERSION, AgentApi, EventDispatcher, TOPIC_AGENT_PREFIX, agentTopic, encodeDiskUse, encodeNodeStatus, failure, onlyRole, success,
   type NodeStatus, type RequestKind, type Result,
 } from '../management/index.js';
 import { DEFAULT_DAEMON_LIMITS } from '../management/limits.js';
@@ -25,7 +25,7 @@ import { AGENT_DEFAULTS, type AgentOptions } from './config.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { hostCpus } from './host-cpus.js';
 import { createRuntime, findExecutable } from './runtimes/index.js';
-import { StateLock } from './state-lock.js';
+import { StateLock } from '../management/state-lock.js';
 import { Supervisor } from './supervisor.js';
 
 export interface Agent {
@@ -67,9 +67,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   makePrivateDir(stateDir, { followLink: true, mode: stateDirMode(options) });
   const limits = options.limits ?? DEFAULT_DAEMON_LIMITS;
   const log = options.logger ?? createLogger({
-    name: options.name, role: 'agent', stateDir, maxBytes: limits.logMaxBytes, keep: limits.logKeep, ...(options.logLevel ? { level: options.logLevel } : {}),
+    name: options.name, role: 'agent', stateDir, maxBytes: limits.logMaxBytes, keep: limits.logKeep,
+    ...(options.logLevel ? { level: options.logLevel } : {}), ...(options.logFormat ? { format: options.logFormat } : {}),
   });
-  const locked = StateLock.acquire(stateDir);
+  const locked = StateLock.acquire(stateDir, 'agent');
   if (!locked.ok) throw new Error(locked.error);
   const lock = locked.value;
   let agent: AgentRuntime | undefined;
@@ -150,7 +151,7 @@ class AgentRuntime implements Agent {
       taskset: findExecutable('taskset'),
       startLimit: options.startLimit ?? AGENT_DEFAULTS.startLimit,
       keepCrashes: options.keepCrashes ?? AGENT_DEFAULTS.keepCrashes,
-      cpus: hostCpus(),
+      host: () => ({ cpus: hostCpus(), ownPorts: this.listenPort === undefined ? [] : [this.listenPort] }),
       fetchBundle: (hash, offset) => this.fetchBundle(hash, offset),
       limits,
       ...(options.nodeUser ? { nodeUser: options.nodeUser } : {}),
@@ -184,8 +185,9 @@ class AgentRuntime implements Agent {
       if (peer.id === this.controllerPeer) this.controllerPeer = undefined;
     });
     if (o.listen !== false) {
+      // Controllers speak on agent topics only: a client that mistook this port for the controller's is told so at once.
       const bound = await this.endpoint.listen({
-        host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers',
+        host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers', publishTopics: [TOPIC_AGENT_PREFIX],
         keyFor: (id) => (id === this.name ? key : undefined), admit: (c) => this.admit(c), ...serverTls,
       });
       this.listenPort = bound.port;
@@ -197,17 +199,24 @@ class AgentRuntime implements Agent {
         host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 },
         proof: { id: this.name, key }, principal: CONTROLLER, ...clientTls,
       });
-      let reported = false;
+      let reported = '';
+      let refusal = '';
+      this.endpoint.on('peer-error', (peer, e) => {
+        if (peer.id === this.link?.connected?.id) refusal = e.context;
+        else this.log.warn({ peer: peer.id, code: e.code, context: e.context }, 'peer reported an error');
+      });
       this.link.on('up', (peer) => {
-        reported = false;
+        refusal = '';
         this.log.info({ controller: `${host}:${port}`, peer: peer.id }, 'connected to controller');
         this.hello(peer, true);
       });
-      this.link.on('down', (_peer, reason) => {
+      this.link.on('down', (lost, reason) => {
         if (this.closed) return; // our own shutdown, not an outage
-        // One line per outage, not one per retry.
-        this.log[reported ? 'debug' : 'warn']({ controller: `${host}:${port}`, reason }, 'controller unreachable; retrying');
-        reported = true;
+        // One line per outage (or per reason the controller gives for refusing us), not one per retry.
+        if (lost && !refusal) reported = '';
+        const says = refusal ? `the controller refused this agent: ${refusal}; retrying` : 'controller unreachable; retrying';
+        this.log[reported === says ? 'debug' : 'warn']({ controller: `${host}:${port}`, reason }, says);
+        reported = says;
       });
     }
     if (o.archive !== false) {
@@ -242,7 +251,9 @@ class AgentRuntime implements Agent {
 
   /** Only a session that proved this agent's key: its controller, on its topic alone. */
   private admit(c: Credentials): Admission {
-    if (c.keyId !== this.name) return { ok: false, error: `this agent obeys only its controller, which proves the key of ${this.name}` };
+    if (c.keyId !== this.name) {
+      return { ok: false, error: `this is agent ${this.name}'s port: it obeys only its controller, which proves the key of ${this.name}; clients connect to the controller's client port (default 2149)` };
+    }
     return { ok: true, principal: CONTROLLER, mayPublish: [this.topic], maySubscribe: [this.topic] };
   }
 

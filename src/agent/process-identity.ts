@@ -3,7 +3,7 @@
  * token placed in its environment. Every signal is preceded by a check that
  * the pid still names that same process, so a reused pid is never signalled.
  */
-import { isLive, readEnviron, readStat } from './procfs.js';
+import { isLive, readEnviron, readStat } from '../management/procfs.js';
 
 /** Environment variable carrying the per-launch token. */
 export const LAUNCH_TOKEN_ENV = 'ZEEK_MGMT_LAUNCH_TOKEN';

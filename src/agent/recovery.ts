@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from '../protocol/index.js';
 import { readPidFile, removePidFile, type PidRecord } from './pid-file.js';
 import { LAUNCH_TOKEN_ENV, NODE_DIR_ENV, terminate, verifyIdentity } from './process-identity.js';
-import { findByEnv, readStat } from './procfs.js';
+import { findByEnv, readStat } from '../management/procfs.js';
 import { loadAgentState, type AgentState } from './state-store.js';
 import { validateConfiguration } from './validate.js';
 import type { EnvPolicy } from './env-policy.js';

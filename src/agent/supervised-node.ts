@@ -20,7 +20,7 @@ import { makePrivateDir, type Owner } from '../management/private-files.js';
 import type { Logger, Outcome } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
-import { readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
+import { forgetFirstFailure, keepFirstFailure, readOutputs, rotateOutputs, tailFile, watchStdout } from './outputs.js';
 import { commandLine, launchEnvironment, recordLaunch, spawnNode, writeNodeFiles } from './launch.js';
 import { removePidFile, type PidRecord } from './pid-file.js';
 import { isRunning, terminate, type ProcessIdentity } from './process-identity.js';
@@ -189,6 +189,9 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.setState('PENDING');
     // Never through a link planted at nodes/<name>: what the agent writes stays under its state dir.
     makePrivateDir(this.dir, this.host.nodeUser ? { owner: this.host.nodeUser } : {});
+    // The first failed run's output outlives the rotation of a crash loop; a node's first launch drops an earlier one's.
+    if (generation === 1) forgetFirstFailure(this.dir);
+    else if (this.lastExit && this.backoff.consecutiveFailures > 0) keepFirstFailure(this.dir);
     rotateOutputs(this.dir);
     const mgmtPort = await this.host.allocatePort();
     if (generation !== this.generation || !this.supervising) {

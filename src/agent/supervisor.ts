@@ -32,7 +32,7 @@ import type { DiagSubject } from './diag.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
 import { checkKey, unchangedSince } from './check-proof.js';
 import { checkNode, type CheckOutcome } from './script-check.js';
-import { validateConfiguration } from './validate.js';
+import { validateConfiguration, type HostLimits } from './validate.js';
 import { BundleCache, type FetchChunk } from './bundle-cache.js';
 import type { Outcome } from '../protocol/index.js';
 import type { EnvPolicy } from './env-policy.js';
@@ -62,8 +62,8 @@ export interface SupervisorOptions {
   startLimit: number;
   /** Crash directories kept per node. */
   keepCrashes: number;
-  /** The CPUs nodes may be pinned to (host-cpus.ts). */
-  cpus: readonly number[];
+  /** What this host allows: the CPUs nodes may be pinned to, and the agent's own listen port (no node may take it). */
+  host: () => HostLimits;
   /** Fetches a chunk of a script bundle from the controller. */
   fetchBundle: FetchChunk;
   /** What nodes may send the agent (their sessions' limits). */
@@ -282,7 +282,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.log.info({ config: config.id }, 'already running this configuration');
       return [success(reqid, { instance })];
     }
-    const problems = validateConfiguration(config, instance, this.options.envPolicy, this.options.cpus);
+    const problems = validateConfiguration(config, instance, this.options.envPolicy, this.options.host());
     if (problems.length > 0) {
       this.options.log.warn({ config: config.id, problems }, 'refusing an invalid configuration');
       return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
@@ -341,7 +341,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async checkScripts(reqid: string, config: Configuration, { vouched }: { vouched: boolean }): Promise<Result[]> {
     const instance = this.options.name;
-    const problems = validateConfiguration(config, instance, this.options.envPolicy, this.options.cpus);
+    const problems = validateConfiguration(config, instance, this.options.envPolicy, this.options.host());
     if (problems.length > 0) return problems.map((p) => failure(reqid, `invalid configuration: ${p}`, { instance }));
     const mine = config.nodes.filter((n) => n.instance === instance);
     const ctx = {

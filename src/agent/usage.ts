@@ -5,7 +5,7 @@
  * resident set size. A process seen for the first time gets its average
  * since it started.
  */
-import { CLOCK_TICKS_PER_S, readRssBytes, readStat } from './procfs.js';
+import { CLOCK_TICKS_PER_S, readRssBytes, readStat } from '../management/procfs.js';
 
 export const SAMPLE_INTERVAL_MS = 5000;
 /** A sample younger than this is too short a window for a meaningful percentage. */

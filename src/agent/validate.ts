@@ -2,7 +2,8 @@
  * Checks a configuration the agent is asked to run, before anything is
  * touched: the agent must be able to lay out every node of its instance
  * (names usable as directory names, declared instances, sane env and
- * scripts). Returns one sorted error text per problem.
+ * scripts), within what its host allows (CPUs, ports the agent holds).
+ * Returns one sorted error text per problem.
  */
 import { ENV_NAME, USABLE_NAME, configIdProblem, isUsableInterface, scriptProblem } from '../management/identifiers.js';
 import type { Configuration } from '../management/index.js';
@@ -10,13 +11,21 @@ import { nodeOptionProblems } from '../management/node-options.js';
 import { formatCpuList } from './host-cpus.js';
 import { envRefusal, type EnvPolicy } from './env-policy.js';
 
+/** What only the agent knows about its host. */
+export interface HostLimits {
+  /** The CPUs nodes may be pinned to (host-cpus.ts: this process's affinity). */
+  cpus: readonly number[];
+  /** Ports the agent itself listens on. */
+  ownPorts: readonly number[];
+}
+
 /**
- * `cpus`: the CPUs nodes may be pinned to on this host (host-cpus.ts);
- * undefined skips that check (a stored configuration at start: a node pinned
- * to a CPU the agent lost fails on its own, the rest still run). `policy`:
- * which environment variables a configuration may set (env-policy.ts).
+ * `policy`: which environment variables a configuration may set
+ * (env-policy.ts). `host`: undefined skips the host's checks (a stored
+ * configuration at start: a node pinned to a CPU the agent lost fails on
+ * its own, the rest still run).
  */
-export function validateConfiguration(config: Configuration, instance: string, policy: EnvPolicy, cpus?: readonly number[]): string[] {
+export function validateConfiguration(config: Configuration, instance: string, policy: EnvPolicy, host?: HostLimits): string[] {
   const errors: string[] = [];
   const pinned = new Map<number, string>();
   const idProblem = configIdProblem(config.id);
@@ -41,10 +50,13 @@ export function validateConfiguration(config: Configuration, instance: string, p
     }
     if (node.cpuAffinity !== undefined) {
       const cpu = node.cpuAffinity;
-      if (cpus && !cpus.includes(cpu)) errors.push(`node ${n} is pinned to CPU ${cpu}, but this host has CPUs ${formatCpuList(cpus)}`);
+      if (host && !host.cpus.includes(cpu)) errors.push(`node ${n} is pinned to CPU ${cpu}, but instance ${instance} has CPUs ${formatCpuList(host.cpus)}`);
       const other = pinned.get(cpu);
       if (other !== undefined) errors.push(`nodes ${JSON.stringify(other)} and ${n} are both pinned to CPU ${cpu}`);
       pinned.set(cpu, node.name);
+    }
+    for (const [what, p] of [['port', node.port], ['metrics port', node.metricsPort]] as const) {
+      if (host && p && host.ownPorts.includes(p.number)) errors.push(`node ${n} ${what} ${p.number} is the port agent ${instance} listens on`);
     }
     errors.push(...nodeOptionProblems(node));
     for (const script of node.scripts ?? []) {

@@ -21,6 +21,7 @@ import { effectiveEntries, escapeIniValue, parseIni, renderIni, type IniDocument
 import { quoteIfSpaced, shlexSplit } from './shlex.js';
 import { instanceToJson } from './results.js';
 import { expandWorkers, LB_KEYS, OPTION_KEYS, type LoadBalancing } from './worker-expansion.js';
+import { quoted } from '../management/printable.js';
 
 export interface ParseOptions {
   /** Shown in errors, e.g. the file name or `<stdin>`. */
@@ -38,7 +39,7 @@ export type ParseResult =
 /** `[scripts] dir`: a directory of site scripts to pack and upload, as written (relative to the file), and its line. */
 export interface ScriptsSource { dir: string; line: number }
 
-const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port', ...LB_KEYS, ...OPTION_KEYS]);
+const NODE_KEYS = new Set(['instance', 'role', 'type', 'scripts', 'port', 'interface', 'cpu_affinity', 'env', 'metrics_port', 'state', ...LB_KEYS, ...OPTION_KEYS]);
 const CLUSTER_KEYS = new Set(['backend', 'xpub_port', 'xsub_port', 'log_expire_days']);
 const SCRIPTS_KEYS = new Set(['dir', 'bundle']);
 
@@ -52,6 +53,7 @@ class ConfigError extends Error {
 }
 
 export function parseClusterConfig(text: string, options: ParseOptions): ParseResult {
+  if (text.includes('\u0000')) return { ok: false, error: `${options.source}: not a text file (it holds NUL bytes); a cluster configuration is an INI file` };
   const parsed = parseIni(text);
   if (!parsed.ok) return { ok: false, error: `${options.source}:${parsed.error.line}: ${parsed.error.message}` };
   const warnings: string[] = [];
@@ -68,9 +70,11 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
   const instancesSection = doc.sections.find((s) => s.name === 'instances');
   const instances = instancesSection ? effectiveEntries(doc, instancesSection).map(parseInstance) : [];
   const clusterSection = doc.sections.find((s) => isSettingsSection(doc, s, 'cluster'));
-  const cluster = clusterSection ? parseClusterSection(effectiveEntries(doc, clusterSection), warnings) : undefined;
+  const cluster = clusterSection ? parseClusterSection(effectiveEntries(doc, clusterSection)) : undefined;
+  if (clusterSection) warnings.push(...unknownKeys(options.source, clusterSection, effectiveEntries(doc, clusterSection), CLUSTER_KEYS));
   const scriptsSection = doc.sections.find((s) => isSettingsSection(doc, s, 'scripts'));
-  const scripts = scriptsSection ? parseScriptsSection(scriptsSection, effectiveEntries(doc, scriptsSection), warnings) : undefined;
+  const scripts = scriptsSection ? parseScriptsSection(scriptsSection, effectiveEntries(doc, scriptsSection)) : undefined;
+  if (scriptsSection) warnings.push(...unknownKeys(options.source, scriptsSection, effectiveEntries(doc, scriptsSection), SCRIPTS_KEYS));
   const settings = [instancesSection, clusterSection, scriptsSection];
   const parsedNodes: { node: Node; lb: LoadBalancing }[] = [];
   const instanceFree: IniSection[] = [];
@@ -79,6 +83,7 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
     const entries = effectiveEntries(doc, section);
     if (!entries.some((e) => e.key === 'instance')) instanceFree.push(section);
     parsedNodes.push(parseNode(section, entries, options.hostname, warnings));
+    warnings.push(...unknownKeys(options.source, section, entries, NODE_KEYS));
   }
   const nodes = expandWorkers(parsedNodes, (line, message) => { throw new ConfigError(line, message); }, warnings);
   if (instanceFree.length > 0 && instanceFree.length !== parsedNodes.length) {
@@ -99,32 +104,30 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
 }
 
 /** `[scripts]`: `dir = PATH` (a directory the client packs and uploads) or `bundle = HASH` (one the controller stores). */
-function parseScriptsSection(section: IniSection, entries: IniEntry[], warnings: string[]): { dir?: ScriptsSource; bundle?: string } {
+function parseScriptsSection(section: IniSection, entries: IniEntry[]): { dir?: ScriptsSource; bundle?: string } {
   for (const e of entries) {
     if (e.value === undefined || e.value.trim() === '') throw new ConfigError(e.line, `config item scripts.${e.key} needs a value`);
   }
   const dir = entries.find((e) => e.key === 'dir');
   const bundle = entries.find((e) => e.key === 'bundle');
-  const unknown = entries.filter((e) => !SCRIPTS_KEYS.has(e.key)).map((e) => e.key).sort();
-  if (unknown.length > 0) warnings.push(`ignoring unexpected keys in [scripts]: ${unknown.join(', ')} (known: dir, bundle)`);
   if (dir && bundle) throw new ConfigError(bundle.line, '[scripts] names both a directory (dir) and a stored bundle (bundle): give one');
   if (bundle) {
     const hash = bundle.value!.trim().toLowerCase();
-    if (!BUNDLE_HASH.test(hash)) throw new ConfigError(bundle.line, `scripts bundle "${bundle.value}" is not a bundle hash (64 hex digits, as get-config shows it)`);
+    if (!BUNDLE_HASH.test(hash)) throw new ConfigError(bundle.line, `scripts bundle ${quoted(bundle.value!)} is not a bundle hash (64 hex digits, as get-config shows it)`);
     return { bundle: hash };
   }
   if (dir) return { dir: { dir: dir.value!.trim(), line: dir.line } };
   throw new ConfigError(section.line, '[scripts] needs dir = DIRECTORY (site scripts to pack and upload) or bundle = HASH');
 }
 
-function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSettings {
+function parseClusterSection(entries: IniEntry[]): ClusterSettings {
   const settings: ClusterSettings = {};
   for (const e of entries) {
     if (e.value === undefined || e.value === '') throw new ConfigError(e.line, `config item cluster.${e.key} needs a value`);
     if (e.key === 'backend') {
       const backend = e.value.trim().toLowerCase();
       if (!(CLUSTER_BACKENDS as readonly string[]).includes(backend)) {
-        throw new ConfigError(e.line, `cluster backend "${e.value}" is invalid; use one of ${CLUSTER_BACKENDS.join(', ')}`);
+        throw new ConfigError(e.line, `cluster backend ${quoted(e.value)} is invalid; use one of ${CLUSTER_BACKENDS.join(', ')}`);
       }
       settings.backend = backend as ClusterBackend;
     } else if (e.key === 'xpub_port') settings.xpubPort = tcp(portNumber(e.value, e, 'cluster xpub_port'));
@@ -135,8 +138,6 @@ function parseClusterSection(entries: IniEntry[], warnings: string[]): ClusterSe
       settings.logExpireDays = days;
     }
   }
-  const unknown = entries.filter((e) => !CLUSTER_KEYS.has(e.key)).map((e) => e.key).sort();
-  if (unknown.length > 0) warnings.push(`ignoring unexpected keys in [cluster]: ${unknown.join(', ')} (known: ${[...CLUSTER_KEYS].join(', ')})`);
   return settings;
 }
 
@@ -146,16 +147,19 @@ function parseInstance(entry: IniEntry): Instance {
   const host = colon < 0 ? '' : entry.value.slice(0, colon).replace(/^[\s[]+|[\s\]]+$/g, '');
   const portText = colon < 0 ? '' : entry.value.slice(colon + 1).trim();
   if (host === '' || portText === '') {
-    throw new ConfigError(entry.line, `invalid spec for instance "${entry.key}": "${entry.value}" should be <host>:<port> (IPv6 as [addr]:port)`);
+    throw new ConfigError(entry.line, `invalid spec for instance "${entry.key}": ${quoted(entry.value)} should be <host>:<port> (IPv6 as [addr]:port)`);
   }
   if (isIP(host) === 0) {
-    throw new ConfigError(entry.line, `instance "${entry.key}": "${host}" is not an IP address (the controller dials agents by address)`);
+    throw new ConfigError(entry.line, `instance "${entry.key}": ${quoted(host)} is not an IP address (the controller dials agents by address)`);
   }
   return { name: entry.key, host, listenPort: { number: portNumber(portText, entry, `instance "${entry.key}" port`), protocol: 'tcp' } };
 }
 
 function parseNode(section: IniSection, entries: IniEntry[], hostname: string, warnings: string[]): { node: Node; lb: LoadBalancing } {
   const get = (...keys: string[]): IniEntry | undefined => keys.map((k) => entries.find((e) => e.key === k)).find((e) => e !== undefined);
+  // A misspelled [instances], [cluster] or [scripts] would be read as a node.
+  const meant = get('role', 'type') ? undefined : closest(section.name, ['instances', 'cluster', 'scripts']);
+  if (meant) throw new ConfigError(section.line, `section [${section.name}] is not [${meant}] and has no role: did you mean [${meant}]?`);
   for (const e of entries) {
     if (e.value === undefined) throw new ConfigError(e.line, `config item ${section.name}.${e.key} needs a value`);
   }
@@ -194,8 +198,6 @@ function parseNode(section: IniSection, entries: IniEntry[], hostname: string, w
     return [option];
   });
   if (options.length > 0) node.options = options;
-  const unknown = entries.filter((e) => !NODE_KEYS.has(e.key)).map((e) => e.key).sort();
-  if (unknown.length > 0) warnings.push(`ignoring unexpected keys: ${unknown.join(', ')}`);
   const at = (key: string): { value: string; line: number } | undefined => {
     const e = get(key);
     return e ? { value: e.value!, line: e.line } : undefined;
@@ -208,6 +210,43 @@ function parseNode(section: IniSection, entries: IniEntry[], hostname: string, w
   return { node, lb };
 }
 
+/**
+ * One warning per key a section does not know, with its line and the key
+ * it was likely meant to be (`interfce` → `interface`): a misspelled key
+ * is otherwise silently ignored, and the node runs without it.
+ */
+function unknownKeys(source: string, section: IniSection, entries: IniEntry[], known: ReadonlySet<string>): string[] {
+  return entries.filter((e) => !known.has(e.key)).map((e) => {
+    const meant = closest(e.key, [...known]);
+    return `${source}:${e.line}: unknown key ${quoted(e.key)} in [${section.name}], ignored${meant ? `; did you mean "${meant}"?` : ''}`;
+  });
+}
+
+/** The candidate within a typo or two of `word` (the nearest), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const limit = word.length <= 4 ? 1 : 2;
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d > 0 && d <= limit && (!best || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 function lookupRole(text: string): ClusterRole | undefined {
   const name = text.split('::').at(-1)!.split('.').at(-1)!.toUpperCase();
   return (NODE_ROLES as readonly string[]).includes(name) ? (name as ClusterRole) : undefined;
@@ -215,7 +254,7 @@ function lookupRole(text: string): ClusterRole | undefined {
 
 function integer(text: string, entry: IniEntry, what: string): number {
   const t = text.trim().replace(/_/g, '');
-  if (!/^[+-]?\d+$/.test(t)) throw new ConfigError(entry.line, `${what}: "${text}" is not an integer`);
+  if (!/^[+-]?\d+$/.test(t)) throw new ConfigError(entry.line, `${what}: ${quoted(text)} is not an integer`);
   return Number(t);
 }
 
@@ -229,7 +268,7 @@ const tcp = (number: number): Port => ({ number, protocol: 'tcp' });
 
 function split(entry: IniEntry, what: string): string[] {
   const r = shlexSplit(entry.value!);
-  if (!r.ok) throw new ConfigError(entry.line, `${what} value "${entry.value}" is invalid: ${r.error}`);
+  if (!r.ok) throw new ConfigError(entry.line, `${what} value ${quoted(entry.value!)} is invalid: ${r.error}`);
   return r.words;
 }
 
@@ -237,7 +276,7 @@ function parseEnv(entry: IniEntry, where: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const item of split(entry, `${where} env`)) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new ConfigError(entry.line, `${where} env value "${entry.value}" is invalid: "${item}" is not KEY=VALUE (quote values with spaces: KEY="a b")`);
+    if (eq <= 0) throw new ConfigError(entry.line, `${where} env value ${quoted(entry.value!)} is invalid: ${quoted(item)} is not KEY=VALUE (quote values with spaces: KEY="a b")`);
     env[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return env;

@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ControllerApi as api } from '../management/api.js';
 import type { RequestSpec } from '../management/events.js';
+import { printable } from '../management/printable.js';
 import { decodeConfiguration } from '../management/records.js';
 import type { Configuration, Result } from '../management/types.js';
 import type { ControllerConnection } from './connection.js';
@@ -19,10 +20,11 @@ import {
   deployJson, getIdValueJson, getInstancesJson, getNodesJson, restartJson, stageJson, type Shaped,
 } from './results.js';
 
-export const noResponse = (ctx: ClientContext, msg: string): number => { ctx.log.error(`no response received: ${msg}`); return 1; };
+export const noResponse = (ctx: ClientContext, msg: string): number => { ctx.log.error(msg); return 1; };
 
 export function print(ctx: ClientContext, shaped: Shaped): number {
   for (const w of shaped.warnings) ctx.log.warning(w);
+  for (const f of shaped.failures) ctx.log.error(f);
   ctx.stdout(`${pythonJson(shaped.json, ctx.settings.prettyJson)}\n`);
   return shaped.exitCode;
 }
@@ -83,7 +85,7 @@ export async function loadClusterConfig(ctx: ClientContext, file: string, script
     ctx.log.error('configuration has errors, not sending');
     return undefined;
   }
-  for (const w of parsed.warnings) ctx.log.warning(w);
+  for (const w of parsed.warnings) ctx.log.notice(w);
   const { config } = parsed;
   if (scriptsDir !== undefined) {
     if (parsed.scripts || config.cluster?.bundle) {
@@ -148,8 +150,14 @@ export interface DeployOptions { rollbackOnFailure?: boolean }
 async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: string[] | undefined, options: DeployOptions): Promise<number> {
   let progress: import('./progress.js').DeployProgress | undefined;
   if (ctx.interactive) {
-    const { DeployProgress } = await import('./progress.js');
-    progress = new DeployProgress(conn, nodes ?? await stagedNodeNames(conn), (line) => process.stderr.write(line));
+    const staged = nodes ? undefined : await fetchConfig(conn, false);
+    const deployedId = staged ? (await fetchConfig(conn, true))?.id : undefined;
+    if (staged && staged.id === deployedId) {
+      process.stderr.write(`configuration ${printable(staged.id)} is deployed already: agents that run it keep their nodes as they are\n`);
+    } else {
+      const { DeployProgress } = await import('./progress.js');
+      progress = new DeployProgress(conn, nodes ?? staged?.nodes.map((n) => n.name) ?? [], (line) => process.stderr.write(line));
+    }
   }
   try {
     const spec = options.rollbackOnFailure ? api.deployWithRollback : api.deploy;
@@ -159,13 +167,14 @@ async function runDeploy(ctx: ClientContext, conn: ControllerConnection, nodes: 
   }
 }
 
-async function stagedNodeNames(conn: ControllerConnection): Promise<string[]> {
-  const r = await conn.request(api.getConfiguration, false);
-  if (!r.ok || !r.value.success || r.value.data === undefined) return [];
+/** The staged or deployed configuration, for the progress display; undefined when there is none. */
+async function fetchConfig(conn: ControllerConnection, deployed: boolean): Promise<Configuration | undefined> {
+  const r = await conn.request(api.getConfiguration, deployed);
+  if (!r.ok || !r.value.success || r.value.data === undefined) return undefined;
   try {
-    return decodeConfiguration(r.value.data, 'data').nodes.map((n) => n.name);
+    return decodeConfiguration(r.value.data, 'data');
   } catch {
-    return [];
+    return undefined;
   }
 }
 
@@ -265,7 +274,9 @@ export function restart(ctx: ClientContext, nodes: string[]): Promise<number> {
 export function testTimeout(ctx: ClientContext, withState: boolean): Promise<number> {
   return askOnce(ctx, api.testTimeout, [withState], (res) => {
     ctx.stdout(`${pythonJson({ success: res.success, error: res.error ?? null }, ctx.settings.prettyJson)}\n`);
-    return 0;
+    if (res.success) return 0;
+    ctx.log.error(res.error || 'no reason given');
+    return 1;
   });
 }
 
@@ -274,17 +285,33 @@ export async function showSettings(ctx: ClientContext): Promise<number> {
   return 0;
 }
 
-/** Prints the controller's notifications as they arrive, until the connection ends (exit 1) or Ctrl-C (exit 0). */
+/**
+ * Prints the controller's notifications as they arrive, each with its time,
+ * until Ctrl-C (quietly, exit 0) or the loss of the connection (said on
+ * stderr, exit 1).
+ */
 export async function monitor(ctx: ClientContext): Promise<number> {
-  const { formatNotification } = await import('./notifications.js');
-  return withConnection(ctx, async (conn) => {
-    conn.onEvent((event) => ctx.stdout(`${formatNotification(event)}\n`));
-    const stop = new Promise<number>((resolve) => {
-      const onSignal = (): void => resolve(0);
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-    });
-    const closed = conn.untilClosed().then((why) => { ctx.stdout(`no response received: ${why}\n`); return 1; });
-    return Promise.race([stop, closed]);
+  // Ctrl-C is handled from the start: one that comes with the first lines is a quiet stop too.
+  let stopping = false;
+  let onSignal = (): void => undefined;
+  const stop = new Promise<number>((resolve) => {
+    onSignal = (): void => { stopping = true; resolve(0); };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
+  try {
+    const { formatNotification } = await import('./notifications.js');
+    return await withConnection(ctx, async (conn) => {
+      // Node output and peers' messages may hold escape sequences: printed escaped.
+      conn.onEvent((event) => ctx.stdout(`${new Date().toISOString()} ${printable(formatNotification(event))}\n`));
+      const closed = conn.untilClosed().then((why) => {
+        if (!stopping) ctx.log.error(`${why}; monitor stopped`);
+        return 1;
+      });
+      return Promise.race([stop, closed]);
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

@@ -27,6 +27,8 @@ const MAX_UNCLAIMED = 1000;
 export class ControllerConnection {
   private socket: WebSocket | undefined;
   private readonly waiters = new Set<Waiter>();
+  /** Fail the pending requests with a reason (the server reported an error). */
+  private readonly refusals = new Set<(why: string) => void>();
   private readonly listeners = new Set<(event: ZeekEvent) => void>();
   /** Called on every event received: a patient request's deadline starts over. */
   private readonly activity = new Set<() => void>();
@@ -125,7 +127,7 @@ export class ControllerConnection {
     let event: ZeekEvent;
     try {
       const msg = decodeMessage(text);
-      if (msg.type === 'error') { this.log.warning(`controller ${this.remote} reported an error: ${msg.code}: ${msg.context}`); return; }
+      if (msg.type === 'error') { this.serverError(`${msg.code}: ${msg.context}`); return; }
       if (msg.type !== 'data-message') { this.log.debug(`skipping unexpected received message ${msg.type}`); return; }
       event = decodeEvent(msg.value);
     } catch (err) {
@@ -140,6 +142,22 @@ export class ControllerConnection {
       return;
     }
     for (const l of this.listeners) l(event);
+  }
+
+  /**
+   * The server reported an error. While a request waits, the request fails
+   * at once with it (the likeliest cause: this is not the controller's
+   * client port, and nothing else will come); otherwise it is a warning.
+   */
+  private serverError(what: string): void {
+    if (this.refusals.size === 0) {
+      this.log.warning(`controller ${this.remote} reported an error: ${what}`);
+      return;
+    }
+    const hint = /not allowed on this port/.test(what)
+      ? `; is ${this.remote} the controller's client port (default 2149)? Agents connect to the controller on another port (2150), and each agent listens on its own (2151)`
+      : '';
+    for (const refuse of [...this.refusals]) refuse(`${this.remote} refused the request: ${what}${hint}`);
   }
 
   /** Receives every event that is not a response someone waits for (including those that came before). Returns a remover. */
@@ -172,12 +190,13 @@ export class ControllerConnection {
   private send<A extends readonly unknown[], R>(spec: RequestSpec<A, R>, args: A, patient: boolean): Promise<Outcome<R>> {
     const reqid = randomUUID();
     return new Promise((resolve) => {
-      const timedOut = (): void => finish({ ok: false, error: `websocket connection to ${this.remote} timed out` });
+      const timedOut = (): void => finish({ ok: false, error: `no response received: websocket connection to ${this.remote} timed out` });
       const renew = (): void => { clearTimeout(timer); timer = setTimeout(timedOut, this.settings.requestTimeoutMs); };
       const finish = (r: Outcome<R>): void => {
         clearTimeout(timer);
         this.activity.delete(renew);
         this.waiters.delete(waiter);
+        this.refusals.delete(refused);
         this.onClosed = this.onClosed.filter((f) => f !== closed);
         resolve(r);
       };
@@ -189,14 +208,16 @@ export class ControllerConnection {
           finish({ ok: true, value: spec.response.decode(event)[1] });
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
-          finish({ ok: false, error: `protocol data error with controller ${this.remote}: invalid event data, ${err.message}` });
+          finish({ ok: false, error: `no response received: protocol data error with controller ${this.remote}: invalid event data, ${err.message}` });
         }
         return true;
       };
-      const closed = (): void => finish({ ok: false, error: this.closedReason ?? 'connection closed' });
+      const closed = (): void => finish({ ok: false, error: `no response received: ${this.closedReason ?? 'connection closed'}` });
+      const refused = (why: string): void => finish({ ok: false, error: why });
       let timer = setTimeout(timedOut, this.settings.requestTimeoutMs);
       if (patient) this.activity.add(renew);
       this.waiters.add(waiter);
+      this.refusals.add(refused);
       if (this.closedReason !== undefined || !this.socket) { closed(); return; }
       this.onClosed.push(closed);
       this.publish(spec.request.make(reqid, ...args));

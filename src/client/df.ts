@@ -6,7 +6,7 @@
 import { decodeDiskUse } from '../management/records.js';
 import { formatBytes } from '../management/bundle.js';
 import type { AreaUse, Result } from '../management/types.js';
-import type { Shaped } from './results.js';
+import { describeError, type Shaped } from './results.js';
 
 export interface DfRow extends AreaUse { instance: string }
 
@@ -38,7 +38,7 @@ export function dfJson(results: readonly Result[]): Shaped & { rows: DfRow[]; er
     }
     json.results[r.instance] = entry;
   }
-  return { json, exitCode, warnings, rows, errors: json.errors };
+  return { json, exitCode, warnings, failures: json.errors.map(describeError), rows, errors: json.errors };
 }
 
 export function renderDfTable(rows: readonly DfRow[], errors: readonly { source: string | null; error: string }[]): string {

@@ -8,6 +8,8 @@
  * back as a value naming the line.
  */
 
+import { quoted } from '../management/printable.js';
+
 export interface IniEntry {
   /** Lower-cased key. */
   readonly key: string;
@@ -75,10 +77,10 @@ export function parseIni(text: string): IniResult {
       sections.push(current);
       continue;
     }
-    if (!current) return fail(lineNo, `"${stripped}" appears before any [section] header`);
+    if (!current) return fail(lineNo, `${quoted(stripped)} appears before any [section] header`);
     const m = /^(.*?)\s*(?:([=:])\s*(.*))?$/.exec(stripped)!;
     const key = m[1]!.trimEnd().toLowerCase();
-    if (key === '') return fail(lineNo, `"${stripped}" has no key before the "${m[2]}"`);
+    if (key === '') return fail(lineNo, `${quoted(stripped)} has no key before the "${m[2]}"`);
     const earlier = current.entries.find((e) => e.key === key);
     if (earlier) return fail(lineNo, `key "${key}" in section [${current.name}] already defined on line ${earlier.line}`);
     const entry = { key, value: m[2] === undefined ? undefined : m[3]!.trim(), line: lineNo };
@@ -130,7 +132,7 @@ function interpolate(value: string, scope: Map<string, IniEntry>, depth: number)
     const next = value[i + 1];
     if (next === '%') { out += '%'; i += 1; continue; }
     const ref = /^\(([^)]+)\)s/.exec(value.slice(i + 1));
-    if (next !== '(' || !ref) return { message: `"%" must be followed by "%" or "(name)s" (write "%%" for a literal percent sign), in "${value}"` };
+    if (next !== '(' || !ref) return { message: `"%" must be followed by "%" or "(name)s" (write "%%" for a literal percent sign), in ${quoted(value)}` };
     const target = scope.get(ref[1]!.toLowerCase());
     if (target?.value === undefined) return { message: `"%(${ref[1]})s" refers to no key with a value in this section` };
     const expanded = interpolate(target.value, scope, depth + 1);

@@ -15,6 +15,7 @@ export type Notification =
   | { kind: 'log'; instance: string; message: string; node: string }
   | { kind: 'cluster-ready'; configId: string }
   | { kind: 'agents-ready'; instances: string[] }
+  | { kind: 'instance'; instance: string; connected: boolean; address: string }
   | { kind: 'other'; event: ZeekEvent };
 
 export function decodeNotification(event: ZeekEvent): Notification {
@@ -34,6 +35,10 @@ export function decodeNotification(event: ZeekEvent): Notification {
       }
       case ControllerApi.notifyClusterReady.name:
         return { kind: 'cluster-ready', configId: ControllerApi.notifyClusterReady.decode(event)[0] };
+      case ControllerApi.notifyInstanceState.name: {
+        const [instance, connected, address] = ControllerApi.notifyInstanceState.decode(event);
+        return { kind: 'instance', instance, connected, address };
+      }
       case ControllerApi.notifyAgentsReady.name:
         return { kind: 'agents-ready', instances: ControllerApi.notifyAgentsReady.decode(event)[0] };
       default:
@@ -54,6 +59,7 @@ export function formatNotification(event: ZeekEvent): string {
     case 'error': return `${n.instance}: error${n.node ? ` on node ${n.node}` : ''}: ${n.message}`;
     case 'log': return `${n.instance}${n.node ? `/${n.node}` : ''}: ${n.message}`;
     case 'cluster-ready': return `cluster ready: every node of configuration ${n.configId} is RUNNING`;
+    case 'instance': return n.connected ? `instance ${n.instance} connected (${n.address})` : `instance ${n.instance} disconnected (was ${n.address})`;
     case 'agents-ready': return `agents ready: ${n.instances.join(', ') || '(none)'}`;
     default: {
       const args = n.event.args.map((a) => JSON.stringify(valueToJson(a), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));

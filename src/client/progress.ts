@@ -1,10 +1,13 @@
 /**
  * Deploy progress on a terminal's stderr: as the controller forwards the
- * agents' node state changes, one line per change says which nodes are
- * RUNNING and which are still pending. stdout keeps only the JSON result.
+ * agents' node state changes, one line per change of a node of the
+ * configuration being deployed says which are RUNNING, which failed and
+ * which are still pending (a failed node's reason and last stderr line
+ * follow with the result). stdout keeps only the JSON result.
  */
 import type { State } from '../management/types.js';
 import type { ControllerConnection } from './connection.js';
+import { printable } from '../management/printable.js';
 import { decodeNotification } from './notifications.js';
 
 export class DeployProgress {
@@ -13,24 +16,40 @@ export class DeployProgress {
 
   constructor(conn: ControllerConnection, nodes: readonly string[], private readonly write: (line: string) => void) {
     for (const n of nodes) this.states.set(n, 'PENDING');
-    this.write(`deploying ${nodes.length} node${nodes.length === 1 ? '' : 's'}: ${nodes.join(', ') || '(none)'}\n`);
+    this.write(`deploying ${nodes.length} node${nodes.length === 1 ? '' : 's'}: ${nodes.join(', ') || '(none: the cluster stops)'}\n`);
     this.stop = conn.onEvent((event) => {
       const n = decodeNotification(event);
       if (n.kind === 'change') {
+        const name = printable(n.node.name);
+        // A node of the previous configuration going away is not one of this deployment's.
+        if (!this.states.has(n.node.name)) {
+          this.write(`  ${name} ${n.to} (not in this configuration)\n`);
+          return;
+        }
         this.states.set(n.node.name, n.to);
-        this.write(`  ${n.node.name} ${n.to}  ${this.summary()}\n`);
+        this.write(`  ${name} ${n.to}  ${this.summary()}\n`);
       } else if (n.kind === 'error') {
-        this.write(`  ${n.node || n.instance}: ${n.message}\n`);
+        this.write(`  ${printable(n.node || n.instance)}: ${printable(n.message)}\n`);
       } else if (n.kind === 'cluster-ready') {
-        this.write(`  cluster ready (${n.configId})\n`);
+        this.write(`  cluster ready (${printable(n.configId)})\n`);
       }
     });
   }
 
+  /**
+   * `[2/4 running; failed: w2 (FAILED); pending: w1]`: a node that failed or
+   * crashed is not pending; one STOPPED is (its previous process stopping
+   * before the new one starts).
+   */
   summary(): string {
-    const running = [...this.states].filter(([, s]) => s === 'RUNNING').map(([n]) => n);
-    const pending = [...this.states].filter(([, s]) => s !== 'RUNNING').map(([n, s]) => (s === 'PENDING' ? n : `${n} (${s})`));
-    return `[${running.length}/${this.states.size} running${pending.length ? `; pending: ${pending.join(', ')}` : ''}]`;
+    const all = [...this.states];
+    const running = all.filter(([, s]) => s === 'RUNNING');
+    const failed = all.filter(([, s]) => s === 'FAILED' || s === 'CRASHED').map(([n, s]) => `${n} (${s})`);
+    const pending = all.filter(([, s]) => s !== 'RUNNING' && s !== 'FAILED' && s !== 'CRASHED').map(([n]) => n);
+    const parts = [`${running.length}/${this.states.size} running`];
+    if (failed.length) parts.push(`failed: ${failed.join(', ')}`);
+    if (pending.length) parts.push(`pending: ${pending.join(', ')}`);
+    return printable(`[${parts.join('; ')}]`);
   }
 
   close(): void {

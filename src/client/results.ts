@@ -8,7 +8,12 @@ import type { Value } from '../protocol/index.js';
 import { decodeInstance, decodeNodeOutputs, decodeNodeStatus, readList } from '../management/records.js';
 import type { Instance, NodeStatus, Result } from '../management/types.js';
 
-export interface Shaped { json: unknown; exitCode: number; warnings: string[] }
+/**
+ * What a command prints: zeek-client's JSON, its exit status, warnings, and
+ * (ours) one line per failed Result for stderr, so that a failure's reason is
+ * seen even when stdout goes to a program.
+ */
+export interface Shaped { json: unknown; exitCode: number; warnings: string[]; failures: string[] }
 
 /** zeek-client shows host only when it is not the 0.0.0.0 placeholder, port only when set. */
 export function instanceToJson(i: Instance): Record<string, unknown> {
@@ -53,17 +58,18 @@ export function stageJson(results: readonly Result[]): Shaped {
     }
     if (res.data !== undefined) json.results.id = valueToJson(res.data);
   }
-  return { json, exitCode, warnings: [] };
+  return { json, exitCode, warnings: [], failures: json.errors.map(String) };
 }
 
 export function deployJson(results: readonly Result[]): Shaped {
   const json = { results: {} as Record<string, unknown>, errors: [] as unknown[] };
   const nodes: Record<string, Record<string, unknown>> = {};
   const warnings: string[] = [];
+  const failures: string[] = [];
   let exitCode = 0;
   for (const res of results) {
     if (!res.success) exitCode = 1;
-    if (!res.success && res.node === undefined && res.error) { json.errors.push(res.error); continue; }
+    if (!res.success && res.node === undefined && res.error) { json.errors.push(res.error); failures.push(res.error); continue; }
     if (res.success && res.node === undefined && res.instance === undefined && res.data !== undefined) {
       json.results.id = valueToJson(res.data);
       continue;
@@ -71,19 +77,22 @@ export function deployJson(results: readonly Result[]): Shaped {
     if (res.instance === undefined) { warnings.push(`skipping unexpected response ${describe(res)}`); continue; }
     if (res.node === undefined) continue;
     const entry: Record<string, unknown> = { success: res.success, instance: res.instance };
+    let lastErrLine = '';
     if (res.data !== undefined) {
       try {
         const out = decodeNodeOutputs(res.data, 'data');
         entry.stdout = out.stdout;
         entry.stderr = out.stderr;
+        lastErrLine = out.stderr.trimEnd().split('\n').at(-1) ?? '';
       } catch (err) {
         warnings.push(`node ${res.node}: unexpected result data (${(err as Error).message})`);
       }
     }
     nodes[res.node] = entry;
+    if (!res.success) failures.push(`node ${res.node} on ${res.instance}: ${res.error || 'failed'}${lastErrLine ? ` (stderr: ${lastErrLine})` : ''}`);
   }
   if (Object.keys(nodes).length > 0) json.results.nodes = nodes;
-  return { json, exitCode, warnings };
+  return { json, exitCode, warnings, failures };
 }
 
 export function getIdValueJson(results: readonly Result[]): Shaped {
@@ -104,7 +113,13 @@ export function getIdValueJson(results: readonly Result[]): Shaped {
     }
     json.errors.push({ error: `result lacking node: ${res.data ? JSON.stringify(valueToJson(res.data)) : 'None'}` });
   }
-  return { json, exitCode: json.errors.length === 0 ? 0 : 1, warnings: [] };
+  return { json, exitCode: json.errors.length === 0 ? 0 : 1, warnings: [], failures: json.errors.map(describeError) };
+}
+
+/** An `errors` entry of zeek-client's JSON as one line: `node: error`. */
+export function describeError(e: unknown): string {
+  const { source, error } = e as { source?: string | null; error?: string | null };
+  return `${source ? `${source}: ` : ''}${error ?? 'no reason given'}`;
 }
 
 export function getInstancesJson(result: Result): Shaped | { error: string } {
@@ -121,7 +136,7 @@ export function getInstancesJson(result: Result): Shaped | { error: string } {
   } catch (err) {
     warnings.push(`instance data invalid: ${(err as Error).message}`);
   }
-  return { json, exitCode: 0, warnings };
+  return { json, exitCode: 0, warnings, failures: [] };
 }
 
 export interface NodeRow {
@@ -151,21 +166,24 @@ export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeR
   const warnings: string[] = [];
   for (const res of sortResults(results)) {
     const source = res.instance ?? null;
-    if (!res.success) { json.errors.push({ source, error: res.error ?? null }); continue; }
+    // A failed Result may carry an unreachable instance's last known nodes: table rows, not JSON results (zeek-client's shape).
+    const unreachable = !res.success;
+    if (unreachable) json.errors.push({ source, error: res.error ?? null });
+    if (unreachable && (res.data === undefined || res.instance === undefined)) continue;
     if (res.data === undefined) { json.errors.push({ source, error: 'result does not contain node status data' }); continue; }
     const perInstance: Record<string, unknown> = {};
-    json.results[String(res.instance)] = perInstance;
+    if (!unreachable) json.results[String(res.instance)] = perInstance;
     try {
       const stats = readList(res.data, 'data', 'vector').map((v, i) => decodeNodeStatus(v, `data[${i}]`));
       for (const s of stats.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))) {
         const row: NodeRow = {
           instance: String(res.instance),
           node: s.node,
-          state: s.state,
+          state: unreachable ? 'UNREACHABLE' : s.state,
           mgmt_role: s.mgmtRole === 'NONE' ? null : s.mgmtRole,
           cluster_role: s.clusterRole === 'NONE' ? null : s.clusterRole,
         };
-        if (s.pid !== undefined) row.pid = s.pid;
+        if (s.pid !== undefined && !unreachable) row.pid = s.pid;
         if (s.port !== undefined) row.port = s.port.number;
         if (s.metricsPort !== undefined) row.metrics_port = s.metricsPort.number;
         if (s.backendPorts !== undefined) row.backend_ports = Object.fromEntries(Object.entries(s.backendPorts).map(([k, p]) => [k, p.number]));
@@ -178,7 +196,7 @@ export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeR
       warnings.push(`NodeStatus data invalid: ${(err as Error).message}`);
     }
   }
-  return { json, rows, exitCode: json.errors.length === 0 ? 0 : 1, warnings };
+  return { json, rows, exitCode: json.errors.length === 0 ? 0 : 1, warnings, failures: json.errors.map(describeError) };
 }
 
 /** Ours: the trailing health fields of a NodeStatus, in the row. */
@@ -192,12 +210,18 @@ function addHealth(row: NodeRow, s: NodeStatus): void {
 
 export function restartJson(results: readonly Result[]): Shaped {
   const json = { results: {} as Record<string, unknown>, errors: [] as unknown[] };
+  // A node that failed to restart is `false` in zeek-client's results; its reason goes to stderr and the exit status is 1.
+  const failed: string[] = [];
   for (const res of sortResults(results)) {
     if (!res.success && res.instance === undefined) { json.errors.push({ source: res.node ?? null, error: res.error ?? null }); continue; }
-    if (res.node) { json.results[res.node] = res.success; continue; }
+    if (res.node) {
+      json.results[res.node] = res.success;
+      if (!res.success) failed.push(`node ${res.node} on ${res.instance}: ${res.error || 'not restarted'}`);
+      continue;
+    }
     json.errors.push({ error: `result lacking node: ${describe(res)}` });
   }
-  return { json, exitCode: json.errors.length === 0 ? 0 : 1, warnings: [] };
+  return { json, exitCode: json.errors.length + failed.length === 0 ? 0 : 1, warnings: [], failures: [...json.errors.map(describeError), ...failed] };
 }
 
 function describe(res: Result): string {

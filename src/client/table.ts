@@ -1,4 +1,5 @@
 /** `get-nodes --table`: the node status as aligned columns for people. */
+import { printable } from '../management/printable.js';
 import type { NodeRow } from './results.js';
 
 const COLUMNS: [string, (r: NodeRow) => string][] = [
@@ -35,9 +36,9 @@ export function bytes(n: number): string {
 }
 
 export function renderNodeTable(rows: readonly NodeRow[], errors: readonly { source: string | null; error: string | null }[]): string {
-  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
+  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => printable(f(r))))];
   const widths = COLUMNS.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   let out = cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-  for (const e of errors) out += `error from ${e.source ?? 'controller'}: ${e.error ?? 'no reason given'}\n`;
+  for (const e of errors) out += printable(`error from ${e.source ?? 'controller'}: ${e.error ?? 'no reason given'}`) + '\n';
   return out;
 }

@@ -4,11 +4,11 @@
  * options do), read by the rules of management/settings.ts.
  */
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
 import { readLimits, type DaemonLimits, type LimitFlags } from '../management/limits.js';
-import type { ManagementLogger } from '../management/log.js';
+import type { LogFormat, ManagementLogger } from '../management/log.js';
 import {
-  exposureRefusal, readHost, readLogLevel, readPort, readSeconds, readTlsFiles, setting, settle, SettingsError, type Setting, type TlsFlags,
+  exposureRefusal, readHost, readLogFormat, readLogLevel, readPort, readSeconds, readTlsFiles, setting, settle, SettingsError, stateDirOf,
+  type Setting, type TlsFlags,
 } from '../management/settings.js';
 import type { TlsFiles } from '../management/tls-material.js';
 import type { Outcome } from '../protocol/errors.js';
@@ -33,6 +33,7 @@ export interface ControllerOptions {
   limits: DaemonLimits;
   logger?: ManagementLogger;
   logLevel?: string;
+  logFormat?: LogFormat;
   security: ControllerSecurity;
 }
 
@@ -79,6 +80,7 @@ export interface ControllerFlags extends LimitFlags, TlsFlags {
   portStart?: string;
   metricsPortStart?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** Builds the options from flags, then the environment, then defaults; or says which setting is bad. */
@@ -99,13 +101,14 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
     if (refusal) throw new SettingsError(refusal);
     const authFile = get(flags.authFile, '--auth-file', 'ZEEK_MGMT_AUTH_FILE')?.text;
     const allowedOrigins = (flags.allowOrigin ?? []).map((o) => readOrigin({ text: o, from: '--allow-origin' }));
+    const logFormat = get(flags.logFormat, '--log-format');
     return {
       name,
       clientHost,
       clientPort: port(get(flags.clientPort, '--client-port', 'ZEEK_CONTROLLER_WEBSOCKET_PORT'), CONTROLLER_DEFAULTS.clientPort),
       agentHost,
       agentPort: port(get(flags.agentPort, '--agent-port', 'ZEEK_CONTROLLER_PORT'), CONTROLLER_DEFAULTS.agentPort),
-      stateDir: resolve(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR')?.text ?? join('.zeek-mgmt', name)),
+      stateDir: stateDirOf(get(flags.stateDir, '--state-dir', 'ZEEK_MANAGEMENT_STATE_DIR'), name, process.cwd()),
       requestTimeoutMs: timeout === undefined ? CONTROLLER_DEFAULTS.requestTimeoutMs : readSeconds(timeout, 'positive'),
       autoAssignPorts: flags.autoAssignPorts ?? true,
       autoAssignMetricsPorts: flags.autoAssignMetricsPorts ?? true,
@@ -121,6 +124,7 @@ export function resolveControllerOptions(flags: ControllerFlags, env: NodeJS.Pro
         insecure,
         allowedOrigins,
       },
+      ...(logFormat ? { logFormat: readLogFormat(logFormat) } : {}),
     };
   });
 }

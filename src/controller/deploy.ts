@@ -159,7 +159,7 @@ export class Deployer {
   nodeState(node: string, state: State): void {
     if (!this.ctx.states.deployed?.nodes.some((n) => n.name === node)) return;
     this.nodeStates.set(node, state);
-    if (state !== 'RUNNING') this.clusterReadyFor = '';
+    // Once per deployment: a node in a crash loop coming back does not make the cluster "ready" again and again.
     this.announceIfReady();
   }
 

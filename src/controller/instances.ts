@@ -4,7 +4,7 @@
  * instance's listen port). Tracks which instances the current configuration
  * needs and which of those answered the welcome.
  */
-import type { Endpoint, Link, LinkOptions, PeerInfo } from '../protocol/index.js';
+import type { Endpoint, Link, LinkOptions, PeerInfo, Value } from '../protocol/index.js';
 import { agentTopic, type Instance } from '../management/index.js';
 
 export interface Session {
@@ -26,30 +26,50 @@ export class InstanceRegistry {
   /** Required instances that answered agent_welcome_request. */
   readonly ready = new Set<string>();
   private readonly links = new Map<string, Link>();
+  /** Each instance's nodes as its agent last reported them (get_nodes), kept after it disconnects. */
+  private readonly reported = new Map<string, Value>();
 
   /** `secureLink`: how to dial an instance's agent (its key proof, TLS). */
   constructor(private readonly endpoint: Endpoint, private readonly retryMaxMs: number, private readonly secureLink: (name: string) => Partial<LinkOptions>) {}
 
   /**
-   * Records a hello. 'second-path': the same agent process reached another way
-   * (the session in use stays); 'replaced': another agent process took the
-   * name over (it must be welcomed again); 'new': newly known. A session
-   * speaks for one instance: a hello for another name on it is refused
-   * (`{ refused: why }`), so that what a session announced goes with it.
+   * Why a hello must be refused, or undefined: the session already spoke
+   * for another instance (what a session announced goes with it), another
+   * agent process holds the name on a live session (a second agent would
+   * take the instance's nodes over silently), or the configuration declares
+   * the instance at an address (the controller dials it there) and this
+   * agent connected from another one.
    */
-  hello(name: string, agentId: string, peer: PeerInfo, connecting: boolean): 'new' | 'second-path' | 'replaced' | 'again' | { refused: string } {
+  refusal(name: string, agentId: string, peer: PeerInfo, connecting: boolean): string | undefined {
     const earlier = this.byPeer.get(peer.id);
-    if (earlier && earlier.name !== name) return { refused: `this session already speaks for instance ${earlier.name}` };
+    if (earlier && earlier.name !== name) return `this session already speaks for instance ${earlier.name}`;
+    const current = this.sessions.get(name);
+    if (current && current.agentId !== agentId && current.peer.id !== peer.id && this.endpoint.hasPeer(current.peer.id)) {
+      return `instance ${name} is already connected from ${addressOf(current.peer)} (agent ${current.agentId}); ` +
+        `refusing a second agent of that name from ${addressOf(peer)}`;
+    }
+    const declared = this.required.get(name);
+    const from = hostOf(peer);
+    if (connecting && declared?.listenPort && !isUnspecified(declared.host) && hostOf({ remoteAddress: declared.host }) !== from) {
+      if (current?.agentId === agentId && this.endpoint.hasPeer(current.peer.id)) return undefined;
+      return `instance ${name} is declared at ${declared.host}:${declared.listenPort.number}, but this agent connected from ${from}; refusing it`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Records a hello that was not refused. 'second-path': the same agent
+   * process reached another way (the session in use stays); 'again': known
+   * before, its old session is gone; 'new': newly known.
+   */
+  hello(name: string, agentId: string, peer: PeerInfo, connecting: boolean): 'new' | 'second-path' | 'again' {
     const session = { name, agentId, peer, connecting };
     this.byPeer.set(peer.id, session);
     const current = this.sessions.get(name);
     const alive = current !== undefined && this.endpoint.hasPeer(current.peer.id);
     if (alive && current.peer.id !== peer.id && current.agentId === agentId) return 'second-path';
     this.sessions.set(name, session);
-    if (alive && current.agentId !== agentId) {
-      this.ready.delete(name);
-      return 'replaced';
-    }
+    if (current && current.agentId !== agentId) this.ready.delete(name);
     return current === undefined ? 'new' : 'again';
   }
 
@@ -74,6 +94,14 @@ export class InstanceRegistry {
     return this.byPeer.get(peerId)?.name;
   }
 
+  noteNodes(name: string, statuses: Value): void {
+    this.reported.set(name, statuses);
+  }
+
+  lastNodes(name: string): Value | undefined {
+    return this.reported.get(name);
+  }
+
   session(name: string): Session | undefined {
     return this.sessions.get(name);
   }
@@ -86,7 +114,7 @@ export class InstanceRegistry {
   known(): Instance[] {
     return this.knownNames().map((name) => {
       const s = this.sessions.get(name)!;
-      const host = s.peer.remoteAddress.replace(/^::ffff:/, '') || '0.0.0.0';
+      const host = hostOf(s.peer) || '0.0.0.0';
       return s.connecting ? { name, host } : { name, host, listenPort: { number: s.peer.remotePort, protocol: 'tcp' } };
     });
   }
@@ -98,6 +126,7 @@ export class InstanceRegistry {
     for (const name of dropped) {
       this.required.delete(name);
       this.ready.delete(name);
+      this.reported.delete(name);
       void this.links.get(name)?.close();
       this.links.delete(name);
     }
@@ -133,3 +162,15 @@ export class InstanceRegistry {
 function changedAddress(a: Instance, b: Instance): boolean {
   return a.host !== b.host || a.listenPort?.number !== b.listenPort?.number;
 }
+
+/** A peer's address as configurations write it (no IPv4-mapped prefix). */
+function hostOf(peer: { remoteAddress: string }): string {
+  return peer.remoteAddress.replace(/^::ffff:/, '');
+}
+
+export function addressOf(peer: PeerInfo): string {
+  const host = hostOf(peer);
+  return `${host.includes(':') ? `[${host}]` : host}:${peer.remotePort}`;
+}
+
+const isUnspecified = (host: string): boolean => host === '0.0.0.0' || host === '::';

@@ -6,12 +6,14 @@
  * mechanism (gather.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import {
   API_VERSION, backendOf, AgentApi, AgentNotifications, ControllerApi, EventDispatcher, RequestTracker, TOPIC_AGENT_PREFIX, TOPIC_CONTROLLER,
   agentRole, agentTopic, clientPolicy, type Authorizer, encodeConfiguration, encodeInstance, failure, nobody, success, type Configuration, type InvalidEvent,
   type RequestKind, type Result,
 } from '../management/index.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
+import { StateLock } from '../management/state-lock.js';
 import { count, Endpoint, ErrorCode, HttpRouter, str, topicMatches, vector, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
 import { USABLE_NAME } from '../management/identifiers.js';
 import { truncate } from '../management/log-line.js';
@@ -21,7 +23,7 @@ import { BundleUploads, bundleChunk } from './bundles.js';
 import { Deployer } from './deploy.js';
 import { Gatherer } from './gather.js';
 import { ControllerMetrics, prometheusRoutes } from './metrics.js';
-import { InstanceRegistry } from './instances.js';
+import { InstanceRegistry, addressOf } from './instances.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { df, getIdValue, getNodes, restart, startRelay, testTimeout } from './relay.js';
 import { diag, getConfigurationById, getDeployments, rollback, rollingRestart, start, stop } from './operations.js';
@@ -32,12 +34,18 @@ import { ControllerAccess } from './security.js';
 
 export type { ControllerOptions } from './config.js';
 
+/** Another controller holds the state directory. */
+export class StateLockError extends Error {}
+
 /**
  * zeek-client's read timeout restarts on every ping it gets, so pinging its
  * session more often than its request timeout (20 s by default) would keep
  * it waiting forever for a response that never comes (test-timeout).
  */
 const CLIENT_PING_INTERVAL_MS = 60_000;
+
+/** How many refused agent processes the controller remembers, to warn once about each. */
+const MAX_REFUSED_REMEMBERED = 1000;
 
 export interface Controller {
   readonly name: string;
@@ -52,26 +60,38 @@ export interface Controller {
   readonly http: HttpRouter;
   /** SIGHUP: reads TLS material and the auth file again without dropping a session; returns the problems (old contents stay). */
   reload(): Promise<string[]>;
+  /** The id of the deployed configuration (persisted from an earlier run, or deployed since), if any. */
+  readonly deployedConfigId: string | undefined;
   close(): Promise<void>;
 }
 
 /** Starts a controller; rejects (with a StoreError for a bad database) if it cannot. */
 export async function startController(options: ControllerOptions): Promise<Controller> {
+  mkdirSync(options.stateDir, { recursive: true });
+  const locked = StateLock.acquire(options.stateDir, 'controller');
+  if (!locked.ok) throw new StateLockError(locked.error);
+  const lock = locked.value;
   const log = options.logger ?? createLogger({
     name: options.name, role: 'controller', stateDir: options.stateDir, maxBytes: options.limits.logMaxBytes, keep: options.limits.logKeep,
-    ...(options.logLevel ? { level: options.logLevel } : {}),
+    ...(options.logLevel ? { level: options.logLevel } : {}), ...(options.logFormat ? { format: options.logFormat } : {}),
   });
-  const store = ControllerStore.open(options.stateDir);
+  let store: ControllerStore | undefined;
   let runtime: ControllerRuntime | undefined;
   try {
+    store = ControllerStore.open(options.stateDir);
     const access = await ControllerAccess.open(options, log);
     runtime = new ControllerRuntime(options, store, log, access);
-    if (!options.logger) runtime.onClosed = () => log.close();
+    const ownLog = !options.logger;
+    runtime.onClosed = () => { lock.release(); if (ownLog) log.close(); };
     await runtime.start();
     return runtime;
   } catch (err) {
     if (runtime) await runtime.close();
-    else store.close();
+    else {
+      store?.close();
+      lock.release();
+      if (!options.logger) log.close();
+    }
     throw err;
   }
 }
@@ -92,6 +112,8 @@ class ControllerRuntime implements Controller, ControllerContext {
   private readonly uploads: BundleUploads;
   readonly http = new HttpRouter();
   private readonly metrics = new ControllerMetrics();
+  /** Agent processes (hello ids) refused so far. */
+  private readonly refused = new Set<string>();
 
   constructor(readonly options: ControllerOptions, readonly store: ControllerStore, readonly log: ManagementLogger, private readonly access: ControllerAccess) {
     this.name = options.name;
@@ -141,6 +163,10 @@ class ControllerRuntime implements Controller, ControllerContext {
     for (const p of problems) this.log.error({}, `reload: ${p}; keeping what was in use`);
     this.log.info({ problems: problems.length }, problems.length ? 'reloaded credentials with problems' : 'reloaded TLS material and credentials');
     return problems;
+  }
+
+  get deployedConfigId(): string | undefined {
+    return this.states.deployed?.id;
   }
 
   async close(): Promise<void> {
@@ -280,7 +306,7 @@ class ControllerRuntime implements Controller, ControllerContext {
   /** The configuration's problems as failed Results (logged), or undefined when it is valid. */
   private rejected(reqid: string, config: Configuration): Result[] | undefined {
     const errors = validateConfiguration(config, {
-      controllerPort: this.agentPort, autoAssignPorts: this.options.autoAssignPorts,
+      controllerPort: this.agentPort, clientPort: this.clientPort, autoAssignPorts: this.options.autoAssignPorts,
       maxNodes: this.options.limits.maxNodes, maxConfigBytes: this.options.limits.maxConfigBytes,
     });
     const bundle = config.cluster?.bundle;
@@ -371,19 +397,18 @@ class ControllerRuntime implements Controller, ControllerContext {
 
   private hello(instance: string, id: string, connecting: boolean, version: number, from: PeerInfo): void {
     this.log.info({ instance, id, connecting, apiVersion: version, peer: from.id }, 'rx notify_agent_hello');
-    const refuse = (msg: string, reason: string): void => {
-      this.log.error({ instance, id, apiVersion: version, peer: from.id }, msg);
-      if (USABLE_NAME.test(instance)) this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, msg, ''), { to: from.id });
-      this.endpoint.sendError(from.id, ErrorCode.invalidData, msg);
-      this.endpoint.disconnect(from.id, 1008, reason);
-    };
     if (from.principal !== agentRole(instance)) {
+      // Not told on the instance's topic: the session is not that instance's agent.
       const msg = `refused a hello as instance ${instance} from a session proven as ${from.principal ?? 'nobody'}`;
       this.log.warn({ instance, peer: from.id, role: from.principal }, msg);
       this.endpoint.sendError(from.id, ErrorCode.invalidData, msg);
       this.endpoint.disconnect(from.id, 1008, 'hello for another instance');
       return;
     }
+    const refuse = (msg: string, reason: string): void => {
+      this.log.error({ instance, id, apiVersion: version, peer: from.id }, msg);
+      this.refuseAgent(instance, from, msg, reason);
+    };
     if (version !== API_VERSION) {
       return refuse(`instance ${instance}/${id} has checked in with incompatible API version ${version}; this controller speaks version ${API_VERSION}`, 'incompatible API version');
     }
@@ -392,17 +417,35 @@ class ControllerRuntime implements Controller, ControllerContext {
     if (!topicMatches(from.subscriptions, agentTopic(instance))) {
       return refuse(`refusing hello from instance ${instance}: its session does not subscribe to ${agentTopic(instance)}`, 'not subscribed to its topic');
     }
+    const refusal = this.instances.refusal(instance, id, from, connecting);
+    if (refusal) {
+      // A refused agent keeps retrying: a warning the first time, for each agent process.
+      const again = this.refused.has(id);
+      if (!again && this.refused.size >= MAX_REFUSED_REMEMBERED) this.refused.clear();
+      this.refused.add(id);
+      this.log[again ? 'info' : 'warn']({ instance, id, peer: from.id, remote: `${from.remoteAddress}:${from.remotePort}` }, refusal);
+      return this.refuseAgent(instance, from, `controller ${this.name}: ${refusal}`, 'instance name in use');
+    }
     const how = this.instances.hello(instance, id, from, connecting);
-    if (typeof how === 'object') return refuse(`refusing hello from instance ${instance}: ${how.refused}`, 'one instance per session');
-    const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use', replaced: 'checked in as a new agent process; it replaces the old session' };
+    const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use' };
     this.log.info({ instance, peer: from.id, agentId: id }, `instance ${instance} ${says[how]}`);
+    if (how !== 'second-path') this.toClients(ControllerApi.notifyInstanceState.make(instance, true, addressOf(from)), { instance, connected: true });
     this.deployer.helloFrom(instance);
+  }
+
+  /** Tells an agent why it is refused (a notify_error and a Broker error, which it logs) and disconnects it. */
+  private refuseAgent(instance: string, peer: PeerInfo, why: string, closeReason: string): void {
+    this.endpoint.publishEvent(agentTopic(instance), AgentApi.notifyError.make(instance, why, ''), { to: peer.id });
+    this.endpoint.sendError(peer.id, ErrorCode.invalidData, why);
+    this.endpoint.disconnect(peer.id, 1008, closeReason);
   }
 
   private peerLost(peer: PeerInfo): void {
     const name = this.instances.lost(peer.id);
     if (!name) return;
-    this.log.info({ instance: name, peer: peer.id }, `instance ${name} disconnected; dropped from known instances`);
+    this.log[this.states.deployed?.instances.some((i) => i.name === name) ? 'warn' : 'info']({ instance: name, peer: peer.id },
+      `instance ${name} disconnected; dropped from known instances`);
+    this.toClients(ControllerApi.notifyInstanceState.make(name, false, addressOf(peer)), { instance: name, connected: false });
     this.gather.instanceLost(name);
   }
 

@@ -5,15 +5,36 @@
  * Results for names that are not in it), and test_timeout with state (a
  * gather that asks nobody and times out).
  */
-import { AgentApi, ControllerApi, failure, type Request, type RequestKind, type Result } from '../management/index.js';
+import { AgentApi, ControllerApi, encodeNodeStatus, failure, type Request, type RequestKind, type Result } from '../management/index.js';
+import { vector, type Value } from '../protocol/index.js';
 import type { ControllerContext } from './context.js';
 import type { Gather } from './gather.js';
 
+/**
+ * Every connected agent's nodes. An instance of the deployed configuration
+ * that has no session is not left out: it gets a failed Result naming it,
+ * carrying its last known nodes (as its agent last reported them, else as
+ * the configuration places them, state UNKNOWN) for the client's table.
+ */
 export function getNodes(ctx: ControllerContext, reqid: string, to: string): void {
   const names = ctx.instances.knownNames();
-  if (names.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')], to);
-  const req = startRelay(ctx, ControllerApi.getNodes, reqid, to);
+  const missing = (ctx.states.deployed?.instances ?? []).map((i) => i.name).filter((n) => !names.includes(n)).sort();
+  if (names.length === 0 && missing.length === 0) return ctx.respond(ControllerApi.getNodes, reqid, [failure(reqid, 'no instances connected')], to);
+  const unreachable = missing.map((name) => failure(reqid, `instance ${name} is not connected`, { instance: name, data: lastKnownNodes(ctx, name) }));
+  const req = startRelay(ctx, ControllerApi.getNodes, reqid, to, unreachable, (results) => {
+    for (const r of results) if (r.success && r.instance !== undefined && r.data !== undefined) ctx.instances.noteNodes(r.instance, r.data);
+  });
   if (req) ctx.gather.fanOut(req, names, AgentApi.getNodes);
+}
+
+function lastKnownNodes(ctx: ControllerContext, instance: string): Value {
+  const reported = ctx.instances.lastNodes(instance);
+  if (reported) return reported;
+  const nodes = (ctx.states.deployed?.nodes ?? []).filter((n) => n.instance === instance);
+  return vector(nodes.map((n) => encodeNodeStatus({
+    node: n.name, state: 'UNKNOWN', mgmtRole: 'NONE', clusterRole: n.role,
+    ...(n.port ? { port: n.port } : {}), ...(n.metricsPort ? { metricsPort: n.metricsPort } : {}),
+  })));
 }
 
 /** Disk use of every known agent's instance. */

@@ -1,6 +1,7 @@
-/** Runs the controller in the foreground until SIGINT/SIGTERM. */
+/** Runs the controller in the foreground until SIGINT/SIGTERM/SIGHUP. */
+import { runInForeground } from '../management/foreground.js';
 import { resolveControllerOptions, type ControllerFlags } from './config.js';
-import { startController } from './main.js';
+import { StateLockError, startController } from './main.js';
 import { StoreError } from './store.js';
 import { agentKey, controllerSecret, writeKeyFile } from '../management/agent-key.js';
 
@@ -30,29 +31,21 @@ export async function runControllerCommand(flags: ControllerFlags): Promise<numb
   }
   const options = resolved.value;
   // Handlers first: a signal that arrives while starting still closes cleanly.
-  let stop = (): void => undefined;
-  const stopped = new Promise<void>((resolve) => { stop = resolve; });
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  let reload = (): void => undefined;
-  const onHangup = (): void => reload();
-  process.on('SIGHUP', onHangup);
+  const foreground = runInForeground({ reloads: true });
   try {
     const controller = await startController(options);
-    reload = () => { void controller.reload(); };
-    await stopped;
+    foreground.onHangup(() => { void controller.reload(); });
+    await foreground.stopped;
     await controller.close();
     return 0;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const msg = err instanceof StoreError ? e.message
+    const msg = err instanceof StoreError || err instanceof StateLockError ? e.message
       : e.code === 'EADDRINUSE' ? `cannot listen: address in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')})`
         : e.message;
     process.stderr.write(`zeek-mgmt controller: ${msg}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    process.off('SIGHUP', onHangup);
+    foreground.dispose();
   }
 }

@@ -127,7 +127,9 @@ export class ControllerAccess {
 }
 
 function admitAgent(c: Credentials): Admission {
-  if (c.keyId === undefined) return { ok: false, error: "agents must prove their agent key (zeek-mgmt agent --key-file; see README \"Security\")" };
+  if (c.keyId === undefined) {
+    return { ok: false, error: 'this port is for agents, which must prove their agent key (zeek-mgmt agent --key-file; see README "Security"); clients connect to the controller\'s client port (default 2149)' };
+  }
   const topic = agentTopic(c.keyId);
   return { ok: true, principal: agentRole(c.keyId), mayPublish: [topic], maySubscribe: [topic] };
 }

@@ -11,7 +11,10 @@ import { FANOUT_ID, nodeOptionProblems, optionValue } from '../management/node-o
 import { backendPorts, nodesLackingBrokerPorts } from './ports.js';
 
 export interface ValidationContext {
+  /** The controller's port for agents. */
   controllerPort: number;
+  /** The controller's port for clients (when known). */
+  clientPort?: number;
   autoAssignPorts: boolean;
   /** Most nodes (and instances) a configuration may have (`--max-nodes`). */
   maxNodes?: number;
@@ -72,6 +75,7 @@ export function validateConfiguration(config: Configuration, ctx: ValidationCont
   const usedPorts = new Map<string, Map<number, number>>();
   const pinned = new Map<string, string>();
   const fanout = new Map<string, string>();
+  const controllerPorts = [ctx.controllerPort, ...(ctx.clientPort === undefined ? [] : [ctx.clientPort])];
   for (const node of config.nodes) {
     errors.push(...nodeOptionProblems(node));
     if (node.cpuAffinity !== undefined && node.cpuAffinity >= 0) {
@@ -111,23 +115,63 @@ export function validateConfiguration(config: Configuration, ctx: ValidationCont
     if (node.metricsPort && node.port && node.metricsPort.number === node.port.number) {
       errors.push(`node '${node.name}' metrics port ${showPort(node.metricsPort)} equals its Broker port`);
     }
+    if (node.metricsPort) {
+      if (agentPorts.get(node.instance)?.has(node.metricsPort.number)) {
+        errors.push(`node '${node.name}' metrics port ${showPort(node.metricsPort)} conflicts with agent port on instance '${node.instance}'`);
+      }
+      if (controllerPorts.includes(node.metricsPort.number)) errors.push(`node '${node.name}' metrics port ${showPort(node.metricsPort)} conflicts with controller port`);
+    }
     if (!node.port) continue;
     if (agentPorts.get(node.instance)?.has(node.port.number)) {
       errors.push(`node '${node.name}' port ${showPort(node.port)} conflicts with agent port on instance '${node.instance}'`);
     }
-    if (node.port.number === ctx.controllerPort) errors.push(`node '${node.name}' port ${showPort(node.port)} conflicts with controller port`);
+    if (controllerPorts.includes(node.port.number)) errors.push(`node '${node.name}' port ${showPort(node.port)} conflicts with controller port`);
     let used = usedPorts.get(node.instance);
     if (!used) usedPorts.set(node.instance, (used = new Map()));
     const count = (used.get(node.port.number) ?? 0) + 1;
     used.set(node.port.number, count);
     if (count === 2) errors.push(`multiple nodes on instance '${node.instance}' using port ${showPort(node.port)}`);
   }
+  errors.push(...validateManagers(config), ...validateMetricsPorts(config));
   if (!ctx.autoAssignPorts) {
     const lacking = nodesLackingBrokerPorts(config);
     if (lacking.length > 0) errors.push(`Broker port auto-assignment disabled but nodes ${lacking.join(', ')} lack ports`);
   }
   errors.push(...validateBackend(config, ctx, usedPorts, agentPorts));
   return [...new Set(errors)].sort();
+}
+
+/** A Zeek cluster has one manager (zeekctl insists too): none leaves the others nothing to peer with, two split it. */
+function validateManagers(config: Configuration): string[] {
+  if (config.nodes.length === 0) return [];
+  const managers = config.nodes.filter((n) => n.role === 'MANAGER').map((n) => n.name).sort();
+  if (managers.length === 1) return [];
+  return [managers.length === 0
+    ? 'the cluster has no manager; it needs exactly one (with ZeroMQ it also runs the XPUB/XSUB proxy every node connects to)'
+    : `the cluster has ${managers.length} managers (${managers.join(', ')}); it needs exactly one`];
+}
+
+/**
+ * Explicit metrics ports (auto-assigned ones never collide): two nodes on
+ * one host with the same metrics port, or a metrics port that is another
+ * node's Broker port there. Instances with the same address are one host.
+ */
+function validateMetricsPorts(config: Configuration): string[] {
+  const errors: string[] = [];
+  const hostOf = new Map(config.instances.map((i) => [i.name, i.host === '0.0.0.0' || i.host === '::' ? `instance '${i.name}'` : `host ${i.host}`]));
+  const where = (instance: string): string => hostOf.get(instance) ?? `instance '${instance}'`;
+  const taken = new Map<string, Map<number, string>>();
+  const take = (host: string): Map<number, string> => taken.get(host) ?? taken.set(host, new Map()).get(host)!;
+  for (const node of config.nodes) if (node.port) take(where(node.instance)).set(node.port.number, `the port of node '${node.name}'`);
+  for (const node of [...config.nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!node.metricsPort) continue;
+    const host = where(node.instance);
+    const holder = take(host).get(node.metricsPort.number);
+    if (holder && holder !== `the port of node '${node.name}'`) {
+      errors.push(`node '${node.name}' metrics port ${showPort(node.metricsPort)} is already ${holder} on ${host}`);
+    } else if (!holder) take(host).set(node.metricsPort.number, `the metrics port of node '${node.name}'`);
+  }
+  return errors;
 }
 
 /** The cluster backend's settings: ZeroMQ's proxy ports (on the manager's instance) collide with nothing there. */
@@ -139,9 +183,7 @@ function validateBackend(config: Configuration, ctx: ValidationContext, usedPort
     for (const [key, p] of proxy) if (p) errors.push(`cluster ${key} ${showPort(p)} is a ZeroMQ setting, but the backend is ${backend}`);
     return errors;
   }
-  const managers = config.nodes.filter((n) => n.role === 'MANAGER');
-  if (config.nodes.length > 0 && managers.length === 0) errors.push('a ZeroMQ cluster needs a manager: it runs the XPUB/XSUB proxy every node connects to');
-  const manager = managers[0];
+  const manager = config.nodes.find((n) => n.role === 'MANAGER');
   for (const [key, p] of proxy) {
     if (!p) continue;
     if (p.number === 0) errors.push(`cluster ${key} is 0`);

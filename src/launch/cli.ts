@@ -22,14 +22,15 @@ export function registerLaunchCommands(program: Command): void {
     .option('--port-start <port>', 'first auto-assigned Broker port (default 2200)')
     .option('--metrics-port-start <port>', 'first auto-assigned metrics port (default 9000)')
     .option('--request-timeout <s>', 'controller request timeout in seconds (default 10)')
-    .option('--log-level <level>', 'log level of controller and agent on stderr: trace, debug, info (every request), warn, error', 'warn')
+    .option('--log-level <level>', 'log level of controller and agent on stderr: trace, debug, info (every request), warn, error; management.log always has info and above', 'warn')
+    .option('--log-format <format>', 'stderr lines: text (readable), json, or auto: text on a terminal, else json (default auto); management.log is JSON')
     .option('--auth-file <file>', 'client credentials for the controller (see `zeek-mgmt controller --help`) [env ZEEK_MGMT_AUTH_FILE]')
     .option('--require-auth', 'clients on loopback must authenticate too')
     .option('--allow-origin <origin...>', 'browser origins that may open sessions with the controller')
     .option('--allow-loader-env', 'let configurations set loader variables (LD_*, NODE_OPTIONS, ZEEKPATH, ...) for nodes')
     .option('--insecure', 'allow listening off loopback without TLS (warned at every start)');
   addTlsOptions(command)
-    .addHelpText('after', '\nThe agent proves to the controller the key derived from <state dir>/<controller>/agent-secret (made at first start, 0600).\nSIGHUP re-reads the TLS files and the auth file.')
+    .addHelpText('after', '\nThe agent proves to the controller the key derived from <state dir>/<controller>/agent-secret (made at first start, 0600).\nSIGINT, SIGTERM and SIGHUP (the terminal closed) stop the controller, the agent and every node; run `zeek-mgmt controller` and `zeek-mgmt agent` to re-read TLS files on SIGHUP instead.')
     .action(async (flags: Record<string, unknown>) => {
       const { runUp } = await import('./up.js');
       process.exitCode = await runUp(flags);

@@ -1,11 +1,13 @@
 /**
  * Runs the controller and the local agent (told that the controller runs
- * beside it) in this process until SIGINT/SIGTERM, then stops the agent with
+ * beside it) in this process until SIGINT/SIGTERM/SIGHUP, then stops the agent with
  * its nodes and the controller, so nothing is left behind. With --config,
  * stages and deploys that configuration once the agent has connected.
  */
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { startAgent, type Agent } from '../agent/main.js';
 import { resolveControllerOptions } from '../controller/config.js';
@@ -13,6 +15,7 @@ import { agentKey, controllerSecret } from '../management/agent-key.js';
 import type { TlsFlags } from '../management/settings.js';
 import { startController, type Controller } from '../controller/main.js';
 import { limitFlagsOf } from '../management/limits.js';
+import { runInForeground } from '../management/foreground.js';
 import { waitForInstance } from './wait.js';
 
 export interface UpFlags extends TlsFlags {
@@ -38,9 +41,11 @@ export interface UpFlags extends TlsFlags {
   nodeTimeout?: string;
   stopGrace?: string;
   restartBackoff?: string;
+  maxRestartBackoff?: string;
   startLimit?: string;
   keepCrashes?: string;
   logLevel?: string;
+  logFormat?: string;
   nodeUser?: string;
 }
 
@@ -60,6 +65,7 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     requireAuth: flags.requireAuth === true,
     insecure: flags.insecure === true,
   };
+  const logFormat = flags.logFormat ? { logFormat: flags.logFormat } : {};
   const probe = resolveControllerOptions({ ...(flags.controllerName ? { name: flags.controllerName } : {}) }, env);
   const resolvedController = probe.ok ? resolveControllerOptions({
     name: probe.value.name,
@@ -72,7 +78,8 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
     ...limitFlagsOf(raw),
     ...security,
-    stateDir: join(base, probe.value.name),
+    ...logFormat,
+    stateDir: base,
   }, env) : probe;
   if (!resolvedController.ok) { say(resolvedController.error); return 2; }
   // The in-process client (waiting for the agent, --config) authenticates with a token of this run.
@@ -98,27 +105,36 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     ...(flags.nodeTimeout ? { nodeTimeout: flags.nodeTimeout } : {}),
     ...(flags.stopGrace ? { stopGrace: flags.stopGrace } : {}),
     ...(flags.restartBackoff ? { restartBackoff: flags.restartBackoff } : {}),
+    ...(flags.maxRestartBackoff ? { maxRestartBackoff: flags.maxRestartBackoff } : {}),
     ...(flags.startLimit ? { startLimit: flags.startLimit } : {}),
     ...(flags.keepCrashes ? { keepCrashes: flags.keepCrashes } : {}),
     ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
     ...(flags.nodeUser ? { nodeUser: flags.nodeUser } : {}),
     ...limitFlagsOf(raw),
+    ...logFormat,
+    stateDir: base,
   });
   const checked = resolveAgentConfig(agentFlags(controllerOptions.agentPort || 1, Buffer.alloc(32)), env, process.cwd());
   if (!checked.ok) { say(checked.error); return 2; }
   const agentName = checked.value.options.name;
 
+  // A cluster file that cannot be read or does not parse stops `up` before anything starts.
+  if (flags.config) {
+    const problem = await checkClusterFile(flags.config);
+    if (problem) { say(problem); return 1; }
+  }
+
   let controller: Controller | undefined;
   let agent: Agent | undefined;
-  const stopped = waitForSignal();
-  const onHangup = (): void => { void controller?.reload(); void agent?.reload(); };
-  process.on('SIGHUP', onHangup);
+  // SIGHUP stops `up` as Ctrl-C does: the terminal that owns it is gone.
+  const foreground = runInForeground();
+  const stopped = { promise: foreground.stopped.then(() => 'stopped' as const), dispose: foreground.dispose };
   try {
     controller = await startController(controllerOptions);
     // The agent's key, derived from the secret the controller keeps in its state directory (0600).
     const secret = controllerSecret(controller.stateDir);
     if (!secret.ok) { say(secret.error); return 1; }
-    const outcome = resolveAgentConfig({ ...agentFlags(controller.agentPort, agentKey(secret.value, agentName)), stateDir: join(base, agentName) }, env, process.cwd());
+    const outcome = resolveAgentConfig(agentFlags(controller.agentPort, agentKey(secret.value, agentName)), env, process.cwd());
     if (!outcome.ok) { say(outcome.error); return 2; }
     const resolved = outcome.value;
     for (const note of resolved.notes) say(note);
@@ -142,13 +158,16 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
       const code = await deploy(flags.config, clientAt, clientSets);
       if (code !== 0) say(`deploying ${flags.config} failed (see above); the controller and agent keep running`);
     }
+    const persisted = flags.config ? undefined : controller.deployedConfigId;
     process.stderr.write([
       '',
-      `Ready. In another terminal${flags.config ? '' : ', deploy a cluster'}:`,
-      ...(flags.config ? [] : [`  npx zeek-mgmt${controllerFlag} deploy-config examples/mini.ini`]),
-      `  npx zeek-mgmt${controllerFlag} get-nodes --table`,
-      `  npx zeek-mgmt${controllerFlag} get-id-value Cluster::node`,
-      `  npx zeek-mgmt${controllerFlag} monitor`,
+      ...(persisted ? [`The controller is redeploying the configuration it had deployed before, ${persisted}, to its agents as they connect.`] : []),
+      `Ready. In another terminal${flags.config || persisted ? '' : ', deploy a cluster'}:`,
+      ...(flags.config || persisted ? [] : [`  zeek-mgmt${controllerFlag} deploy-config examples/mini.ini`]),
+      ...(persisted ? [`  zeek-mgmt${controllerFlag} get-config --deployed`] : []),
+      `  zeek-mgmt${controllerFlag} get-nodes --table`,
+      `  zeek-mgmt${controllerFlag} get-id-value Cluster::node`,
+      `  zeek-mgmt${controllerFlag} monitor`,
       'Ctrl-C here stops the controller, the agent and every node.',
       '',
     ].join('\n'));
@@ -159,7 +178,6 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     say(e.code === 'EADDRINUSE' ? `cannot listen: address in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')}); is another controller or agent running? Pick other ports with --client-port/--agent-port/--agent-listen-port` : e.message);
     return 1;
   } finally {
-    process.off('SIGHUP', onHangup);
     stopped.dispose();
     if (agent) await agent.close({ stopNodes: true });
     if (controller) await controller.close();
@@ -174,14 +192,17 @@ function connectHost(host: string): string {
   return host;
 }
 
-function waitForSignal(): { promise: Promise<'stopped'>; dispose: () => void } {
-  let onSignal = (): void => undefined;
-  const promise = new Promise<'stopped'>((resolveSignal) => {
-    onSignal = () => resolveSignal('stopped');
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  return { promise, dispose: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
+/** Why the cluster configuration file cannot be deployed (unreadable, or does not parse), or undefined. */
+async function checkClusterFile(file: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return `--config ${file}: cannot read it: ${(err as Error).message}`;
+  }
+  const { parseClusterConfig } = await import('../client/cluster-config.js');
+  const parsed = parseClusterConfig(text, { source: file, hostname: hostname() || 'localhost' });
+  return parsed.ok ? undefined : `--config: ${parsed.error}; nothing was started`;
 }
 
 /** Stages and deploys through the client, exactly as `zeek-mgmt --controller HOST:PORT deploy-config FILE` would. */

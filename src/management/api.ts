@@ -89,6 +89,8 @@ export const ControllerApi = {
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),
+  /** Ours: an instance's agent connected (true, with the address it is reached at) or lost its last session (false). */
+  notifyInstanceState: defineEvent<[string, boolean, string]>(`${C}notify_instance_state`, stringCodec, boolCodec, emptyString),
 } as const;
 
 const A = 'Management::Agent::API::';

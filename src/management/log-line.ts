@@ -9,6 +9,7 @@
  * a 15 MiB event name costs a line of ~1 KiB, not 15 MiB three times.
  */
 import { stringifyJson } from '../protocol/wire-json.js';
+import { printable } from './printable.js';
 
 export type LineLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -49,3 +50,22 @@ function jsonOrWhy(value: unknown): string {
     return JSON.stringify(`[not JSON: ${(err as Error).message}]`);
   }
 }
+
+/**
+ * One line for a person: `2024-05-01 12:00:00.123 WARN  name: msg key=value …`
+ * (UTC), fields as short text; nothing in it is a control character.
+ */
+export function formatTextLine(level: LineLevel, time: number, name: string, obj: object, msg: string | undefined): string {
+  const stamp = new Date(time).toISOString().replace('T', ' ').slice(0, 23);
+  let line = `${stamp} ${level.toUpperCase().padEnd(5)} ${name}: ${msg ?? ''}`;
+  for (const [key, value] of Object.entries(obj)) {
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    const text = typeof value === 'string' ? (/^[^\s"=]*$/.test(value) && value !== '' ? value : JSON.stringify(value))
+      : fieldJson(key === 'err' && value instanceof Error ? { message: value.message } : value);
+    line += ` ${key}=${text.length > MAX_TEXT_FIELD ? `${text.slice(0, MAX_TEXT_FIELD)}…` : text}`;
+  }
+  return `${printable(line)}\n`;
+}
+
+/** Longer field values are cut on a terminal (the file has them whole). */
+const MAX_TEXT_FIELD = 200;

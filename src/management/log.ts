@@ -1,9 +1,13 @@
 /**
- * The management log: one JSON line per event, with level, time, component
- * name and role, on stderr and (for daemons with a state directory) in
- * `<state dir>/management.log`. Lines have pino's shape
+ * The management log: one line per event, with level, time, component
+ * name and role. In `<state dir>/management.log` (for daemons with a state
+ * directory) every line is JSON in pino's shape
  * (`{"level":"info","time":…,"name":…,"role":…,…fields,"msg":…}`), so pino's
- * tools read them; a small formatter (log-line.ts) writes them.
+ * tools read them, and the file always has the info lines, whatever the
+ * level: requests, deploys and state changes are its audit trail. On stderr,
+ * lines at the chosen level or above, readable (`time LEVEL name: msg
+ * key=value…`) on a terminal, JSON otherwise or with format `json`. A small
+ * formatter (log-line.ts) writes both.
  *
  * A daemon logs a line per event it receives and sends, so logging sits on
  * every request's path. A log call only notes the line and its time; lines
@@ -25,7 +29,8 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/logger.js';
-import { formatLine, type LineLevel } from './log-line.js';
+import { isatty } from 'node:tty';
+import { formatLine, formatTextLine, type LineLevel } from './log-line.js';
 import { makePrivateDir, openNoFollow, openPrivateAppend } from './private-files.js';
 
 export type Component = 'controller' | 'agent' | 'node' | 'client' | 'launcher';
@@ -43,7 +48,12 @@ export interface LogOptions {
   maxBytes?: number;
   /** Rotated files kept (default LOG_ROTATION.keep). */
   keep?: number;
+  /** How stderr lines look: `text` (readable), `json`, or `auto` (text on a terminal; the default). The file is always JSON. */
+  format?: LogFormat;
 }
+
+export const LOG_FORMATS = ['auto', 'text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Defaults of management.log's rotation. */
 export const LOG_ROTATION = { maxBytes: 16 * 1024 * 1024, keep: 5 } as const;
@@ -61,6 +71,8 @@ const BATCH_BYTES = 64 * 1024;
 
 /** Severity by level name: trace 10 … fatal 60 (pino's numbers); silent lets nothing through. */
 const RANK: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l, i) => [l, l === 'silent' ? Infinity : (i + 1) * 10]));
+/** management.log keeps at least these: the audit trail. */
+const FILE_RANK = RANK.info!;
 
 interface Entry { level: LineLevel; time: number; obj: object; msg: string | undefined }
 
@@ -72,12 +84,14 @@ export class ManagementLogger implements Logger {
   private readonly bindings: string;
   private stampMs = -1;
   private stamp = '';
-  private readonly lines: string[] = [];
   private lineBytes = 0;
+  /** The least severe level any destination takes. */
+  private readonly min: number;
 
   /** @internal use createLogger */
-  constructor(options: LogOptions, private readonly min: number, private readonly outs: Output[]) {
+  constructor(private readonly options: LogOptions, private readonly outs: Output[]) {
     this.bindings = `,"name":${JSON.stringify(options.name)},"role":${JSON.stringify(options.role)}`;
+    this.min = Math.min(...outs.map((o) => o.min));
   }
 
   debug(obj: object, msg?: string): void { this.add('debug', obj, msg); }
@@ -90,11 +104,8 @@ export class ManagementLogger implements Logger {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.formatPending();
-    if (this.lines.length === 0) return;
-    const text = this.lines.join('');
-    this.lines.length = 0;
     this.lineBytes = 0;
-    for (const out of this.outs) out.write(text);
+    for (const out of this.outs) out.writePending();
   }
 
   /** Writes what is pending and closes the files this logger opened (stderr stays open). */
@@ -119,7 +130,7 @@ export class ManagementLogger implements Logger {
       this.formatSoon = setImmediate(() => this.formatPending());
       this.formatSoon.unref();
     }
-    if (!this.timer && this.pending.length + this.lines.length > 0) {
+    if (!this.timer && this.pending.length + this.lineBytes > 0) {
       this.timer = setTimeout(() => this.flush(), BATCH_MS);
       this.timer.unref();
     }
@@ -131,9 +142,16 @@ export class ManagementLogger implements Logger {
     const pending = this.pending;
     this.pending = [];
     for (const e of pending) {
-      const line = formatLine(e.level, this.isoTime(e.time), this.bindings, e.obj, e.msg);
-      this.lines.push(line);
-      this.lineBytes += line.length;
+      const rank = RANK[e.level]!;
+      let json: string | undefined;
+      for (const out of this.outs) {
+        if (rank < out.min) continue;
+        const line = out.text
+          ? formatTextLine(e.level, e.time, this.options.name, e.obj, e.msg)
+          : (json ??= formatLine(e.level, this.isoTime(e.time), this.bindings, e.obj, e.msg));
+        out.add(line);
+        this.lineBytes += line.length;
+      }
     }
   }
 
@@ -150,15 +168,27 @@ export class ManagementLogger implements Logger {
 /** Errors that mean "no room now", after which a later write may work again. */
 const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG']);
 
-/** A destination: stderr, or a file this logger opened (and closes). */
+/** A destination: stderr, or a file this logger opened (and closes), with the least severe level it takes and its format. */
 class Output {
   private broken = false;
+  private readonly lines: string[] = [];
   /** Lines lost to failed writes since the last one that worked. */
   private lost = 0;
   /** A failed write may have left half a line: the next text starts on a line of its own. */
   protected midLine = false;
 
-  constructor(protected fd: number, private readonly owned: boolean) {}
+  constructor(protected fd: number, private readonly owned: boolean, readonly min: number, readonly text: boolean) {}
+
+  add(line: string): void {
+    this.lines.push(line);
+  }
+
+  writePending(): void {
+    if (this.lines.length === 0) return;
+    const text = this.lines.join('');
+    this.lines.length = 0;
+    this.write(text);
+  }
 
   /**
    * Writes all of `text` synchronously: a short write is continued, a full
@@ -167,7 +197,7 @@ class Output {
    * that fails otherwise (a closed pipe) is given up: logging never takes a
    * daemon down.
    */
-  write(text: string): void {
+  private write(text: string): void {
     if (this.broken) return;
     this.beforeWrite(Buffer.byteLength(text));
     if (this.lost > 0 || this.midLine) {
@@ -230,9 +260,9 @@ class Output {
 class LogFile extends Output {
   private size: number;
 
-  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number) {
+  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number, min: number) {
     const fd = openPrivateAppend(path);
-    super(fd, true);
+    super(fd, true, min, false);
     this.size = fstatSync(fd).size;
     // An earlier run may have stopped with half a line written (a full disk).
     this.midLine = this.size > 0 && !endsWithNewline(path, this.size);
@@ -306,14 +336,16 @@ export function createLogger(options: LogOptions): ManagementLogger {
   const level = options.level ?? process.env.ZEEK_MGMT_LOG_LEVEL ?? 'info';
   const min = RANK[level];
   if (min === undefined) throw new Error(`unknown log level "${level}"; use one of ${LOG_LEVELS.join(', ')}`);
+  const format = options.format ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new Error(`unknown log format "${format}"; use one of ${LOG_FORMATS.join(', ')}`);
   const outs: Output[] = [];
-  if (!options.quiet) outs.push(new Output(2, false));
+  if (!options.quiet) outs.push(new Output(2, false, min, format === 'text' || (format === 'auto' && isatty(2))));
   if (options.stateDir) {
     // The daemon sets its state dir's mode; a missing one is made private here.
     if (!existsSync(options.stateDir)) makePrivateDir(options.stateDir);
-    outs.push(new LogFile(join(options.stateDir, 'management.log'), options.maxBytes ?? LOG_ROTATION.maxBytes, options.keep ?? LOG_ROTATION.keep));
+    outs.push(new LogFile(join(options.stateDir, 'management.log'), options.maxBytes ?? LOG_ROTATION.maxBytes, options.keep ?? LOG_ROTATION.keep, Math.min(min, FILE_RANK)));
   }
-  const logger = new ManagementLogger(options, min, outs);
+  const logger = new ManagementLogger(options, outs);
   live.add(logger);
   return logger;
 }

@@ -6,8 +6,9 @@
  * or the environment variable.
  */
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import type { Outcome } from '../protocol/errors.js';
-import { LOG_LEVELS, type LogLevel } from './log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-material.js';
 
 /** A setting's text and where it came from (`--agent-port`, `ZEEK_CONTROLLER_PORT`). */
@@ -74,6 +75,19 @@ export function readCount(s: Setting, min = 1, max?: number): number {
 
 export function readLogLevel(s: Setting): LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(s.text) ? s.text as LogLevel : bad(s, `one of ${LOG_LEVELS.join(', ')}`);
+}
+
+export function readLogFormat(s: Setting): LogFormat {
+  return (LOG_FORMATS as readonly string[]).includes(s.text) ? s.text as LogFormat : bad(s, `one of ${LOG_FORMATS.join(', ')}`);
+}
+
+/**
+ * A component's state directory: `<base>/<name>`, the base from --state-dir
+ * or ZEEK_MANAGEMENT_STATE_DIR (default `.zeek-mgmt`), the same for `up`,
+ * `controller` and `agent`, so each finds the others' state where it left it.
+ */
+export function stateDirOf(base: Setting | undefined, name: string, cwd: string): string {
+  return resolve(cwd, base?.text ?? '.zeek-mgmt', name);
 }
 
 /** Runs a settings reader: its value, or the first bad setting's error text. */

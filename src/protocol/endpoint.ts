@@ -259,7 +259,8 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
         if (peer.relays) this.forward(msg.topic, text, peer, undefined);
         return;
       case 'error':
-        this.log.warn({ peer: peer.info.id, code: msg.code, context: msg.context }, 'peer reported an error');
+        // Whoever listens for peer errors decides how to report them.
+        if (this.listenerCount('peer-error') === 0) this.log.warn({ peer: peer.info.id, code: msg.code, context: msg.context }, 'peer reported an error');
         this.emit('peer-error', peer.info, { code: msg.code, context: msg.context });
         return;
       default:

@@ -135,9 +135,14 @@ export class Link extends EventEmitter<LinkEvents> {
       ...(this.options.principal === undefined ? {} : { principal: this.options.principal }),
     };
     this.peer = peer;
-    this.delay = this.retry ? this.retry.initialMs : 0;
     this.redial = false;
-    ws.once('close', () => this.ended(peer, 'connection lost'));
+    const since = Date.now();
+    ws.once('close', () => {
+      // The back-off restarts only after a session that lasted: a server that
+      // refuses us right after the handshake is not redialled four times a second.
+      if (this.retry && Date.now() - since >= this.retry.maxMs) this.delay = this.retry.initialMs;
+      this.ended(peer, 'connection lost');
+    });
     this.host.attach(peer, ws, this.options);
     this.emit('up', peer);
   }

@@ -2,12 +2,12 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AgentApi, agentTopic } from '../../src/management/index.js';
-import { readStat } from '../../src/agent/procfs.js';
-import { eventually, pidAlive, runCli, tempDir } from '../helpers/process.js';
+import { readStat } from '../../src/management/procfs.js';
+import { eventually, pidAlive, runCli } from '../helpers/process.js';
 import {
-  AGENT, FakeController, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, readPid, spawnAgent, waitForStates,
+  AGENT, FakeController, agentStateDir, cleanup, configuration, freePort, getNodes, node, nodeProcesses, own, readPid, spawnAgent, waitForStates,
   testKeyFile,
 } from './harness.js';
 
@@ -62,7 +62,7 @@ describe('agent restart', () => {
 
   test('a pid file naming a reused pid does not fool the agent: the stranger survives and the node is started anew', async () => {
     const c = await FakeController.start();
-    const stateDir = tempDir('zeek-mgmt-agent-');
+    const stateDir = agentStateDir();
     own({ stateDir });
     // A stranger process holds the pid the stale pid files name.
     const stranger = spawn('sleep', ['120'], { detached: true, stdio: 'ignore' });
@@ -145,16 +145,16 @@ describe('agent restart', () => {
   });
 
   test('a corrupt or invalid state file stops the agent from starting, with the reason', async () => {
-    const stateDir = tempDir('zeek-mgmt-agent-');
+    const stateDir = agentStateDir();
     writeFileSync(join(stateDir, 'agent-state.json'), '{"version": 1, "configuration": {"id": 7}');
-    const r = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', stateDir, '--runtime', 'sim']);
+    const r = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', dirname(stateDir), '--runtime', 'sim']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /zeek-mgmt agent: agent state file .*agent-state\.json is unreadable \(.*JSON.*\); move it away to start without a configuration/);
     assert.equal(readFileSync(join(stateDir, 'agent-state.json'), 'utf8'), '{"version": 1, "configuration": {"id": 7}', 'left as it was');
 
     const traversal = configuration('cfg-evil', [node('../../etc', 'WORKER', { interface: 'lo' })]);
     writeFileSync(join(stateDir, 'agent-state.json'), JSON.stringify({ version: 1, configuration: traversal }));
-    const r2 = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', stateDir, '--runtime', 'sim']);
+    const r2 = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--no-connect', '--listen-port', '0', '--state-dir', dirname(stateDir), '--runtime', 'sim']);
     assert.equal(r2.code, 1);
     assert.match(r2.stderr, /stored configuration cfg-evil in .* is invalid \(node name "\.\.\/\.\.\/etc" cannot be used as a directory name/);
   });

@@ -10,13 +10,15 @@ import {
 let c: FakeController;
 let peer: PeerInfo;
 let pids: Map<string, number | undefined>;
+let listenPort: number;
 const errors: string[] = [];
 
 before(async () => {
   c = await FakeController.start();
   c.endpoint.on('peer-error', (_p, e) => errors.push(`${e.code}: ${e.context}`));
-  spawnAgent(c.port);
+  const agent = spawnAgent(c.port);
   ({ peer } = await c.hello(AGENT));
+  listenPort = Number((await agent.proc.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
   const nodes = [
     node('manager', 'MANAGER', { port: { number: await freePort(), protocol: 'tcp' } }),
     node('worker-1', 'WORKER', { interface: 'lo', scripts: ['policy/tuning/json-logs'] }),
@@ -79,6 +81,8 @@ describe('bad input to the agent', () => {
       node('worker-x', 'WORKER', { interface: 'lo', env: { 'BAD=NAME': '1' } }),
       node('elsewhere', 'WORKER', { instance: 'agent-undeclared' }),
       node(AGENT, 'WORKER', { interface: 'lo' }),
+      node('pinned', 'WORKER', { interface: 'lo', cpuAffinity: 100_000 }),
+      node('squatter', 'PROXY', { port: { number: listenPort, protocol: 'tcp' } }),
     ]);
     const [, results] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [bad, false]);
     assert.ok(results.every((r) => !r.success && r.instance === AGENT));
@@ -87,7 +91,9 @@ describe('bad input to the agent', () => {
     assert.ok(texts.some((t) => /invalid environment variable name "BAD=NAME"/.test(t)), texts.join('\n'));
     assert.ok(texts.some((t) => /names instance "agent-undeclared", which the configuration does not declare/.test(t)), texts.join('\n'));
     assert.ok(texts.some((t) => t === `invalid configuration: node "${AGENT}" has the name of its agent; names are unique across agents, controller and nodes`), texts.join('\n'));
-    assert.equal(results.length, 4);
+    assert.ok(texts.some((t) => new RegExp(`^invalid configuration: node "pinned" is pinned to CPU 100000, but instance ${AGENT} has CPUs [\\d,-]+$`).test(t)), texts.join('\n'));
+    assert.ok(texts.some((t) => t === `invalid configuration: node "squatter" port ${listenPort} is the port agent ${AGENT} listens on`), texts.join('\n'));
+    assert.equal(results.length, 6);
     await assertUntouched();
     // Still running the old configuration: deploying its id again is a no-op.
     const [, same] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('cfg-good', []), false]);

@@ -63,10 +63,10 @@ describe('agent settings', () => {
     };
     const fromEnv = resolve({ insecure: true }, env);
     assert.deepEqual([fromEnv.name, fromEnv.listenHost, fromEnv.listenPort, fromEnv.controllerHost, fromEnv.controllerPort, fromEnv.stateDir, fromEnv.spoolDir],
-      ['agent-env', '10.0.0.1', 3151, '10.0.0.2', 3150, '/var/lib/zeek', '/var/spool/zeek']);
+      ['agent-env', '10.0.0.1', 3151, '10.0.0.2', 3150, '/var/lib/zeek/agent-env', '/var/spool/zeek']);
     const fromFlags = resolve({ insecure: true, name: 'agent-flag', listenAddress: '::1', listenPort: '0', controller: '[::1]:4150', stateDir: '/tmp/s', spoolDir: '/tmp/p' }, env);
     assert.deepEqual([fromFlags.name, fromFlags.listenHost, fromFlags.listenPort, fromFlags.controllerHost, fromFlags.controllerPort, fromFlags.stateDir, fromFlags.spoolDir],
-      ['agent-flag', '::1', 0, '::1', 4150, '/tmp/s', '/tmp/p']);
+      ['agent-flag', '::1', 0, '::1', 4150, '/tmp/s/agent-flag', '/tmp/p']);
   });
 
   test('durations in seconds, archival settings, runtime choice', () => {

@@ -22,7 +22,7 @@ after(async () => {
 test('a deploy on a full disk fails with the reason and leaves the running node; the agent recovers when space returns', async (t) => {
   const mount = mountTmpfs(4 * 1024 * 1024);
   if (!mount.ok) return t.skip(mount.why);
-  const stateDir = join(mount.dir, 'agent');
+  const stateDir = join(mount.dir, AGENT);
   const c = await FakeController.start();
   const agent = spawnAgent(c.port, stateDir);
   const { peer } = await c.hello(AGENT);

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync,
 import { join } from 'node:path';
 import { AgentApi } from '../../src/management/index.js';
 import { tempDir } from '../helpers/process.js';
-import { AGENT, FakeController, cleanup, configuration, node, readPid, spawnAgent, waitForStates } from './harness.js';
+import { AGENT, FakeController, agentStateDir, cleanup, configuration, node, readPid, spawnAgent, waitForStates } from './harness.js';
 
 after(cleanup);
 
@@ -25,7 +25,7 @@ function uidOf(pid: number): number {
 describe('agent files', () => {
   test('state dirs are 0700 and what the agent writes is 0600; root without --node-user is warned about once', async () => {
     const c = await FakeController.start();
-    const stateDir = join(tempDir(), 'agent-state');
+    const stateDir = join(tempDir(), AGENT);
     const agent = spawnAgent(c.port, stateDir);
     const { peer } = await c.hello(AGENT);
     const nodes = [node('manager', 'MANAGER', { env: { API_TOKEN: 's3cret' } })];
@@ -43,7 +43,7 @@ describe('agent files', () => {
 
   test('links planted at nodes/<name>, pid.json.tmp, cluster-layout.json and stdout are not followed; what they point at is untouched', async () => {
     const c = await FakeController.start();
-    const stateDir = tempDir('zeek-mgmt-agent-');
+    const stateDir = agentStateDir();
     const outside = tempDir('zeek-mgmt-outside-');
     const nodesDir = join(stateDir, 'nodes');
     mkdirSync(nodesDir, { recursive: true });
@@ -80,7 +80,7 @@ describe('agent files', () => {
     const c = await FakeController.start();
     const parent = tempDir();
     chmodSync(parent, 0o711);
-    const stateDir = join(parent, 'agent-state');
+    const stateDir = join(parent, AGENT);
     spawnAgent(c.port, stateDir, ['--node-user', 'nobody']);
     const { peer } = await c.hello(AGENT);
     const nodes = [node('manager', 'MANAGER'), node('worker-1', 'WORKER', { interface: 'lo' })];

@@ -5,15 +5,15 @@
  * their own process groups, so killing the agent's group does not reach them).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { writeKeyFile } from '../../src/management/agent-key.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Endpoint, type PeerInfo, type ZeekEvent, decodeEvent } from '../../src/protocol/index.js';
 import {
   AgentApi, TOPIC_AGENT_PREFIX, agentTopic, decodeNodeOutputs, decodeNodeStatus, readList,
   type Configuration, type EventSpec, type Node, type NodeStatus, type Result, type State,
 } from '../../src/management/index.js';
-import { findByEnv } from '../../src/agent/procfs.js';
+import { findByEnv } from '../../src/management/procfs.js';
 import type { Agent } from '../../src/agent/main.js';
 import { NODE_DIR_ENV } from '../../src/agent/process-identity.js';
 import { eventually, freePort, removeTempDirs, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
@@ -104,16 +104,24 @@ export function configuration(id: string, nodes: Node[], cluster?: Configuration
   return { id, instances: [{ name: AGENT, host: '127.0.0.1' }], nodes, ...(cluster ? { cluster } : {}) };
 }
 
+/** A fresh agent state directory, `<temp base>/<AGENT>`, made (the agent's --state-dir is its parent). */
+export function agentStateDir(): string {
+  const dir = join(tempDir('zeek-mgmt-agent-'), AGENT);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export interface AgentProc {
   proc: Proc;
   stateDir: string;
 }
 
-export function spawnAgent(controllerPort: number, stateDir = tempDir('zeek-mgmt-agent-'), extra: string[] = []): AgentProc {
+/** An agent process; its state directory is `<base>/<name>`, so `stateDir` (made when not given) ends in the agent's name. */
+export function spawnAgent(controllerPort: number, stateDir = agentStateDir(), extra: string[] = []): AgentProc {
   own({ stateDir });
   const proc = spawnCli([
     'agent', '--name', AGENT, '--listen-port', '0', '--controller', `127.0.0.1:${controllerPort}`,
-    '--state-dir', stateDir, '--runtime', 'sim', '--node-timeout', '4', '--stop-grace', '1', '--key-file', testKeyFile(), ...extra,
+    '--state-dir', dirname(stateDir), '--runtime', 'sim', '--node-timeout', '4', '--stop-grace', '1', '--key-file', testKeyFile(), ...extra,
   ]);
   return { proc, stateDir };
 }

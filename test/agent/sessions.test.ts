@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AgentApi, agentTopic } from '../../src/management/index.js';
 import { eventually, pidAlive, runCli, spawnCli, tempDir } from '../helpers/process.js';
 import {
@@ -103,7 +103,7 @@ describe('agent sessions and command line', () => {
     const c = await FakeController.start();
     const { stateDir } = spawnAgent(c.port);
     await c.hello(AGENT);
-    const r = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--listen-port', '0', '--no-connect', '--state-dir', stateDir, '--runtime', 'sim']);
+    const r = await runCli(['agent', '--key-file', testKeyFile(), '--name', AGENT, '--listen-port', '0', '--no-connect', '--state-dir', dirname(stateDir), '--runtime', 'sim']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /another agent \(pid \d+\) already uses state directory/);
   });

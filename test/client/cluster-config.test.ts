@@ -154,10 +154,19 @@ cpu_affinity = 3
     assert.ok(a.ok && b.ok && a.config.id !== b.config.id && /^[0-9a-f-]{36}$/.test(a.config.id));
   });
 
-  test('unknown keys and a state are warnings, not errors', () => {
-    const r = parseClusterConfig('[m]\nrole = manager\nstate = STOPPED\ncolour = blue\n', opts);
+  test('unknown keys and a state are warnings, not errors: each with its line, and the key it was likely meant to be', () => {
+    const r = parseClusterConfig('[m]\nrole = manager\nstate = STOPPED\ncolour = blue\nscirpts = a.zeek\n\n[w]\nrole = worker\ninterfce = eth0\nmetric_port = 9000\ncpu_afinity = 1\nenvv = A=1\n', opts);
     assert.ok(r.ok);
-    assert.deepEqual(r.warnings, ['ignoring node "m" state "STOPPED" in configuration', 'ignoring unexpected keys: colour, state']);
+    assert.deepEqual(r.warnings, [
+      'ignoring node "m" state "STOPPED" in configuration',
+      'cluster.cfg:4: unknown key "colour" in [m], ignored',
+      'cluster.cfg:5: unknown key "scirpts" in [m], ignored; did you mean "scripts"?',
+      'cluster.cfg:9: unknown key "interfce" in [w], ignored; did you mean "interface"?',
+      'cluster.cfg:10: unknown key "metric_port" in [w], ignored; did you mean "metrics_port"?',
+      'cluster.cfg:11: unknown key "cpu_afinity" in [w], ignored; did you mean "cpu_affinity"?',
+      'cluster.cfg:12: unknown key "envv" in [w], ignored; did you mean "env"?',
+    ]);
+    assert.match(parseError('[instnaces]\nagent-a\n'), /^cluster\.cfg:1: section \[instnaces\] is not \[instances\] and has no role: did you mean \[instances\]\?$/);
   });
 
   test('[DEFAULT] values reach every node, continuation lines join', () => {
@@ -220,7 +229,7 @@ describe('the [cluster] section (ours)', () => {
     assert.match(parseError('[cluster]\nxpub_port = 70000\n'), /^cluster\.cfg:2: cluster xpub_port 70000 outside valid range \(1-65535\)$/);
     const r = parseClusterConfig('[cluster]\nbackned = broker\n', opts);
     assert.ok(r.ok);
-    assert.deepEqual(r.warnings, ['ignoring unexpected keys in [cluster]: backned (known: backend, xpub_port, xsub_port, log_expire_days)']);
+    assert.deepEqual(r.warnings, ['cluster.cfg:2: unknown key "backned" in [cluster], ignored; did you mean "backend"?']);
     assert.match(parseError('[cluster]\nlog_expire_days = -1\n'), /^cluster\.cfg:2: cluster log_expire_days -1 outside valid range \(0-36500; 0 keeps logs\)$/);
     assert.match(parseError('[cluster]\nlog_expire_days = week\n'), /^cluster\.cfg:2: cluster log_expire_days: "week" is not an integer$/);
   });

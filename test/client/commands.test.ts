@@ -51,6 +51,8 @@ describe('client commands against a protocol-speaking controller', () => {
 
     const d = await cli(['deploy-config', '-'], readFileSync(MINI, 'utf8'));
     assert.equal(d.code, 1);
+    assert.equal(d.stderr, 'error: node worker-01 on agent-a: node failed (stderr: fatal error: problem with interface)\nerror: request timed out\n',
+      'each failure with its reason on stderr, a failed node with its last stderr line');
     assert.deepEqual(JSON.parse(d.stdout), {
       errors: ['request timed out'],
       results: {
@@ -147,21 +149,23 @@ describe('client commands against a protocol-speaking controller', () => {
     assert.deepEqual([...nodes].sort(), ['logger', 'nope', 'worker-01']);
   });
 
-  test('restart: per-node booleans; controller errors listed', async () => {
+  test('restart: per-node booleans; a node not restarted exits 1 with its reason on stderr', async () => {
     fake.on(ControllerApi.restart.request, ControllerApi.restart.response, (reqid) => [reqid, [
       ok(reqid, { instance: 'agent-a', node: 'manager' }),
       bad(reqid, 'could not restart', { instance: 'agent-a', node: 'logger' }),
     ]]);
     const r = await cli(['restart', 'manager', 'logger']);
-    assert.equal(r.code, 0);
-    assert.deepEqual(JSON.parse(r.stdout), { errors: [], results: { logger: false, manager: true } });
+    assert.deepEqual(JSON.parse(r.stdout), { errors: [], results: { logger: false, manager: true } }, "zeek-client's output");
+    assert.equal(r.code, 1, 'a node that was not restarted is a failure');
+    assert.equal(r.stderr, 'error: node logger on agent-a: could not restart\n');
   });
 
   test('test-timeout prints success and error', async () => {
     fake.on(ControllerApi.testTimeout.request, ControllerApi.testTimeout.response, (reqid, args) => [reqid, bad(reqid, `request timed out${args[1] ? ' (with state)' : ''}`)]);
     const r = await cli(['test-timeout', '--with-state']);
-    assert.equal(r.code, 0);
     assert.equal(r.stdout, '{\n  "error": "request timed out (with state)",\n  "success": false\n}\n');
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'error: request timed out (with state)\n');
   });
 
   test('no response before the timeout: exit 1 and zeek-client\'s message', async () => {
@@ -206,21 +210,59 @@ describe('client commands against a protocol-speaking controller', () => {
     assert.match(r.stderr, new RegExp(`info: connecting to controller 127\\.0\\.0\\.1:${fake.port}\ninfo: peered with controller`));
   });
 
-  test('monitor prints forwarded notifications as they arrive', async () => {
+  test('monitor prints forwarded notifications as they arrive, each with its time, control characters escaped', async () => {
     const peered = new Promise<void>((resolve) => fake.endpoint.once('peer-up', () => resolve()));
     const mon = spawnCli(['--controller', `127.0.0.1:${fake.port}`, 'monitor']);
     await peered;
     const node = staged.config.nodes[0]!;
     fake.endpoint.publishEvent('zeek/management/controller', AgentApi.notifyChange.make('agent-a', node, 'PENDING', 'RUNNING'));
-    fake.endpoint.publishEvent('zeek/management/controller', AgentApi.notifyLog.make('agent-a', 'listening on 2200', 'manager'));
+    fake.endpoint.publishEvent('zeek/management/controller', AgentApi.notifyLog.make('agent-a', 'listening on 2200 \u001b[2J', 'manager'));
+    fake.endpoint.publishEvent('zeek/management/controller', ControllerApi.notifyInstanceState.make('agent-b', false, '10.0.0.2:2151'));
+    fake.endpoint.publishEvent('zeek/management/controller', ControllerApi.notifyInstanceState.make('agent-b', true, '10.0.0.2:2151'));
     fake.endpoint.publishEvent('zeek/management/controller', ControllerApi.notifyClusterReady.make('cfg-1'));
     await mon.waitFor(/cluster ready/);
-    assert.equal(mon.stdout(), [
+    const lines = mon.stdout().split('\n');
+    assert.ok(lines.slice(0, -1).every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)), mon.stdout());
+    assert.deepEqual(lines.map((l) => l.replace(/^\S+ /, '')), [
       'agent-a: node manager (manager port 2200/tcp) PENDING -> RUNNING',
-      'agent-a/manager: listening on 2200',
+      'agent-a/manager: listening on 2200 \\x1b[2J',
+      'instance agent-b disconnected (was 10.0.0.2:2151)',
+      'instance agent-b connected (10.0.0.2:2151)',
       'cluster ready: every node of configuration cfg-1 is RUNNING',
       '',
-    ].join('\n'));
-    await mon.stop();
+    ]);
+    // Ctrl-C: a quiet exit 0, nothing about the connection.
+    mon.child.kill('SIGINT');
+    assert.equal(await mon.exited(), 0);
+    assert.equal(mon.stderr(), '');
+    assert.ok(!/closed|no response/.test(mon.stdout()), mon.stdout());
+  });
+
+  test('monitor: the loss of the controller is said on stderr, exit 1', async () => {
+    const doomed = new FakeController();
+    await doomed.start();
+    const peered = new Promise<void>((resolve) => doomed.endpoint.once('peer-up', () => resolve()));
+    const mon = spawnCli(['--controller', `127.0.0.1:${doomed.port}`, 'monitor']);
+    await peered;
+    await doomed.close();
+    assert.equal(await mon.exited(), 1);
+    assert.equal(mon.stdout(), '');
+    assert.equal(mon.stderr(), `error: connection to controller 127.0.0.1:${doomed.port} closed; monitor stopped\n`);
+  });
+
+  test('file contents are never echoed raw: a binary file, and an escape sequence in a line', async () => {
+    const count = fake.received.length;
+    const elf = await cli(['stage-config', '/bin/true']);
+    assert.equal(elf.code, 1);
+    assert.equal(elf.stderr, 'error: /bin/true: not a text file (it holds NUL bytes); a cluster configuration is an INI file\nerror: configuration has errors, not sending\n');
+    const file = join(dir, 'escape.ini');
+    writeFileSync(file, `\u001b[2J\u001b]0;pwned\u0007${'x'.repeat(500)}\n[manager]\nrole = manager\n`);
+    const esc = await cli(['stage-config', file]);
+    assert.equal(esc.code, 1);
+    // eslint-disable-next-line no-control-regex
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(esc.stderr), `no control character on stderr: ${JSON.stringify(esc.stderr)}`);
+    assert.match(esc.stderr, new RegExp(`^error: ${file.replace(/[.]/g, '\\.')}:1: "\\\\x1b\\[2J\\\\x1b\\]0;pwned\\\\x07x+…" \\(514 characters\\) appears before any \\[section\\] header\n`));
+    assert.ok(esc.stderr.length < 300, 'shortened');
+    assert.equal(fake.received.length, count, 'nothing sent');
   });
 });

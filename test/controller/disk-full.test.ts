@@ -71,7 +71,7 @@ test('a full disk fails the stage at hand with a clear message; the controller k
   assert.deepEqual(staged.map((r) => [r.success, r.error ?? null]), [[true, null]]);
   assert.equal(await stagedId(c), 'after-full');
   await ctl.proc.stop();
-  const log = readFileSync(join(stateDir, 'management.log'), 'utf8');
+  const log = readFileSync(join(ctl.stateDir, 'management.log'), 'utf8');
   assert.match(log, /"msg":"\d+ log lines? lost: the log could not be written \(disk full\?\)"/);
   for (const line of log.trim().split("\n")) assert.doesNotThrow(() => JSON.parse(line), `every line is JSON: ${line.slice(0, 300)}`);
 });

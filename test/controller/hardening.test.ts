@@ -131,7 +131,7 @@ describe('controller hardening', () => {
     const ctl = await startControllerProc(dir);
     const c = await client(ctl.clientPort);
     assert.equal((await c.stage(config('keep-me')))[0]!.success, true);
-    const logBefore = statSync(join(dir, 'management.log')).size;
+    const logBefore = statSync(join(ctl.stateDir, 'management.log')).size;
     const deep = (n: number): string => '{"@data-type":"vector","data":['.repeat(n) + ']}'.repeat(n);
     const bad = await rawSession(ctl.clientPort, JSON.stringify([TOPIC_CONTROLLER]));
     bad.ws.send(`{"type":"data-message","topic":"${TOPIC_CONTROLLER}",${deep(5000).slice(1)}`);
@@ -153,15 +153,15 @@ describe('controller hardening', () => {
     assert.equal(JSON.parse(deepHello.frames[0]!).code, 'invalid_handshake');
     await stillServes(ctl);
     assert.equal((await staged(c)).success, true);
-    await eventually(() => readFileSync(join(dir, 'management.log'), 'utf8').includes('exceeds the limit of 256'), 5000);
+    await eventually(() => readFileSync(join(ctl.stateDir, 'management.log'), 'utf8').includes('exceeds the limit of 256'), 5000);
     await ctl.proc.stop();
-    const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });
+    const db = new Database(join(ctl.stateDir, 'controller.sqlite'), { readonly: true });
     closers.push(() => { db.close(); });
     assert.deepEqual(db.prepare('SELECT id FROM deployments').all(), [], 'no deployment was recorded');
     assert.deepEqual(db.prepare('SELECT config_id FROM configs WHERE state = ?').get('staged'), { config_id: 'keep-me' });
-    const grown = statSync(join(dir, 'management.log')).size - logBefore;
+    const grown = statSync(join(ctl.stateDir, 'management.log')).size - logBefore;
     assert.ok(grown < 64 * 1024, `management.log grew by ${grown} bytes for ~5 MiB of bad input`);
-    assert.ok(readFileSync(join(dir, 'management.log'), 'utf8').split('\n').every((l) => l.length < 8 * 1024), 'no line is longer than a few KiB');
+    assert.ok(readFileSync(join(ctl.stateDir, 'management.log'), 'utf8').split('\n').every((l) => l.length < 8 * 1024), 'no line is longer than a few KiB');
   });
 
   test('a session speaks for the instance it proved: a hello for another is refused, and what it announced goes with it', async () => {
@@ -222,20 +222,20 @@ describe('controller hardening', () => {
   });
 
   test('state directory 0700; database, its -wal, and management.log 0600', async () => {
-    const dir = join(tempDir(), 'state');
-    const ctl = await startControllerProc(dir);
+    const ctl = await startControllerProc(join(tempDir(), 'base'));
+    const dir = ctl.stateDir;
     const c = await client(ctl.clientPort);
     assert.equal((await c.stage(config('secret', [node('manager', 'MANAGER', { env: { TOKEN: 's3cret' } })])))[0]!.success, true);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     const files = readdirSync(dir).sort();
     // Exclusive locking: SQLite keeps its WAL index in memory, there is no -shm file.
-    assert.deepEqual(files, ['agent-secret', 'controller.sqlite', 'controller.sqlite-wal', 'management.log']);
+    assert.deepEqual(files, ['agent-secret', 'controller.lock', 'controller.sqlite', 'controller.sqlite-wal', 'management.log']);
     for (const f of files) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, `${f} is 0600`);
   });
 
   test('management.log rotates past --log-max-size and keeps --log-keep files', async () => {
-    const dir = tempDir();
-    const ctl = await startControllerProc(dir, ['--log-max-size', '16K', '--log-keep', '2']);
+    const ctl = await startControllerProc(tempDir(), ['--log-max-size', '16K', '--log-keep', '2']);
+    const dir = ctl.stateDir;
     const c = await client(ctl.clientPort);
     for (let i = 0; i < 150; i++) await getInstances(c);
     await eventually(() => readdirSync(dir).includes('management.log.2'), 5000);

@@ -5,6 +5,7 @@
  * scripts them).
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import {
   API_VERSION, AgentApi, ControllerApi, EventDispatcher, TOPIC_CONTROLLER, anyone, agentTopic, encodeNodeStatus, success,
   type Configuration, type EventSpec, type Result,
@@ -12,7 +13,6 @@ import {
 import { Endpoint, decodeEvent, str, vector, type PeerInfo, type ZeekEvent } from '../../src/protocol/index.js';
 import { spawnCli, type Proc } from '../helpers/process.js';
 import { AGENT_SECRET_FILE, agentKey, readKeyFile, writeKeyFile } from '../../src/management/agent-key.js';
-import { join } from 'node:path';
 
 export interface ControllerProc {
   proc: Proc;
@@ -21,11 +21,11 @@ export interface ControllerProc {
   stateDir: string;
 }
 
-/** Starts `zeek-mgmt controller` on free ports and reads the ports from its log. */
-export async function startControllerProc(stateDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ControllerProc> {
-  const proc = spawnCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', stateDir, '--request-timeout', '1', ...extra], { env });
+/** Starts `zeek-mgmt controller` named `ctl` on free ports and reads the ports from its log; its state directory is `<base>/ctl`. */
+export async function startControllerProc(base: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ControllerProc> {
+  const proc = spawnCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', base, '--request-timeout', '1', ...extra], { env });
   const m = await proc.waitFor(/clients on 127\.0\.0\.1:(\d+), agents on 127\.0\.0\.1:(\d+)/);
-  return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]), stateDir };
+  return { proc, clientPort: Number(m[1]), agentPort: Number(m[2]), stateDir: join(base, 'ctl') };
 }
 
 export class TestClient {

@@ -59,7 +59,7 @@ test('a controller that made its own logger closes management.log when it closes
   const stateDir = tempDir();
   const openLogFiles = (): number => readdirSync('/proc/self/fd').filter((fd) => {
     try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === join(stateDir, 'management.log');
+      return readlinkSync(`/proc/self/fd/${fd}`) === join(stateDir, 'ctl-log', 'management.log');
     } catch {
       return false;
     }

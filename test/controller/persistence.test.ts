@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AgentApi, ControllerApi, decodeConfiguration, encodeConfiguration, type Configuration, type Node } from '../../src/management/index.js';
@@ -41,7 +41,7 @@ describe('controller persistence', () => {
     assert.deepEqual((await client.deploy()).filter((r) => !r.success), []);
     await client.stage({ ...config, id: 'persist-2' });
     // Info lines are written within milliseconds, in batches; a SIGKILL may take the last few with it.
-    await eventually(() => readFileSync(join(dir, 'management.log'), 'utf8').includes('configuration persist-2 staged and ready'), 2000);
+    await eventually(() => readFileSync(join(dir, 'ctl', 'management.log'), 'utf8').includes('configuration persist-2 staged and ready'), 2000);
     first.proc.child.kill('SIGKILL');
     await first.proc.exited();
     await client.close();
@@ -63,7 +63,7 @@ describe('controller persistence', () => {
     await second.proc.waitFor(/instance agent-a is back on the deployed configuration/);
     await second.proc.stop();
 
-    const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });
+    const db = new Database(join(dir, 'ctl', 'controller.sqlite'), { readonly: true });
     try {
       const rows = db.prepare('SELECT config_id, outcome, ended FROM deployments ORDER BY started').all() as { config_id: string; outcome: string; ended: string }[];
       // The client's deployment, then bringing the agent back after the restart.
@@ -73,7 +73,7 @@ describe('controller persistence', () => {
     } finally {
       db.close();
     }
-    const log = readFileSync(join(dir, 'management.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const log = readFileSync(join(dir, 'ctl', 'management.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(log.every((l) => l.time && l.level && l.name === 'ctl' && l.role === 'controller'));
     assert.ok(log.some((l) => l.msg === 'tx Management::Controller::API::deploy_response'));
   });
@@ -81,11 +81,12 @@ describe('controller persistence', () => {
   test('a database that cannot be read stops the controller with a clear message and is left as it was', async () => {
     const dir = tempDir();
     const garbage = 'this is not a database, but somebody cares about it\n'.repeat(100);
-    writeFileSync(join(dir, 'controller.sqlite'), garbage);
+    mkdirSync(join(dir, 'ctl'));
+    writeFileSync(join(dir, 'ctl', 'controller.sqlite'), garbage);
     const r = await runCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', dir]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /zeek-mgmt controller: cannot open the controller database .*controller\.sqlite: .*move it aside/);
-    assert.equal(readFileSync(join(dir, 'controller.sqlite'), 'utf8'), garbage);
+    assert.equal(readFileSync(join(dir, 'ctl', 'controller.sqlite'), 'utf8'), garbage);
   });
 
   /** A state directory with `config` staged by a controller that has stopped, then its database changed by `edit`. */
@@ -95,7 +96,7 @@ describe('controller persistence', () => {
     const client = await connectClient(first.clientPort);
     await client.stage(config);
     await first.proc.stop();
-    const db = new Database(join(dir, 'controller.sqlite'));
+    const db = new Database(join(dir, 'ctl', 'controller.sqlite'));
     try {
       edit(db);
     } finally {
@@ -132,7 +133,7 @@ describe('controller persistence', () => {
     const staged = await client.request((r) => ControllerApi.getConfiguration.request.make(r, false), ControllerApi.getConfiguration.response);
     assert.deepEqual(decodeConfiguration(staged.data!, 'c'), { ...config, id: 'persist-v1' });
     await second.proc.stop();
-    const db = new Database(join(dir, 'controller.sqlite'), { readonly: true });
+    const db = new Database(join(dir, 'ctl', 'controller.sqlite'), { readonly: true });
     try {
       assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), '3');
     } finally {

@@ -158,8 +158,41 @@ describe('validation', () => {
     ]);
     assert.deepEqual(validateConfiguration({ ...c, cluster: { backend: 'broker', xpubPort: tcp(5555) } }, ctx), ['cluster xpub_port 5555/tcp is a ZeroMQ setting, but the backend is broker']);
     assert.deepEqual(validateConfiguration({ ...mini(), nodes: mini().nodes.filter((n) => n.role !== 'MANAGER') }, ctx),
-      ['a ZeroMQ cluster needs a manager: it runs the XPUB/XSUB proxy every node connects to']);
+      ['the cluster has no manager; it needs exactly one (with ZeroMQ it also runs the XPUB/XSUB proxy every node connects to)']);
     assert.deepEqual(validateConfiguration({ ...mini(), nodes: [] }, ctx), [], 'an empty configuration stops the cluster, whatever the backend');
+  });
+});
+
+describe('validation of what Zeek would not catch either', () => {
+  test('exactly one manager, with either backend', () => {
+    const two = { ...mini(), nodes: [...mini().nodes, node('manager-2', 'MANAGER')] };
+    assert.deepEqual(validateConfiguration(two, ctx), ['the cluster has 2 managers (manager, manager-2); it needs exactly one']);
+    const none = { ...mini(), cluster: { backend: 'broker' as const }, nodes: mini().nodes.filter((n) => n.role !== 'MANAGER') };
+    assert.deepEqual(validateConfiguration(none, ctx), ['the cluster has no manager; it needs exactly one (with ZeroMQ it also runs the XPUB/XSUB proxy every node connects to)']);
+  });
+
+  test('metrics ports: one per node on a host; not another node\'s port; not the controller\'s or the agent\'s', () => {
+    const c: Configuration = {
+      id: 'metrics',
+      instances: [inst('agent-a', '10.0.0.1', 2151), inst('agent-b', '10.0.0.1'), inst('agent-c', '10.0.0.3')],
+      nodes: [
+        node('manager', 'MANAGER', { instance: 'agent-a', port: tcp(2200), metricsPort: tcp(9000) }),
+        node('logger', 'LOGGER', { instance: 'agent-b', metricsPort: tcp(9000) }),
+        node('proxy', 'PROXY', { instance: 'agent-b', metricsPort: tcp(2200) }),
+        node('w1', 'WORKER', { instance: 'agent-c', metricsPort: tcp(9000) }),
+        node('w2', 'WORKER', { instance: 'agent-a', metricsPort: tcp(2151) }),
+        node('w3', 'WORKER', { instance: 'agent-c', metricsPort: tcp(2149) }),
+        node('w4', 'WORKER', { instance: 'agent-c', port: tcp(2149) }),
+      ],
+    };
+    assert.deepEqual(validateConfiguration(c, { ...ctx, clientPort: 2149 }), [
+      "node 'manager' metrics port 9000/tcp is already the metrics port of node 'logger' on host 10.0.0.1",
+      "node 'proxy' metrics port 2200/tcp is already the port of node 'manager' on host 10.0.0.1",
+      "node 'w2' metrics port 2151/tcp conflicts with agent port on instance 'agent-a'",
+      "node 'w3' metrics port 2149/tcp conflicts with controller port",
+      "node 'w3' metrics port 2149/tcp is already the port of node 'w4' on host 10.0.0.3",
+      "node 'w4' port 2149/tcp conflicts with controller port",
+    ]);
   });
 });
 
@@ -197,7 +230,7 @@ describe('settings', () => {
     assert.equal(fromEnv.name, 'c-env');
     assert.equal(fromEnv.agentPort, 3150);
     assert.equal(fromEnv.clientPort, 3149);
-    assert.equal(fromEnv.stateDir, '/tmp/x');
+    assert.equal(fromEnv.stateDir, '/tmp/x/c-env', 'the state directory is <base>/<name>, as for up and agent');
     const fromFlags = resolved({ name: 'c-flag', agentPort: '0', requestTimeout: '1.5' }, env);
     assert.equal(fromFlags.name, 'c-flag');
     assert.equal(fromFlags.agentPort, 0);

@@ -27,7 +27,7 @@ test('with the real agent: deploy to RUNNING, controller SIGKILLed and restarted
   const ports = ['--request-timeout', '15', '--port-start', String(portStart), '--metrics-port-start', String(metricsStart)];
   const first = await startControllerProc(join(dir, 'ctl'), ports);
   const agent = spawnCli(['agent', '--name', 'agent-real', '--no-listen', '--controller', `127.0.0.1:${first.agentPort}`,
-    '--state-dir', join(dir, 'agent'), '--runtime', 'sim', '--stop-grace', '1', '--key-file', agentKeyFile(join(dir, 'ctl'), 'agent-real')]);
+    '--state-dir', join(dir, 'agent'), '--runtime', 'sim', '--stop-grace', '1', '--key-file', agentKeyFile(first.stateDir, 'agent-real')]);
   let client = await TestClient.connect(first.clientPort);
   closers.push(() => client.close());
   await first.proc.waitFor(/instance agent-real newly checked in/);

@@ -97,16 +97,51 @@ describe('agent sessions', () => {
     assert.equal(a.count(AgentApi.deploy.request), 1);
   });
 
-  test('a new agent process under a known name replaces the old session and is brought to the deployed configuration', async () => {
+  test('a second agent process under a connected name is refused and told why; the first keeps the instance', async () => {
+    const { ctl, client, a: first } = await deployedOn('swap');
+    const second = newAgent('agent-a');
+    const errors: string[] = [];
+    second.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
+    const down = new Promise((resolve) => second.endpoint.once('peer-down', resolve));
+    await second.connect(ctl);
+    await down;
+    await ctl.proc.waitFor(/"level":"warn".*instance agent-a is already connected from 127\.0\.0\.1:\d+ \(agent [^)]+\); refusing a second agent of that name/);
+    assert.match(errors.join('\n'), /instance agent-a is already connected/);
+    assert.ok(second.received.some((e) => e.name === AgentApi.notifyError.name));
+    assert.equal(second.count(AgentApi.deploy.request), 0);
+    await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
+    assert.equal(first.count(AgentApi.getNodes.request), 1);
+    assert.equal(second.count(AgentApi.getNodes.request), 0);
+  });
+
+  test('a new agent process under a known name is brought to the deployed configuration once the old session is gone', async () => {
     const { ctl, client, a: old } = await deployedOn('swap');
+    await old.close();
     const fresh = newAgent('agent-a');
+    await eventually(async () => (await instanceNames(client)).length === 0);
     await fresh.connect(ctl);
     await eventually(() => fresh.count(AgentApi.deploy.request) === 1);
     assert.equal(fresh.deployed[0]?.id, 'swap');
-    await ctl.proc.waitFor(/instance agent-a checked in as a new agent process/);
-    await client.request((r) => ControllerApi.getNodes.request.make(r), ControllerApi.getNodes.response);
-    assert.equal(fresh.count(AgentApi.getNodes.request), 1);
-    assert.equal(old.count(AgentApi.getNodes.request), 0);
+  });
+
+  test('an agent connecting under the name of an instance declared at another address is refused', async () => {
+    const { ctl, client } = await setup();
+    const config: Configuration = {
+      id: 'declared',
+      instances: [{ name: 'agent-far', host: '127.0.0.2', listenPort: { number: await freePort(), protocol: 'tcp' } }],
+      nodes: [node('manager', 'MANAGER', 'agent-far')],
+    };
+    assert.equal((await client.stage(config))[0]?.success, true);
+    const deploy = client.deploy(4000);
+    const impostor = newAgent('agent-far');
+    const errors: string[] = [];
+    impostor.endpoint.on('peer-error', (_p, e) => errors.push(e.context));
+    await impostor.connect(ctl);
+    await eventually(() => errors.length > 0);
+    assert.match(errors[0]!, /instance agent-far is declared at 127\.0\.0\.2:\d+, but this agent connected from 127\.0\.0\.1/);
+    assert.equal(impostor.count(AgentApi.agentWelcome.request), 0);
+    assert.equal(impostor.count(AgentApi.deploy.request), 0);
+    assert.ok((await deploy).some((r) => r.error === 'instance agent-far did not check in'));
   });
 
   test('instances a new configuration drops are sent to standby', async () => {
@@ -142,7 +177,7 @@ describe('agent sessions', () => {
     assert.equal(deployed.success, true);
   });
 
-  test('notifications are forwarded to clients, and clients hear when the cluster is ready', async () => {
+  test('notifications are forwarded to clients, and clients hear once when the cluster is ready', async () => {
     const { ctl, client, a } = await deployedOn('ready-1');
     await client.waitFor(ControllerApi.notifyClusterReady, ([id]) => id === 'ready-1');
     const manager = a.deployed[0]!.nodes[0]!;
@@ -153,8 +188,13 @@ describe('agent sessions', () => {
     await client.waitFor(AgentApi.notifyLog, ([, msg]) => msg === 'hello from stdout');
     await client.waitFor(AgentApi.notifyError, ([, msg, n]) => msg === 'node crashed' && n === 'manager');
     const before = client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length;
+    // A crash loop: the node comes back and crashes again; the cluster is not announced ready again each time.
     a.send(AgentApi.notifyChange.make('agent-a', manager, 'CRASHED', 'RUNNING'));
-    await eventually(() => client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length === before + 1);
+    a.send(AgentApi.notifyChange.make('agent-a', manager, 'RUNNING', 'CRASHED'));
+    a.send(AgentApi.notifyChange.make('agent-a', manager, 'CRASHED', 'RUNNING'));
+    a.send(AgentApi.notifyLog.make('agent-a', 'barrier', 'manager'));
+    await client.waitFor(AgentApi.notifyLog, ([, msg]) => msg === 'barrier');
+    assert.equal(client.events.filter((e) => e.name === ControllerApi.notifyClusterReady.name).length, before);
     await ctl.proc.waitFor(/every node of ready-1 is RUNNING/);
   });
 

@@ -61,7 +61,7 @@ describe('operations (sim runtime)', () => {
     // The agent's host lost its state: the controller brings it back, leaving worker-01 stopped.
     await c.agent.stop();
     killPids([before.logger!.pid!, before.manager!.pid!, before['worker-02']!.pid!]);
-    rmSync(join(c.state, 'agent'), { recursive: true, force: true });
+    rmSync(join(c.state, AGENT), { recursive: true, force: true });
     await c.startAgent();
     const fresh = await eventually(async () => {
       const nodes = await c.nodes();
@@ -232,7 +232,7 @@ describe('operations (sim runtime)', () => {
         return w?.state === 'RUNNING' && w.pid !== pid;
       }, 20_000, 200);
     }
-    const crashes = join(c.state, 'agent', 'crashes', 'worker-01');
+    const crashes = join(c.state, AGENT, 'crashes', 'worker-01');
     const kept = readdirSync(crashes).sort();
     assert.equal(kept.length, 2, kept.join(' '));
     // A redeploy (another configuration) leaves them.

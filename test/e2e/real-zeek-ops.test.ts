@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, pidAlive, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
 import { realZeekSkip, requireZeek } from '../helpers/zeek.js';
-import { configFile, killPids, startCluster, type Cluster } from '../helpers/cluster.js';
+import { AGENT, configFile, killPids, startCluster, type Cluster } from '../helpers/cluster.js';
 
 const MINI = fileURLToPath(new URL('../../../examples/mini.ini', import.meta.url));
 const skip = realZeekSkip();
@@ -85,7 +85,7 @@ describe('operations on real Zeek', { skip }, () => {
     }, 40_000, 250);
     assert.equal(back.restarts, 1);
     assert.equal(back.last_exit?.signal, 'SIGSEGV');
-    const crashes = readdirSync(join(cl.state, 'agent', 'crashes', 'worker-01'));
+    const crashes = readdirSync(join(cl.state, AGENT, 'crashes', 'worker-01'));
     assert.equal(crashes.length, 1);
 
     const out = join(tempDir(), 'diag.tar.gz');

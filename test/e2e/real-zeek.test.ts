@@ -48,11 +48,11 @@ async function startCluster(): Promise<Cluster> {
   const zeek = requireZeek();
   const [clientPort, agentPort, listenPort, portStart, metricsStart] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const state = tempDir('zeek-mgmt-realzeek-');
-  const controller = spawnCli(['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', join(state, 'controller'),
+  const controller = spawnCli(['controller', '--name', 'controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', state,
     '--port-start', String(portStart), '--metrics-port-start', String(metricsStart), '--request-timeout', '40', '--log-level', 'info']);
   await controller.waitFor(/controller is live/);
   const agentArgs = ['agent', '--name', 'agent-test', '--key-file', agentKeyFile(join(state, 'controller'), 'agent-test'), '--listen-port', String(listenPort), '--controller', `127.0.0.1:${agentPort}`,
-    '--state-dir', join(state, 'agent'), '--runtime', 'zeek', '--zeek-path', zeek, '--node-timeout', '25', '--stop-grace', '5', '--log-level', 'info'];
+    '--state-dir', state, '--runtime', 'zeek', '--zeek-path', zeek, '--node-timeout', '25', '--stop-grace', '5', '--log-level', 'info'];
   const agent = spawnCli(agentArgs);
   await agent.waitFor(/agent is live/);
   const client = (args: string[]): ReturnType<typeof runCli> =>
@@ -155,7 +155,7 @@ describe('real Zeek', { skip }, () => {
 
   test('the nodes peer: the logger hears every node and logs the traffic on lo, and rotated logs are archived', async () => {
     // cluster.log rotates every 2 s here: read the current file and the archive.
-    const current = (): string => { try { return readFileSync(join(c.state, 'agent', 'nodes', 'logger', 'cluster.log'), 'utf8'); } catch { return ''; } };
+    const current = (): string => { try { return readFileSync(join(c.state, 'agent-test', 'nodes', 'logger', 'cluster.log'), 'utf8'); } catch { return ''; } };
     await eventually(() => {
       const log = current() + archivedText(c.state, 'cluster');
       return ['manager', 'worker-01', 'worker-02'].every((n) => log.includes(`got hello from ${n}`));
@@ -166,9 +166,9 @@ describe('real Zeek', { skip }, () => {
       return text.includes(`\t127.0.0.1\t${port}\ttcp`) ? text : undefined;
     }, 30_000, 500);
     assert.match(seen, /#path\tconn/);
-    const day = readdirSync(join(c.state, 'agent', 'spool', 'logs'));
+    const day = readdirSync(join(c.state, 'agent-test', 'spool', 'logs'));
     assert.ok(day.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)), `archive day directories: ${day.join(', ')}`);
-    const names = readdirSync(join(c.state, 'agent', 'spool', 'logs', day[0]!));
+    const names = readdirSync(join(c.state, 'agent-test', 'spool', 'logs', day[0]!));
     assert.ok(names.some((n) => /^conn\.\d{2}:\d{2}:\d{2}-\d{2}:\d{2}:\d{2}\.log\.gz$/.test(n)), names.join(', '));
   });
 
@@ -182,7 +182,7 @@ describe('real Zeek', { skip }, () => {
     const first = await allRunning(c, ['logger', 'manager', 'worker-01', 'worker-02']);
     assert.notEqual(first['worker-01']!.pid, before['worker-01']!.pid);
 
-    const listed = join(c.state, 'agent', 'nodes', 'worker-01', 'loaded-scripts');
+    const listed = join(c.state, 'agent-test', 'nodes', 'worker-01', 'loaded-scripts');
     await eventually(() => existsSync(listed) && readFileSync(listed, 'utf8').includes(script), 5000, 50);
     const again = await c.client(['deploy-config', file]);
     assert.equal(again.code, 0, again.stdout + again.stderr);
@@ -242,7 +242,7 @@ describe('real Zeek', { skip }, () => {
     const adopted = await allRunning(c, ['logger', 'manager', 'worker-01']);
     for (const n of Object.keys(running)) assert.equal(adopted[n]!.pid, running[n]!.pid, `${n} adopted`);
     const zeeks = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try { return comm(Number(p)) === 'zeek' && readFileSync(`/proc/${p}/environ`, 'utf8').includes(`ZEEK_MANAGEMENT_STATE_DIR=${join(c.state, 'agent', 'nodes')}`); } catch { return false; }
+      try { return comm(Number(p)) === 'zeek' && readFileSync(`/proc/${p}/environ`, 'utf8').includes(`ZEEK_MANAGEMENT_STATE_DIR=${join(c.state, 'agent-test', 'nodes')}`); } catch { return false; }
     });
     assert.equal(zeeks.length, 3, `zeek processes of this agent: ${zeeks.join(', ')}`);
     assert.deepEqual(await idValue(c, 'Cluster::node', 'worker-01'), { 'worker-01': 'worker-01' });
@@ -323,7 +323,7 @@ function httpText(port: number, path: string, host = '127.0.0.1'): Promise<strin
 
 /** Every archived log of `path` (e.g. conn), uncompressed and concatenated. */
 function archivedText(state: string, path: string): string {
-  const root = join(state, 'agent', 'spool', 'logs');
+  const root = join(state, 'agent-test', 'spool', 'logs');
   if (!existsSync(root)) return '';
   let text = '';
   for (const day of readdirSync(root)) {

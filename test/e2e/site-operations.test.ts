@@ -63,10 +63,10 @@ describe('operations on the sim runtime', () => {
     const agentPort = await freePort();
     clientPort = await freePort();
     state = tempDir();
-    const controller = spawnCli(['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', join(state, 'controller'),
+    const controller = spawnCli(['controller', '--name', 'controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', state,
       '--port-start', String(await freePort()), '--metrics-port-start', String(await freePort())]);
     await controller.waitFor(/controller is live/);
-    agentArgs = ['agent', '--name', 'agent-a', '--key-file', agentKeyFile(join(state, 'controller'), 'agent-a'), '--no-listen', '--controller', `127.0.0.1:${agentPort}`, '--state-dir', join(state, 'agent'),
+    agentArgs = ['agent', '--name', 'agent-a', '--key-file', agentKeyFile(join(state, 'controller'), 'agent-a'), '--no-listen', '--controller', `127.0.0.1:${agentPort}`, '--state-dir', state,
       '--runtime', 'sim', '--archive-interval', '1', '--log-level', 'info'];
     agent = spawnCli(agentArgs);
     await agent.waitFor(/agent is live/);
@@ -91,13 +91,13 @@ describe('operations on the sim runtime', () => {
     const hash = /\[scripts\]\nbundle = ([0-9a-f]{64})\n/.exec(staged.stdout)?.[1];
     assert.ok(hash, staged.stdout);
     for (const n of ['manager', 'w1']) {
-      const dir = join(state, 'agent', 'nodes', n, 'site');
+      const dir = join(state, 'agent-a', 'nodes', n, 'site');
       assert.equal(readFileSync(join(dir, 'detect.zeek'), 'utf8'), 'global detect_marker = 1;\n');
       assert.ok(readFileSync(join(dir, 'intel', 'blob.dat')).equals(big), `${n}: the 2.3 MB file arrived whole`);
       const args = readFileSync(`/proc/${up[n]!.pid}/cmdline`, 'utf8').split('\0');
       assert.ok(args.includes('./site/local.zeek'), `${n} loads the bundle: ${args.join(' ')}`);
     }
-    assert.deepEqual(readdirSync(join(state, 'agent', 'bundles')), [`${hash}.tar.gz`]);
+    assert.deepEqual(readdirSync(join(state, 'agent-a', 'bundles')), [`${hash}.tar.gz`]);
     assert.ok((agent.stderr().match(/tx fetch_bundle_request/g) ?? []).length >= 3, 'fetched in chunks over the agent link');
 
     // The same directory again: nothing to upload, nothing to fetch, the same hash.
@@ -122,13 +122,13 @@ describe('operations on the sim runtime', () => {
   });
 
   test("a damaged copy of the bundle on the agent is fetched again when a node restarts", async () => {
-    const [hash] = readdirSync(join(state, 'agent', 'bundles'));
-    writeFileSync(join(state, 'agent', 'bundles', hash!), 'damaged');
+    const [hash] = readdirSync(join(state, 'agent-a', 'bundles'));
+    writeFileSync(join(state, 'agent-a', 'bundles', hash!), 'damaged');
     const fetches = (agent.stderr().match(/tx fetch_bundle_request/g) ?? []).length;
     assert.equal((await client(['restart', 'w1'])).code, 0);
     await running(['manager', 'w1']);
     assert.equal((agent.stderr().match(/tx fetch_bundle_request/g) ?? []).length, fetches + 3, 'all three chunks fetched again');
-    assert.equal(readFileSync(join(state, 'agent', 'bundles', hash!)).subarray(0, 2).toString('hex'), '1f8b', 'a gzip archive again');
+    assert.equal(readFileSync(join(state, 'agent-a', 'bundles', hash!)).subarray(0, 2).toString('hex'), '1f8b', 'a gzip archive again');
   });
 
   test('worker expansion: lb_procs workers with af_packet names, a fanout group and pinned CPUs; CPU problems refused', async () => {
@@ -158,13 +158,13 @@ describe('operations on the sim runtime', () => {
     const before = await nodes();
     const far = await client(['deploy-config', file('far.ini', `[manager]\nrole = manager\ninstance = agent-a\n\n[w]\nrole = worker\ninstance = agent-a\ninterface = lo\npin_cpus = ${beyond}\n`)]);
     assert.equal(far.code, 1);
-    assert.match(far.stdout, new RegExp(`invalid configuration: node \\\\"w\\\\" is pinned to CPU ${beyond}, but this host has CPUs `));
+    assert.match(far.stdout, new RegExp(`invalid configuration: node \\\\"w\\\\" is pinned to CPU ${beyond}, but instance agent-a has CPUs `));
     const after = await nodes();
     assert.deepEqual(Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v.pid])), Object.fromEntries(Object.entries(before).map(([k, v]) => [k, v.pid])), 'the running cluster is left as it was');
   });
 
   test('df: state, spool and archived logs of the instance; log_expire_days removes old archives', async () => {
-    const logs = join(state, 'agent', 'spool', 'logs');
+    const logs = join(state, 'agent-a', 'spool', 'logs');
     const old = join(logs, '2020-02-02', 'conn.00:00:00-01:00:00.log.gz');
     mkdirSync(join(old, '..'), { recursive: true });
     writeFileSync(old, randomBytes(50_000));

@@ -30,8 +30,8 @@ export interface Cluster {
   allRunning: (names: string[], timeoutMs?: number) => Promise<Record<string, NodeState>>;
   /** Starts the controller again on the same state (after it was stopped or killed). */
   startController: () => Promise<void>;
-  /** Starts the agent again, on the same state directory unless told another. */
-  startAgent: (stateDir?: string) => Promise<void>;
+  /** Starts the agent again, on the same state directory (<state>/agent-test) unless told another base. */
+  startAgent: (base?: string) => Promise<void>;
   pids: Set<number>;
 }
 
@@ -45,11 +45,12 @@ export interface ClusterOptions {
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const [clientPort, agentPort, listenPort, portStart, metricsStart] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const state = tempDir('zeek-mgmt-cluster-');
-  const controllerArgs = ['controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', join(state, 'controller'),
+  // State under <state>/controller and <state>/agent-test (a --state-dir is the base for every component's <base>/<name>).
+  const controllerArgs = ['controller', '--name', 'controller', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--state-dir', state,
     '--port-start', String(portStart), '--metrics-port-start', String(metricsStart), '--request-timeout', '40', '--log-level', 'info'];
   // The key is derived from the controller's agent-secret, made when it first starts: asked for once the controller is up.
-  const agentArgs = (dir: string): string[] => ['agent', '--name', AGENT, '--key-file', agentKeyFile(join(state, 'controller'), AGENT), '--listen-port', String(listenPort), '--controller', `127.0.0.1:${agentPort}`,
-    '--state-dir', dir, '--runtime', o.runtime, ...(o.zeekPath ? ['--zeek-path', o.zeekPath] : []), '--node-timeout', String(o.nodeTimeoutS ?? 8),
+  const agentArgs = (base: string): string[] => ['agent', '--name', AGENT, '--key-file', agentKeyFile(join(state, 'controller'), AGENT), '--listen-port', String(listenPort), '--controller', `127.0.0.1:${agentPort}`,
+    '--state-dir', base, '--runtime', o.runtime, ...(o.zeekPath ? ['--zeek-path', o.zeekPath] : []), '--node-timeout', String(o.nodeTimeoutS ?? 8),
     '--stop-grace', '3', '--log-level', 'info', ...(o.agentArgs ?? [])];
   const pids = new Set<number>();
   const client = (args: string[]): ReturnType<typeof runCli> =>
@@ -84,8 +85,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       c.controller = spawnCli(controllerArgs);
       await c.controller.waitFor(/controller is live/);
     },
-    async startAgent(dir = join(state, 'agent')) {
-      c.agent = spawnCli(agentArgs(dir));
+    async startAgent(base = state) {
+      c.agent = spawnCli(agentArgs(base));
       await c.agent.waitFor(/agent is live/);
       await eventually(async () => Object.keys(JSON.parse((await client(['get-instances'])).stdout) as object).includes(AGENT), 15000, 200);
     },

@@ -4,7 +4,7 @@
  * test still leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,7 +138,44 @@ export function tempDir(prefix = 'zeek-mgmt-test-'): string {
   return dir;
 }
 
+/**
+ * Kills every process working in one of this test process's temp dirs: the
+ * node processes an agent started (they run in their own sessions, so
+ * stopping the agent's group does not reach them, and an agent killed before
+ * its stop grace ended leaves them running by design, for adoption).
+ */
+export function killStrays(): number[] {
+  const killed: number[] = [];
+  const roots = [...dirs];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return killed;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!roots.some((root) => cwd === root || cwd.startsWith(root + '/'))) continue;
+    killGroup(pid, 'SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return killed;
+}
+
 export function removeTempDirs(): void {
+  killStrays();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs.clear();
 }

@@ -61,14 +61,40 @@ test('info lines reach the file on their own; a warning or an error is written a
   }
 });
 
-test('levels below the threshold are dropped', () => {
+test('levels below the threshold are dropped, but management.log keeps the info lines: the audit trail', () => {
   const dir = tempDir();
   const log = createLogger({ name: 'agent-test', role: 'agent', stateDir: dir, quiet: true, level: 'warn' });
-  log.info({}, 'not wanted');
-  log.debug({}, 'not wanted either');
+  log.info({}, 'recorded');
+  log.debug({}, 'not wanted');
   log.warn({}, 'wanted');
   log.close();
-  assert.deepEqual(lines(dir).map((l) => l.msg), ['wanted']);
+  assert.deepEqual(lines(dir).map((l) => l.msg), ['recorded', 'wanted']);
+  const debug = createLogger({ name: 'agent-test', role: 'agent', stateDir: dir, quiet: true, level: 'debug' });
+  debug.debug({}, 'asked for');
+  debug.close();
+  assert.equal(lines(dir).at(-1)?.msg, 'asked for');
+});
+
+test('stderr: the chosen level only; readable lines on a terminal or with format text, JSON otherwise', async () => {
+  const dir = tempDir();
+  const script = (format: string): string => [
+    `import { createLogger } from ${JSON.stringify(new URL('../../src/management/log.js', import.meta.url).href)};`,
+    `const log = createLogger({ name: 'ctl-x', role: 'controller', stateDir: ${JSON.stringify(dir)}, level: 'warn'${format ? `, format: '${format}'` : ''} });`,
+    "log.info({ reqid: 'r1' }, 'rx get_nodes_request');",
+    "log.warn({ instance: 'agent-a', text: 'clear \u001b[2J screen' }, 'instance agent-a disconnected');",
+    'log.close();',
+  ].join('\n');
+  const run = async (format: string): Promise<string> => {
+    const p = spawnProc(process.execPath, ['--input-type=module', '-e', script(format)]);
+    assert.equal(await p.exited(), 0, p.stderr());
+    return p.stderr();
+  };
+  const text = await run('text');
+  assert.match(text, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} WARN {2}ctl-x: instance agent-a disconnected instance=agent-a text="clear \\u001b\[2J screen"\n$/);
+  assert.ok(!text.includes('\u001b'), 'no control character reaches the terminal');
+  const json = await run('');
+  assert.deepEqual(json.trim().split('\n').map((l) => (JSON.parse(l) as Line).msg), ['instance agent-a disconnected'], 'a pipe gets JSON, warn and above');
+  assert.deepEqual(lines(dir).map((l) => l.msg), ['rx get_nodes_request', 'instance agent-a disconnected', 'rx get_nodes_request', 'instance agent-a disconnected']);
 });
 
 test('an unknown level is refused before any file is created', () => {
