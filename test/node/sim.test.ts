@@ -114,7 +114,7 @@ describe('simulated node', () => {
 
     // Its metrics port serves Prometheus text.
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    assert.match(metrics, /^zeek_version_info\{endpoint="manager",version_number="8\.0\.0"\} 1$/m);
+    assert.match(metrics, /^zeek_version_info\{node="manager",version_number="8\.0\.0"\} 1$/m);
 
     process.kill(proc.pid, 'SIGTERM');
     assert.equal(await proc.exited(), 0);
