@@ -1,6 +1,7 @@
 /**
  * One readable line per notification the controller forwards to clients
- * (agents' node state changes, errors and output lines, cluster readiness),
+ * (agents' node state changes, errors and output lines, cluster readiness,
+ * instances connecting and going away),
  * for `monitor` and the deploy progress display.
  */
 import type { ZeekEvent } from '../protocol/event.js';
@@ -15,6 +16,7 @@ export type Notification =
   | { kind: 'log'; instance: string; message: string; node: string }
   | { kind: 'cluster-ready'; configId: string }
   | { kind: 'agents-ready'; instances: string[] }
+  | { kind: 'instance'; instance: string; connected: boolean }
   | { kind: 'other'; event: ZeekEvent };
 
 export function decodeNotification(event: ZeekEvent): Notification {
@@ -36,6 +38,10 @@ export function decodeNotification(event: ZeekEvent): Notification {
         return { kind: 'cluster-ready', configId: ControllerApi.notifyClusterReady.decode(event)[0] };
       case ControllerApi.notifyAgentsReady.name:
         return { kind: 'agents-ready', instances: ControllerApi.notifyAgentsReady.decode(event)[0] };
+      case ControllerApi.notifyInstanceChange.name: {
+        const [instance, connected] = ControllerApi.notifyInstanceChange.decode(event);
+        return { kind: 'instance', instance, connected };
+      }
       default:
         return { kind: 'other', event };
     }
@@ -55,6 +61,7 @@ export function formatNotification(event: ZeekEvent): string {
     case 'log': return `${n.instance}${n.node ? `/${n.node}` : ''}: ${n.message}`;
     case 'cluster-ready': return `cluster ready: every node of configuration ${n.configId} is RUNNING`;
     case 'agents-ready': return `agents ready: ${n.instances.join(', ') || '(none)'}`;
+    case 'instance': return `instance ${n.instance} ${n.connected ? 'connected' : 'disconnected'}`;
     default: {
       const args = n.event.args.map((a) => JSON.stringify(valueToJson(a), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
       return `received "${n.event.name}(${args.join(', ')})"`;

@@ -19,6 +19,8 @@ import { BundleUploads, bundleChunk } from './bundles.js';
 import { Deployer } from './deploy.js';
 import { Gatherer } from './gather.js';
 import { ControllerMetrics, prometheusRoutes } from './metrics.js';
+import { addDashboardRoutes, dashboardUrl } from './dashboard.js';
+import { sessionRole } from './session-role.js';
 import { InstanceRegistry } from './instances.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { df, getIdValue, getNodes, restart, startRelay, testTimeout } from './relay.js';
@@ -42,7 +44,7 @@ export interface Controller {
   readonly agentPort: number;
   readonly stateDir: string;
   /**
-   * The client listener's plain HTTP routes (`/services.json`, `/metrics`):
+   * The client listener's plain HTTP routes (the dashboard at `/`, `/services.json`, `/metrics`):
    * `http.add(path, { name, handler })` adds one, `http.authorize(hook)`
    * puts one check in front of every route and the WebSocket upgrade.
    */
@@ -98,6 +100,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.http
       .add('/services.json', { name: 'services', handler: prometheus.services })
       .add('/metrics', { name: 'metrics', handler: prometheus.metrics });
+    addDashboardRoutes(this.http);
   }
 
   async start(): Promise<void> {
@@ -108,8 +111,9 @@ class ControllerRuntime implements Controller, ControllerContext {
     const { clientHost, agentHost } = this.options;
     this.clientPort = (await this.endpoint.listen({ host: clientHost, port: this.options.clientPort, name: 'clients', publishTopics: [TOPIC_CONTROLLER], pingIntervalMs: CLIENT_PING_INTERVAL_MS, router: this.http })).port;
     this.agentPort = (await this.endpoint.listen({ host: agentHost, port: this.options.agentPort, name: 'agents', publishTopics: [TOPIC_AGENT_PREFIX], relay: false })).port;
-    this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
-      `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
+    const dashboard = dashboardUrl(clientHost, this.clientPort);
+    this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id, dashboard },
+      `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}; dashboard at ${dashboard}`);
     const deployed = this.states.deployed;
     if (deployed) {
       this.log.info({ config: deployed.id }, `re-deploying persisted configuration ${deployed.id} as agents appear`);
@@ -190,7 +194,11 @@ class ControllerRuntime implements Controller, ControllerContext {
         rx(api.uploadBundle, { reqid, hash, offset, total, bytes: data.length });
         this.uploadBundle(reqid, hash, offset, total, data);
       })
-      .serve(api.df, (reqid) => { rx(api.df, { reqid }); df(this, reqid); });
+      .serve(api.df, (reqid) => { rx(api.df, { reqid }); df(this, reqid); })
+      .serve(api.getSessionRole, (reqid, _args, from) => {
+        rx(api.getSessionRole, { reqid });
+        this.respond(api.getSessionRole, reqid, [success(reqid, { data: str(sessionRole(from)) })]);
+      });
   }
 
   private agentApi(): EventDispatcher {
@@ -331,6 +339,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     const how = this.instances.hello(instance, id, from, connecting);
     const says = { new: 'newly checked in', again: 'checked in again', 'second-path': 'also reachable on another session; keeping the one in use', replaced: 'checked in as a new agent process; it replaces the old session' };
     this.log.info({ instance, peer: from.id, agentId: id }, `instance ${instance} ${says[how]}`);
+    if (how === 'new') this.toClients(ControllerApi.notifyInstanceChange.make(instance, true), { instance, connected: true });
     this.deployer.helloFrom(instance);
   }
 
@@ -338,6 +347,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     const name = this.instances.lost(peer.id);
     if (!name) return;
     this.log.info({ instance: name, peer: peer.id }, `instance ${name} disconnected; dropped from known instances`);
+    this.toClients(ControllerApi.notifyInstanceChange.make(name, false), { instance: name, connected: false });
     this.gather.instanceLost(name);
   }
 
