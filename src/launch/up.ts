@@ -9,6 +9,7 @@ import { resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { startAgent, type Agent } from '../agent/main.js';
 import { resolveControllerOptions } from '../controller/config.js';
 import { startController, type Controller } from '../controller/main.js';
+import { dashboardUrl } from '../controller/dashboard.js';
 import { waitForInstance } from './wait.js';
 
 export interface UpFlags {
@@ -89,6 +90,8 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     const clientHost = connectHost(controllerOptions.clientHost);
     const clientAt = `${clientHost.includes(':') ? `[${clientHost}]` : clientHost}:${controller.clientPort}`;
     say(`controller ${controller.name}: clients ${controllerOptions.clientHost}:${controller.clientPort}, agents ${controllerOptions.agentHost}:${controller.agentPort}, state ${controller.stateDir}`);
+    const dashboard = dashboardUrl(clientHost, controller.clientPort);
+    say(`dashboard: ${dashboard}`);
     const o = resolved.options;
     const runtime = o.runtime === 'zeek' ? `zeek runtime: ${o.zeekPath}, Zeek ${o.zeekVersion?.text ?? '?'}` : 'sim runtime: simulated nodes';
     say(`agent ${agent.name} (${runtime})${agent.listenPort !== undefined ? ` listening on ${resolved.options.listenHost}:${agent.listenPort}` : ''}, state ${agent.stateDir}`);
@@ -108,6 +111,7 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
       `  npx zeek-mgmt${controllerFlag} get-nodes --table`,
       `  npx zeek-mgmt${controllerFlag} get-id-value Cluster::node`,
       `  npx zeek-mgmt${controllerFlag} monitor`,
+      `Or open the live dashboard in a browser: ${dashboard}`,
       'Ctrl-C here stops the controller, the agent and every node.',
       '',
     ].join('\n'));
