@@ -106,7 +106,7 @@ function Nodes(p: PageProps): VNode {
       <td>${r.status?.cpuPercent === undefined ? '-' : `${r.status.cpuPercent.toFixed(1)}%`}</td>
       <td>${r.status?.rssBytes === undefined ? '-' : bytes(r.status.rssBytes)}</td>
       <td class=${(r.status?.restarts ?? 0) > 0 ? 'warn' : ''}>${r.status?.restarts ?? '-'}</td>
-      <td>${ports(r)}</td>
+      <td class="ports">${ports(r)}</td>
       <td>${captureCell(r)}</td>
       <td class="exit" title=${r.status?.lastExit ? `${r.status.lastExit.description} at ${r.status.lastExit.time}` : ''}>${describeExit(r.status?.lastExit, p.now)}</td>
       ${act ? html`<td><button data-action="restart" onClick=${() => restart(r.name)}>Restart</button></td>` : null}
@@ -161,7 +161,7 @@ function History(p: PageProps): VNode {
 
 function Events({ events }: { events: EventLine[] }): VNode {
   return html`<section class="events"><h2>Events</h2>
-    <ol data-testid="events">${events.map((e) => html`<li class=${`ev-${e.level}`}><time>${new Date(e.at).toLocaleTimeString()}</time> ${e.text}</li>`)}</ol>
+    <ol data-testid="events">${events.map((e) => html`<li class=${`ev-${e.level}`}><time>${new Date(e.at).toTimeString().slice(0, 8)}</time> ${e.text}</li>`)}</ol>
   </section>`;
 }
 

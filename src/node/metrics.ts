@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 
-/** A worker's simulated traffic: packets per second, and the share dropped in percent. */
+/** A worker's simulated traffic: packets per second on its interface, and the share of them dropped, in percent. */
 export interface SimCapture { packetRate: number; dropPercent: number }
 
 /** A steady rate per worker, 2000 to 12000 packets/s by its name, so workers differ as real ones do. */
@@ -42,10 +42,12 @@ export function serveMetrics(host: string, port: number, node: string, version: 
       `process_resident_memory_bytes{${labels}} ${process.memoryUsage().rss}`,
     ];
     if (capture) {
-      const received = Math.floor((Date.now() / 1000 - started) * capture.packetRate);
+      // Of the packets on the wire, dropPercent are dropped, the rest received.
+      const seen = Math.floor((Date.now() / 1000 - started) * capture.packetRate);
+      const dropped = Math.floor((seen * capture.dropPercent) / 100);
       lines.push(
-        ...counter('zeek_net_received_packets_total', 'Total number of packets received', labels, received),
-        ...counter('zeek_net_dropped_packets_total', 'Total number of packets dropped', labels, Math.floor((received * capture.dropPercent) / 100)),
+        ...counter('zeek_net_received_packets_total', 'Total number of packets received', labels, seen - dropped),
+        ...counter('zeek_net_dropped_packets_total', 'Total number of packets dropped', labels, dropped),
       );
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });

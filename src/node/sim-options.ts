@@ -18,9 +18,9 @@ export const SIM_ENV = {
   mute: 'ZEEK_MGMT_SIM_MUTE',
   /** Non-empty: ignore SIGTERM (only SIGKILL stops it), to exercise the agent's stop grace. */
   ignoreTerm: 'ZEEK_MGMT_SIM_IGNORE_SIGTERM',
-  /** A worker's share of packets dropped, in percent (default 0.02): e.g. 8 for an overloaded sensor. */
+  /** The share of a worker's packets dropped, in percent of those on its interface (default 0.02): e.g. 8 for an overloaded sensor. */
   dropPercent: 'ZEEK_MGMT_SIM_DROP_PERCENT',
-  /** Packets per second a worker receives (default: 2000 to 12000, by its name). */
+  /** Packets per second on a worker's interface (default: 2000 to 12000, by its name). */
   packetRate: 'ZEEK_MGMT_SIM_PPS',
   /** Management WebSocket port (set by the agent). */
   mgmtPort: 'ZEEK_MGMT_NODE_PORT',
