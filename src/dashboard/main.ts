@@ -158,11 +158,12 @@ function notified(event: ZeekEvent): void {
   draw();
 }
 
-/** The lines of an action's Results: one per node or instance, with the error when it failed. */
-function outcomeOf(results: readonly Result[], done: string): Outcome {
-  const lines = results.map((r) => {
-    const who = r.node ?? r.instance ?? 'controller';
-    return r.success ? `${who}: ${r.data?.type === 'string' && !r.node ? r.data.value : done}` : `${who}: ${r.error ?? 'failed'}`;
+/** The lines of an action's Results: the overall one first (`done`, with the configuration id it names), then one per node or instance. */
+function outcomeOf(results: readonly Result[], done: string, each = done): Outcome {
+  const lines = [...results].sort((a, b) => Number(a.node !== undefined || a.instance !== undefined) - Number(b.node !== undefined || b.instance !== undefined)).map((r) => {
+    const who = r.node ?? r.instance;
+    if (!r.success) return `${who ? `${who}: ` : ''}${r.error ?? 'failed'}`;
+    return who ? `${who}: ${each}` : `${done}${r.data?.type === 'string' ? ` configuration ${r.data.value}` : ''}`;
   });
   return { ok: results.every((r) => r.success), lines: lines.length > 0 ? lines : [done] };
 }
@@ -182,17 +183,19 @@ const actions: Actions = {
     if (parsed.scripts) return failed(`${file.name}: a [scripts] dir is packed from the client's disk; stage this file with zeek-mgmt stage-config`);
     const r = await session.request(ControllerApi.stageConfiguration, parsed.config);
     void load(loadConfigs);
-    return r.ok ? { ...outcomeOf(r.value, 'staged'), lines: [...parsed.warnings.map((w) => `warning: ${w}`), ...outcomeOf(r.value, 'staged').lines] } : failed(r.error);
+    if (!r.ok) return failed(r.error);
+    const outcome = outcomeOf(r.value, 'staged as');
+    return { ...outcome, lines: [...parsed.warnings.map((w) => `warning: ${w}`), ...outcome.lines] };
   },
   async deploy() {
     const r = await session.request(ControllerApi.deploy);
     void load(loadConfigs, loadHistory, loadNodes);
-    return r.ok ? outcomeOf(r.value, 'deployed') : failed(r.error);
+    return r.ok ? outcomeOf(r.value, 'deployed', 'ok') : failed(r.error);
   },
   async rollback(configId) {
     const r = await session.request(ControllerApi.rollback, configId);
     void load(loadConfigs, loadHistory, loadNodes);
-    return r.ok ? outcomeOf(r.value, 'deployed') : failed(r.error);
+    return r.ok ? outcomeOf(r.value, 'deployed', 'ok') : failed(r.error);
   },
 };
 

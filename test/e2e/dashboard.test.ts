@@ -12,6 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AgentApi, TOPIC_CONTROLLER, type State } from '../../src/management/index.js';
 import { Endpoint, decodeEvent } from '../../src/protocol/index.js';
@@ -146,6 +147,30 @@ describe('dashboard in a browser', () => {
     assert.equal(seen.slice(from).filter((s) => s.node === 'worker-02' && s.from === 'RUNNING').length, 1);
     await page().locator('button[data-action="close"]').click();
     await eventually(async () => (await cell('worker-02', 4).textContent()) === String(nodes['worker-02']!.pid), 5000);
+  });
+
+  test('stage a file, see how it differs, deploy it, roll back: each confirmed, each outcome shown', async () => {
+    const confirmed = async (start: () => Promise<void>, outcome: RegExp): Promise<void> => {
+      await start();
+      await page().locator('button[data-action="confirm"]').click();
+      await page().locator('[data-outcome="ok"]').waitFor({ timeout: 30_000 });
+      assert.match(await page().locator('[data-dialog="outcome"] pre').textContent() ?? '', outcome);
+      await page().locator('button[data-action="close"]').click();
+    };
+    const before = await page().getByTestId('deployed-id').textContent();
+    const text = readFileSync(configFile(MINI), 'utf8') + `\n[worker-03]\nrole = worker\ninstance = ${AGENT}\ninterface = lo\n`;
+    await confirmed(() => page().locator('input[data-action="stage"]').setInputFiles({ name: 'bigger.ini', mimeType: 'text/plain', buffer: Buffer.from(text) }),
+      /^staged as configuration [0-9a-f-]{36}$/);
+    await eventually(async () => /\+ \[worker-03\]/.test(await page().getByTestId('diff').textContent() ?? ''), 5000);
+    await confirmed(() => page().locator('button[data-action="deploy"]').click(), /^deployed configuration [0-9a-f-]{36}\n(\S+: ok\n?){5}$/);
+    await c.allRunning([...NODES, 'worker-03']);
+    await eventually(async () => (await row('worker-03').getAttribute('data-state')) === 'RUNNING', 5000);
+    assert.notEqual(await page().getByTestId('deployed-id').textContent(), before);
+
+    await confirmed(() => page().locator('button[data-action="rollback"]').click(), new RegExp(`^deployed configuration ${before}\n`));
+    await c.allRunning(NODES);
+    await eventually(async () => (await page().getByTestId('deployed-id').textContent()) === before && (await row('worker-03').count()) === 0, 5000);
+    assert.match(await page().locator('tr[data-deployment]').first().textContent() ?? '', /^\S+ \S+rollback/);
   });
 
   test('an agent that goes away greys its instance and nodes at once; they come back when it returns', async () => {
