@@ -34,7 +34,7 @@ function zeekClientMissing(): string | undefined {
 }
 
 /** Fields of ours in get-nodes' per-node entries that zeek-client does not know. */
-const OUR_NODE_FIELDS = ['backend_ports', 'uptime_secs', 'cpu_percent', 'rss_bytes', 'restarts', 'last_exit'];
+const OUR_NODE_FIELDS = ['backend_ports', 'uptime_secs', 'cpu_percent', 'rss_bytes', 'restarts', 'last_exit', 'packets_received', 'packets_dropped'];
 
 /**
  * Our output less the fields zeek-client does not know, printed again by

@@ -26,6 +26,7 @@ import { removePidFile, type PidRecord } from './pid-file.js';
 import { isRunning, terminate, type ProcessIdentity } from './process-identity.js';
 import { READY_LINE, type ManagementPath, type NodeRuntime } from './runtimes/index.js';
 import type { CpuMeter } from './usage.js';
+import type { CaptureMeter, CaptureTarget } from './capture.js';
 
 /** What every supervised node shares: set up once by the supervisor. */
 export interface NodeHost {
@@ -48,6 +49,8 @@ export interface NodeHost {
   /** Failed runs in a row after which a node is left FAILED (0: restart forever). */
   readonly startLimit: number;
   readonly meter: CpuMeter;
+  /** A worker's packets received and dropped, from its metrics (capture.ts). */
+  readonly capture: CaptureMeter;
   /** Keeps the evidence of an unexpected exit (crash-dirs.ts). */
   recordCrash(node: SupervisedNode, exit: ExitRecord, pid: number, upMs: number): void;
   /** Unpacks a script bundle into `target` (fetching it first when the agent lacks it); the count of files, or why not. */
@@ -166,7 +169,21 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     }
     s.restarts = this.restarts;
     if (this.exitRecord) s.lastExit = this.exitRecord;
+    const capture = this.host.capture.of(this.name, this.proc?.id.pid);
+    if (capture) {
+      s.packetsReceived = capture.received;
+      if (capture.dropped !== undefined) s.packetsDropped = capture.dropped;
+      s.captureTime = new Date(capture.at).toISOString();
+    }
     return s;
+  }
+
+  /** Where to read the capture figures of a RUNNING worker with a metrics port: its instance address. */
+  get captureTarget(): CaptureTarget | undefined {
+    if (this.node.role !== 'WORKER' || this.state !== 'RUNNING' || !this.node.metricsPort || !this.proc) return undefined;
+    const ip = this.layout.nodes.find((n) => n.name === this.name)?.ip ?? '127.0.0.1';
+    const host = ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '::1' : ip;
+    return { node: this.name, host, port: this.node.metricsPort.number, pid: this.proc.id.pid };
   }
 
   /** Identity of the running process, for the CPU meter's samples. */

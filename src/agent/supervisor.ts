@@ -28,6 +28,7 @@ import type { NodeRuntime } from './runtimes/index.js';
 import { saveAgentState } from './state-store.js';
 import { saveCrash } from './crash-dirs.js';
 import { CpuMeter, SAMPLE_INTERVAL_MS } from './usage.js';
+import { CaptureMeter } from './capture.js';
 import type { DiagSubject } from './diag.js';
 import { SupervisedNode, type CheckIn, type NodeHost } from './supervised-node.js';
 import { checkKey, unchangedSince } from './check-proof.js';
@@ -95,6 +96,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Nodes of the configuration an operator stopped. */
   private stopped = new Set<string>();
   private readonly meter = new CpuMeter();
+  private readonly capture = new CaptureMeter();
   private readonly sampler: NodeJS.Timeout;
   private readonly bundles: BundleCache;
 
@@ -120,13 +122,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       relayTopics: () => [...this.nodes.values()].filter((n) => n.managementPath === 'cluster').map((n) => nodeTopic(n.name)),
       startLimit: options.startLimit,
       meter: this.meter,
+      capture: this.capture,
       recordCrash: (sn, exit, pid, upMs) => {
         const dir = saveCrash(options.stateDir, sn.dir, { ...exit, node: sn.name, pid, uptimeMs: upMs, configId: this.configId }, options.keepCrashes);
         options.log.info({ node: sn.name, dir }, 'crash evidence kept');
       },
       installBundle: (hash, target) => this.installBundle(hash, target),
     };
-    this.sampler = setInterval(() => this.meter.sample([...this.nodes.values()].flatMap((n) => n.processIdentity ?? [])), SAMPLE_INTERVAL_MS);
+    this.sampler = setInterval(() => {
+      const nodes = [...this.nodes.values()];
+      this.meter.sample(nodes.flatMap((n) => n.processIdentity ?? []));
+      void this.capture.sample(nodes.flatMap((n) => n.captureTarget ?? []));
+    }, SAMPLE_INTERVAL_MS);
     this.sampler.unref();
   }
 
@@ -267,6 +274,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   async close(stopNodes: boolean): Promise<void> {
     clearInterval(this.sampler);
+    this.capture.close();
     await this.queue.run(async () => {
       if (stopNodes) await this.stopAll();
       else await Promise.all([...this.nodes.values()].map((n) => n.detach()));

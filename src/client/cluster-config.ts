@@ -28,6 +28,8 @@ export interface ParseOptions {
   source: string;
   /** For nodes without an instance: `agent-<hostname>`. */
   hostname: string;
+  /** The instance of nodes that name none, instead of `agent-<hostname>` (the dashboard: the one agent connected). */
+  localInstance?: string;
   /** The configuration id; a fresh UUID by default, as zeek-client makes one per staging. */
   id?: string;
 }
@@ -82,7 +84,7 @@ function buildConfiguration(doc: IniDocument, options: ParseOptions, warnings: s
     if (settings.includes(section)) continue;
     const entries = effectiveEntries(doc, section);
     if (!entries.some((e) => e.key === 'instance')) instanceFree.push(section);
-    parsedNodes.push(parseNode(section, entries, options.hostname, warnings));
+    parsedNodes.push(parseNode(section, entries, options.localInstance ?? `agent-${options.hostname}`, warnings));
     warnings.push(...unknownKeys(options.source, section, entries, NODE_KEYS));
   }
   const nodes = expandWorkers(parsedNodes, (line, message) => { throw new ConfigError(line, message); }, warnings);
@@ -155,7 +157,7 @@ function parseInstance(entry: IniEntry): Instance {
   return { name: entry.key, host, listenPort: { number: portNumber(portText, entry, `instance "${entry.key}" port`), protocol: 'tcp' } };
 }
 
-function parseNode(section: IniSection, entries: IniEntry[], hostname: string, warnings: string[]): { node: Node; lb: LoadBalancing } {
+function parseNode(section: IniSection, entries: IniEntry[], localInstance: string, warnings: string[]): { node: Node; lb: LoadBalancing } {
   const get = (...keys: string[]): IniEntry | undefined => keys.map((k) => entries.find((e) => e.key === k)).find((e) => e !== undefined);
   // A misspelled [instances], [cluster] or [scripts] would be read as a node.
   const meant = get('role', 'type') ? undefined : closest(section.name, ['instances', 'cluster', 'scripts']);
@@ -172,7 +174,7 @@ function parseNode(section: IniSection, entries: IniEntry[], hostname: string, w
   if (!role) throw new ConfigError(roleEntry.line, `${where}: role "${roleEntry.value}" is invalid; use one of ${NODE_ROLES.map((r) => r.toLowerCase()).join(', ')}`);
   const node: Node = {
     name: section.name,
-    instance: get('instance')?.value || `agent-${hostname}`,
+    instance: get('instance')?.value || localInstance,
     role,
     state: 'RUNNING',
     env: {},

@@ -1,6 +1,7 @@
 /**
  * One readable line per notification the controller forwards to clients
- * (agents' node state changes, errors and output lines, cluster readiness),
+ * (agents' node state changes, errors and output lines, cluster readiness,
+ * instances connecting and going away),
  * for `monitor` and the deploy progress display.
  */
 import type { ZeekEvent } from '../protocol/event.js';

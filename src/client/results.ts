@@ -158,6 +158,9 @@ export interface NodeRow {
   restarts?: number;
   /** How the previous process ended. */
   last_exit?: { time: string; code?: number; signal?: string; description: string };
+  /** A worker's capture figures from its metrics (current process): packets received and dropped. */
+  packets_received?: number;
+  packets_dropped?: number;
 }
 
 export function getNodesJson(results: readonly Result[]): Shaped & { rows: NodeRow[]; json: { errors: { source: string | null; error: string | null }[] } } {
@@ -206,6 +209,8 @@ function addHealth(row: NodeRow, s: NodeStatus): void {
   if (s.rssBytes !== undefined) row.rss_bytes = s.rssBytes;
   if (s.restarts !== undefined) row.restarts = s.restarts;
   if (s.lastExit !== undefined) row.last_exit = { ...s.lastExit };
+  if (s.packetsReceived !== undefined) row.packets_received = s.packetsReceived;
+  if (s.packetsDropped !== undefined) row.packets_dropped = s.packetsDropped;
 }
 
 export function restartJson(results: readonly Result[]): Shaped {

@@ -15,6 +15,8 @@ const COLUMNS: [string, (r: NodeRow) => string][] = [
   ['CPU', (r) => (r.cpu_percent === undefined ? '-' : `${r.cpu_percent.toFixed(1)}%`)],
   ['RSS', (r) => (r.rss_bytes === undefined ? '-' : bytes(r.rss_bytes))],
   ['RESTARTS', (r) => (r.restarts === undefined ? '-' : String(r.restarts))],
+  ['PACKETS', (r) => (r.packets_received === undefined ? '-' : count(r.packets_received))],
+  ['DROPPED', (r) => (r.packets_dropped === undefined ? '-' : `${count(r.packets_dropped)} (${dropShare(r.packets_dropped, r.packets_received ?? 0)})`)],
   ['LAST EXIT', (r) => (r.last_exit === undefined ? '-' : `${r.last_exit.description}, ${duration(Math.max(0, (Date.now() - Date.parse(r.last_exit.time)) / 1000))} ago`)],
 ];
 
@@ -33,6 +35,20 @@ export function bytes(n: number): string {
   if (n < 1024 * 1024) return `${Math.round(n / 1024)}K`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)}M`;
   return `${(n / 1024 ** 3).toFixed(1)}G`;
+}
+
+/** 950, 12.3k, 4.5M, 6.7G: packet counts. */
+export function count(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}k`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)}M`;
+  return `${(n / 1e9).toFixed(1)}G`;
+}
+
+/** Dropped packets as a share of all the interface saw (received + dropped), e.g. 0.02%. */
+export function dropShare(dropped: number, received: number): string {
+  const seen = received + dropped;
+  return seen === 0 ? '0%' : `${((dropped * 100) / seen).toFixed(2)}%`;
 }
 
 export function renderNodeTable(rows: readonly NodeRow[], errors: readonly { source: string | null; error: string | null }[]): string {

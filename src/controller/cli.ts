@@ -22,7 +22,7 @@ export function registerControllerCommand(program: Command): void {
   const command = addLimitOptions(program.command('controller'))
     .description('run the controller: takes client requests, validates, persists and deploys configurations to agents')
     .option('--name <name>', 'controller name [env ZEEK_CONTROLLER_NAME, default controller-<hostname>]')
-    .option('--client-address <addr>', 'address for clients (WebSocket) [env ZEEK_CONTROLLER_WEBSOCKET_ADDR, default 127.0.0.1]')
+    .option('--client-address <addr>', 'address for clients (WebSocket, and the dashboard at http://ADDR:PORT/) [env ZEEK_CONTROLLER_WEBSOCKET_ADDR, default 127.0.0.1]')
     .option('--client-port <port>', 'port for clients; 0 picks a free one [env ZEEK_CONTROLLER_WEBSOCKET_PORT, default 2149]')
     .option('--agent-address <addr>', 'address for agents [env ZEEK_CONTROLLER_ADDR, default 127.0.0.1]')
     .option('--agent-port <port>', 'port for agents; 0 picks a free one [env ZEEK_CONTROLLER_PORT, default 2150]')

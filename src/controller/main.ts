@@ -23,6 +23,8 @@ import { BundleUploads, bundleChunk } from './bundles.js';
 import { Deployer } from './deploy.js';
 import { Gatherer } from './gather.js';
 import { ControllerMetrics, prometheusRoutes } from './metrics.js';
+import { addDashboardRoutes, dashboardUrl } from './dashboard.js';
+import { sessionRole } from './session-role.js';
 import { InstanceRegistry, addressOf } from './instances.js';
 import { assignBackendPorts, assignBrokerPorts, assignMetricsPorts } from './ports.js';
 import { df, getIdValue, getNodes, restart, startRelay, testTimeout } from './relay.js';
@@ -53,7 +55,7 @@ export interface Controller {
   readonly agentPort: number;
   readonly stateDir: string;
   /**
-   * The client listener's plain HTTP routes (`/services.json`, `/metrics`):
+   * The client listener's plain HTTP routes (the dashboard at `/`, `/services.json`, `/metrics`):
    * `http.add(path, { name, handler })` adds one, `http.authorize(hook)`
    * puts one check in front of every route and the WebSocket upgrade.
    */
@@ -130,6 +132,7 @@ class ControllerRuntime implements Controller, ControllerContext {
       .add('/services.json', { name: 'services', handler: prometheus.services })
       .add('/metrics', { name: 'metrics', handler: prometheus.metrics })
       .authorize(access.httpAuthorize());
+    addDashboardRoutes(this.http);
   }
 
   async start(): Promise<void> {
@@ -150,6 +153,8 @@ class ControllerRuntime implements Controller, ControllerContext {
     })).port;
     this.log.info({ clients: `${clientHost}:${this.clientPort}`, agents: `${agentHost}:${this.agentPort}`, stateDir: this.stateDir, endpoint: this.endpoint.id },
       `controller is live: clients on ${clientHost}:${this.clientPort}, agents on ${agentHost}:${this.agentPort}`);
+    const dashboard = dashboardUrl(clientHost, this.clientPort, { tls: this.options.security.tls !== undefined });
+    this.log.info({ dashboard }, `dashboard at ${dashboard}`);
     const deployed = this.states.deployed;
     if (deployed) {
       this.log.info({ config: deployed.id }, `re-deploying persisted configuration ${deployed.id} as agents appear`);
@@ -254,7 +259,11 @@ class ControllerRuntime implements Controller, ControllerContext {
         rx(api.uploadBundle, { reqid, hash, offset, total, bytes: data.length });
         this.uploadBundle(reqid, hash, offset, total, data, from.id);
       })
-      .serve(api.df, (reqid, _args, from) => { rx(api.df, { reqid }); df(this, reqid, from.id); });
+      .serve(api.df, (reqid, _args, from) => { rx(api.df, { reqid }); df(this, reqid, from.id); })
+      .serve(api.getSessionRole, (reqid, _args, from) => {
+        rx(api.getSessionRole, { reqid });
+        this.respond(api.getSessionRole, reqid, [success(reqid, { data: str(sessionRole(from)) })], from.id);
+      });
   }
 
   private agentApi(): EventDispatcher {

@@ -61,7 +61,9 @@ export class ControllerAccess {
    */
   httpAuthorize(): Authorize {
     return (req, route) => {
-      if (route.name === 'websocket') return { ok: true };
+      // The WebSocket upgrade admits its session itself; the dashboard's files are public code holding no data (the page
+      // then opens a session like any client).
+      if (route.name === 'websocket' || route.name === 'dashboard') return { ok: true };
       const gathered = requestCredentials(req, req.socket, this.options.security.allowedOrigins);
       if (!gathered.ok) return { ok: false, status: gathered.status, message: gathered.error };
       const admission = this.admitClient(gathered.credentials);

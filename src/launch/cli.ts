@@ -9,7 +9,7 @@ import { addTlsOptions } from '../management/tls-flags.js';
 
 export function registerLaunchCommands(program: Command): void {
   const command = addLimitOptions(addNodeRuntimeOptions(program.command('up')))
-    .description('run the controller and a local agent in this process (Ctrl-C stops both and every node); optionally deploy a cluster configuration')
+    .description('run the controller and a local agent in this process (Ctrl-C stops both and every node); optionally deploy a cluster configuration; prints the live dashboard\'s address (http://127.0.0.1:2149/ by default)')
     .option('--config <FILE>', 'stage and deploy this cluster configuration once the agent is connected')
     .option('--controller-name <name>', 'controller name [env ZEEK_CONTROLLER_NAME, default controller-<hostname>]')
     .option('--agent-name <name>', 'agent name [env ZEEK_AGENT_NAME, default agent-<hostname>]')

@@ -16,6 +16,8 @@ import type { TlsFlags } from '../management/settings.js';
 import { startController, type Controller } from '../controller/main.js';
 import { limitFlagsOf } from '../management/limits.js';
 import { runInForeground } from '../management/foreground.js';
+import { dashboardUrl } from '../controller/dashboard.js';
+import { isLoopback } from '../protocol/index.js';
 import { waitForInstance } from './wait.js';
 
 export interface UpFlags extends TlsFlags {
@@ -146,6 +148,11 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     const clientHost = connectHost(controllerOptions.clientHost);
     const clientAt = `${clientHost.includes(':') ? `[${clientHost}]` : clientHost}:${controller.clientPort}`;
     say(`controller ${controller.name}: clients ${controllerOptions.clientHost}:${controller.clientPort}, agents ${controllerOptions.agentHost}:${controller.agentPort}, state ${controller.stateDir}`);
+    // Where an anonymous page would be refused, the address carries this run's token (the page takes it from the fragment).
+    const security = controllerOptions.security;
+    const pageNeedsToken = security.requireAuth || (!isLoopback(controllerOptions.clientHost) && !security.insecure);
+    const dashboard = dashboardUrl(clientHost, controller.clientPort, { tls: security.tls !== undefined, ...(pageNeedsToken ? { token: launchToken } : {}) });
+    say(`dashboard: ${dashboard}`);
     const o = resolved.options;
     const runtime = o.runtime === 'zeek' ? `zeek runtime: ${o.zeekPath}, Zeek ${o.zeekVersion?.text ?? '?'}` : 'sim runtime: simulated nodes';
     say(`agent ${agent.name} (${runtime})${agent.listenPort !== undefined ? ` listening on ${resolved.options.listenHost}:${agent.listenPort}` : ''}, state ${agent.stateDir}`);
@@ -168,6 +175,7 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
       `  zeek-mgmt${controllerFlag} get-nodes --table`,
       `  zeek-mgmt${controllerFlag} get-id-value Cluster::node`,
       `  zeek-mgmt${controllerFlag} monitor`,
+      `Or open the live dashboard in a browser: ${dashboard}`,
       'Ctrl-C here stops the controller, the agent and every node.',
       '',
     ].join('\n'));

@@ -86,6 +86,11 @@ export const ControllerApi = {
   uploadBundle: defineRequest<[string, number, number, string], Result>(`${C}upload_bundle`, 'write', [stringCodec, countCodec, countCodec, stringCodec], one),
   /** Ours: disk use per instance (state, logs, spool); one Result per instance. */
   df: defineRequest<[], Result[]>(`${C}df`, 'read', [], many),
+  /**
+   * Ours: the role of the asking session, `operator` or `viewer` (Result data: string), read-only; the dashboard
+   * shows its actions to an operator only. The controller's answer is controller/session-role.ts.
+   */
+  getSessionRole: defineRequest<[], Result>(`${C}get_session_role`, 'read', [], one),
   notifyAgentsReady: defineEvent<[string[]]>(`${C}notify_agents_ready`, nameSet),
   /** Ours: every node of the deployed configuration is RUNNING. */
   notifyClusterReady: defineEvent<[string]>(`${C}notify_cluster_ready`, stringCodec),

@@ -237,15 +237,20 @@ export function encodeNodeStatus(s: NodeStatus): Value {
   return vector([str(s.node), encodeState(s.state), ...roles, optional(s.pid, integer), ...ports, ...encodeNodeHealth(s)]);
 }
 
-/** Ours, fields [8]-[12] of NodeStatus: uptime (interval), CPU % (double), RSS bytes (count), restarts (count), last exit. */
+/**
+ * Ours, fields [8]-[12] of NodeStatus: uptime (interval), CPU % (double), RSS bytes (count), restarts (count), last exit;
+ * [13]-[15], only when a worker has them: packets received, dropped (counts), when they were read (time).
+ */
 function encodeNodeHealth(s: NodeStatus): Value[] {
-  return [
+  const health = [
     optional(s.uptimeMs, (ms) => timespan(BigInt(Math.round(ms)) * 1_000_000n)),
     optional(s.cpuPercent, real),
     optional(s.rssBytes, count),
     optional(s.restarts, count),
     optional(s.lastExit, encodeExitRecord),
   ];
+  if (s.packetsReceived === undefined) return health;
+  return [...health, count(s.packetsReceived), optional(s.packetsDropped, count), optional(s.captureTime, encodeTime)];
 }
 
 /** A time (ISO 8601, UTC) as Broker writes it: `2022-04-10T07:00:00.000`, no zone. */
@@ -300,6 +305,12 @@ function decodeNodeHealth(f: readonly Value[], path: string, status: NodeStatus)
   if (restarts !== undefined) status.restarts = restarts;
   const lastExit = opt(f[12], decodeExitRecord, at(12));
   if (lastExit) status.lastExit = lastExit;
+  const received = opt(f[13], readCount, at(13));
+  if (received !== undefined) status.packetsReceived = received;
+  const dropped = opt(f[14], readCount, at(14));
+  if (dropped !== undefined) status.packetsDropped = dropped;
+  const captured = opt(f[15], readTime, at(15));
+  if (captured !== undefined) status.captureTime = captured;
 }
 
 const encodePortTable = (ports: Record<string, Port>): Value => table(Object.entries(ports).map(([k, p]) => [str(k), encodePort(p)] as const));

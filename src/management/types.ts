@@ -100,6 +100,10 @@ export interface NodeStatus {
   restarts?: number;
   /** How the node's previous process ended. */
   lastExit?: ExitRecord;
+  /** Ours (fields [13]-[15]): a worker's capture figures from its metrics, for its current process: packets received, dropped, and when they were read (ISO 8601). */
+  packetsReceived?: number;
+  packetsDropped?: number;
+  captureTime?: string;
 }
 
 /** Ours: how a node process ended — exit code or signal, when, and in words. */

@@ -18,6 +18,10 @@ export const SIM_ENV = {
   mute: 'ZEEK_MGMT_SIM_MUTE',
   /** Non-empty: ignore SIGTERM (only SIGKILL stops it), to exercise the agent's stop grace. */
   ignoreTerm: 'ZEEK_MGMT_SIM_IGNORE_SIGTERM',
+  /** The share of a worker's packets dropped, in percent of those on its interface (default 0.02): e.g. 8 for an overloaded sensor. */
+  dropPercent: 'ZEEK_MGMT_SIM_DROP_PERCENT',
+  /** Packets per second on a worker's interface (default: 2000 to 12000, by its name). */
+  packetRate: 'ZEEK_MGMT_SIM_PPS',
   /** Management WebSocket port (set by the agent). */
   mgmtPort: 'ZEEK_MGMT_NODE_PORT',
   /** Management WebSocket address (default 127.0.0.1). */
@@ -42,6 +46,9 @@ export interface SimOptions {
   ignoreTerm: boolean;
   /** Where rotated logs would go (`Log::default_rotation_dir`). */
   logQueueDir: string;
+  /** A worker's simulated capture: packets per second and the share dropped, in percent. */
+  packetRate?: number;
+  dropPercent: number;
 }
 
 /** Thrown while reading the options; parseSimOptions returns its text. */
@@ -53,6 +60,14 @@ function seconds(env: NodeJS.ProcessEnv, key: string): number | undefined {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) throw new OptionError(`${key} must be a number of seconds, got ${JSON.stringify(raw)}`);
   return Math.round(n * 1000);
+}
+
+function number(env: NodeJS.ProcessEnv, key: string, max: number): number | undefined {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new OptionError(`${key} must be a number from 0 to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 const flag = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
@@ -90,6 +105,8 @@ function readSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions {
   const port = Number(env[SIM_ENV.mgmtPort]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${SIM_ENV.mgmtPort} must be a port number, got ${JSON.stringify(env[SIM_ENV.mgmtPort] ?? '')}`);
   const crashAfterMs = seconds(env, SIM_ENV.crashAfter);
+  const packetRate = number(env, SIM_ENV.packetRate, 1e9);
+  const dropPercent = number(env, SIM_ENV.dropPercent, 100);
   const startDelayMs = seconds(env, SIM_ENV.startDelay);
   const options: SimOptions = {
     node,
@@ -103,7 +120,9 @@ function readSimOptions(argv: string[], env: NodeJS.ProcessEnv): SimOptions {
     ignoreTerm: flag(env[SIM_ENV.ignoreTerm]),
     parseOnly,
     logQueueDir: env[SIM_ENV.logQueueDir] || `${(env.ZEEK_MANAGEMENT_SPOOL_DIR || '.').replace(/\/$/, '')}/log-queue`,
+    dropPercent: dropPercent ?? 0.02,
   };
+  if (packetRate !== undefined) options.packetRate = packetRate;
   if (iface !== undefined) options.interface = iface;
   if (crashAfterMs !== undefined) options.crashAfterMs = crashAfterMs;
   return options;

@@ -18,7 +18,7 @@ import { missingScript } from '../management/script-paths.js';
 import { parseSimOptions, SIM_ENV, type SimOptions } from './sim-options.js';
 import { answerDispatch } from './dispatch.js';
 import { SIM_ZEEK_VERSION } from './globals.js';
-import { serveMetrics } from './metrics.js';
+import { defaultPacketRate, serveMetrics } from './metrics.js';
 
 function fatal(message: string): never {
   process.stderr.write(`fatal error: ${message}\n`);
@@ -104,7 +104,10 @@ async function main(): Promise<void> {
   }
 
   if (self.metricsPort) {
-    const metrics = serveMetrics(process.env.ZEEK_DEFAULT_LISTEN_ADDRESS || self.ip, self.metricsPort.number, opts.node, SIM_ZEEK_VERSION, (msg) => process.stderr.write(`${msg}\n`));
+    const capture = self.role === 'WORKER' && opts.interface !== undefined
+      ? { packetRate: opts.packetRate ?? defaultPacketRate(opts.node), dropPercent: opts.dropPercent }
+      : undefined;
+    const metrics = serveMetrics(process.env.ZEEK_DEFAULT_LISTEN_ADDRESS || self.ip, self.metricsPort.number, opts.node, SIM_ZEEK_VERSION, capture, (msg) => process.stderr.write(`${msg}\n`));
     closers.push(() => metrics.close());
   }
 

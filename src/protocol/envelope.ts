@@ -10,6 +10,8 @@ import type { Value } from './values.js';
 import { parseJson } from './wire-json.js';
 
 export const WS_PATH = '/v1/messages/json';
+/** The subprotocol a browser offers, with `bearer.<token>`, to send a token it cannot put in an Authorization header. */
+export const BROWSER_PROTOCOL = 'zeek-mgmt';
 
 export interface AckMessage { type: 'ack'; endpoint: string; version: string }
 export interface ErrorMessage { type: 'error'; code: string; context: string }

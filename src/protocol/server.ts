@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from './ws.js';
 import { KeyProof, type Admission, type Admit, type Credentials } from './admission.js';
 import { requestCredentials } from './credentials.js';
-import { decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
+import { BROWSER_PROTOCOL, decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
 import { DecodeError } from './errors.js';
 import { frameSize } from './limits.js';
 import { sendText, type HttpRouter } from './http-router.js';
@@ -67,9 +67,6 @@ export function narrowTopics(wanted: readonly string[], allowed: readonly string
   }
   return [...out];
 }
-
-/** The subprotocol a browser offers, with `bearer.<token>`, to send a token (see credentials()). */
-export const BROWSER_PROTOCOL = 'zeek-mgmt';
 
 /** A shared-key challenge in flight for one upgrade request. */
 interface Challenge { id: string; key: Buffer; diallerNonce: string; listenerNonce: string }

@@ -95,9 +95,12 @@ describe('client commands against a protocol-speaking controller', () => {
     assert.equal(dep.stderr, 'error: no configuration deployed\n');
   });
 
-  test('get-nodes: JSON by instance and node, NONE roles as null, our health fields; --table for people', async () => {
+  test('get-nodes: JSON by instance and node, NONE roles as null, our health and capture fields; --table for people', async () => {
     const exitTime = new Date(Date.now() - 300_000).toISOString();
-    const health = { uptimeMs: 3_723_400, cpuPercent: 12.5, rssBytes: 150 * 1024 * 1024, restarts: 2, lastExit: { time: exitTime, code: 1, description: 'exited with code 1' } };
+    const health = {
+      uptimeMs: 3_723_400, cpuPercent: 12.5, rssBytes: 150 * 1024 * 1024, restarts: 2, lastExit: { time: exitTime, code: 1, description: 'exited with code 1' },
+      packetsReceived: 4_567_000, packetsDropped: 12_300, captureTime: new Date().toISOString(),
+    };
     fake.on(ControllerApi.getNodes.request, ControllerApi.getNodes.response, (reqid) => [reqid, [
       ok(reqid, { instance: 'agent-b', data: vector([encodeNodeStatus({ node: 'w1', state: 'RUNNING', mgmtRole: 'NONE', clusterRole: 'WORKER', pid: 42, ...health })]) }),
       ok(reqid, { instance: 'agent-a', data: vector([
@@ -119,6 +122,7 @@ describe('client commands against a protocol-speaking controller', () => {
           w1: {
             cluster_role: 'WORKER', mgmt_role: null, pid: 42, state: 'RUNNING',
             uptime_secs: 3723, cpu_percent: 12.5, rss_bytes: 157286400, restarts: 2, last_exit: { time: exitTime, code: 1, description: 'exited with code 1' },
+            packets_received: 4567000, packets_dropped: 12300,
           },
         },
       },
@@ -126,13 +130,13 @@ describe('client commands against a protocol-speaking controller', () => {
     const t = await cli(['get-nodes', '--table']);
     const lines = t.stdout.split('\n');
     assert.deepEqual(lines.slice(0, 3).concat(lines.slice(4)), [
-      'INSTANCE  NODE     ROLE     STATE    PID  PORT  METRICS  UPTIME  CPU    RSS     RESTARTS  LAST EXIT',
-      'agent-a   agent-a  agent    RUNNING  7    -     -        -       -      -       -         -',
-      'agent-a   manager  manager  PENDING  -    2200  9000     -       -      -       -         -',
+      'INSTANCE  NODE     ROLE     STATE    PID  PORT  METRICS  UPTIME  CPU    RSS     RESTARTS  PACKETS  DROPPED        LAST EXIT',
+      'agent-a   agent-a  agent    RUNNING  7    -     -        -       -      -       -         -        -              -',
+      'agent-a   manager  manager  PENDING  -    2200  9000     -       -      -       -         -        -              -',
       'error from agent-c: request timed out',
       '',
     ]);
-    assert.match(lines[3]!, /^agent-b +w1 +worker +RUNNING +42 +- +- +1h02m +12\.5% +150\.0M +2 +exited with code 1, 5m0\ds ago$/);
+    assert.match(lines[3]!, /^agent-b +w1 +worker +RUNNING +42 +- +- +1h02m +12\.5% +150\.0M +2 +4\.6M +12\.3k \(0\.27%\) +exited with code 1, 5m0\ds ago$/);
   });
 
   test('get-id-value: values parsed from each node\'s JSON, failures as errors', async () => {

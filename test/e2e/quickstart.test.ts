@@ -52,6 +52,13 @@ describe('quickstart: up, deploy-config, inspect, restart, tear down', () => {
   test('the whole README flow on the simulated runtime', async () => {
     const { up, client } = await startUp();
     assert.match(up.stderr(), /deploy-config examples\/mini\.ini/);
+    // The dashboard's address, on the client port, serves the page.
+    const dashboard = `http://127.0.0.1:${clientPort(up)}/`;
+    assert.ok(up.stderr().includes(`zeek-mgmt up: dashboard: ${dashboard}\n`), up.stderr());
+    const page = await fetch(dashboard);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /<script type="module" src="\/dashboard\/app\.js">/);
 
     const instances = await client(['get-instances']);
     assert.equal(instances.code, 0, instances.stderr);

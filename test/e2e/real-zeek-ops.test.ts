@@ -2,7 +2,7 @@
  * Operations on real Zeek (../shared/zeek, installed in /opt/zeek): a
  * rolling restart of real workers, each back to RUNNING before the next
  * goes down; stop and start of a real node; the health fields of real zeek
- * processes; and diag of a real zeek node that crashed, with zeek's own
+ * processes and a worker's capture figures from its metrics; and diag of a real zeek node that crashed, with zeek's own
  * version and the node's generated scripts in the archive.
  */
 import { after, before, describe, test } from 'node:test';
@@ -32,7 +32,8 @@ describe('operations on real Zeek', { skip }, () => {
   let cl: Cluster;
   before(async () => {
     cl = c = await startCluster({ runtime: 'zeek', zeekPath: requireZeek(), nodeTimeoutS: 25 });
-    const file = configFile(MINI, (t) => `${t}\n[worker-03]\nrole = worker\ninstance = agent-test\ninterface = lo\n`);
+    // worker-03 loads misc/stats (as zeekctl's local.zeek does), which publishes the capture counters.
+    const file = configFile(MINI, (t) => `${t}\n[worker-03]\nrole = worker\ninstance = agent-test\ninterface = lo\nscripts = misc/stats\n`);
     const deployed = await cl.client(['deploy-config', file]);
     assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
   });
@@ -74,6 +75,14 @@ describe('operations on real Zeek', { skip }, () => {
     const started = await cl.client(['start', 'worker-02']);
     assert.deepEqual(JSON.parse(started.stdout), { errors: [], results: { 'worker-02': true } });
     await cl.allRunning(NAMES);
+    // Capture figures from real zeek's metrics (scraped every 5 s): a worker with misc/stats has them, one without has none.
+    const w3 = await eventually(async () => {
+      const w = (await cl.nodes())['worker-03'];
+      return w?.packets_received !== undefined ? w : undefined;
+    }, 15_000, 500);
+    assert.ok(w3.packets_received! > 0 && w3.packets_dropped! >= 0, JSON.stringify(w3));
+    const nodes2 = await cl.nodes();
+    assert.equal(nodes2['worker-01']!.packets_received, undefined, JSON.stringify(nodes2['worker-01']));
   });
 
   test('diag of a real zeek node that crashed: its crash outputs, generated scripts, zeek version, ulimits and log lines', async () => {

@@ -14,6 +14,7 @@ export const AGENT = 'agent-test';
 export type NodeState = {
   state: string; pid?: number; port?: number; cluster_role: string | null; backend_ports?: Record<string, number>;
   uptime_secs?: number; cpu_percent?: number; rss_bytes?: number; restarts?: number; last_exit?: { time: string; code?: number; signal?: string; description: string };
+  packets_received?: number; packets_dropped?: number;
 };
 
 export interface Cluster {

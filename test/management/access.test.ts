@@ -11,7 +11,7 @@ const requests = (api: object): RequestKind[] => Object.values(api).filter((s): 
 describe('authorisation by role', () => {
   test('every request of every API says whether it reads or writes', () => {
     for (const spec of [...requests(ControllerApi), ...requests(AgentApi), ...requests(NodeApi)]) assert.ok(spec.access === 'read' || spec.access === 'write', spec.kind);
-    assert.deepEqual(requests(ControllerApi).filter((s) => s.access === 'read').map((s) => s.kind).sort(), ['df', 'get_configuration', 'get_configuration_by_id', 'get_deployments', 'get_id_value', 'get_instances', 'get_nodes']);
+    assert.deepEqual(requests(ControllerApi).filter((s) => s.access === 'read').map((s) => s.kind).sort(), ['df', 'get_configuration', 'get_configuration_by_id', 'get_deployments', 'get_id_value', 'get_instances', 'get_nodes', 'get_session_role']);
   });
 
   test('operators ask anything, viewers only what reads, others nothing', () => {

@@ -42,11 +42,18 @@ const arbConfig: fc.Arbitrary<Configuration> = fc.record({
   id: fc.string(), instances: fc.array(arbInstance, { maxLength: 3 }), nodes: fc.array(arbNode, { maxLength: 4 }), cluster: arbCluster,
 }, { requiredKeys: ['id', 'instances', 'nodes'], noNullPrototype: true });
 
-const arbStatus: fc.Arbitrary<NodeStatus> = fc.record({
+/** A worker's capture figures (fields [13]-[15]): received always, dropped and the time optional. */
+const arbCapture = fc.record({
+  packetsReceived: fc.maxSafeNat(), packetsDropped: fc.maxSafeNat(),
+  captureTime: fc.date({ min: new Date(0), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+}, { requiredKeys: ['packetsReceived'], noNullPrototype: true });
+
+const arbStatus: fc.Arbitrary<NodeStatus> = fc.tuple(fc.record({
   node: name, state: fc.constantFrom(...STATES), mgmtRole: fc.constantFrom(...MGMT_ROLES),
   clusterRole: fc.constantFrom(...CLUSTER_ROLES), pid: fc.integer({ min: 1, max: 4194304 }), port, metricsPort: port,
   backendPorts: fc.dictionary(fc.constantFrom('xpub', 'xsub'), port, { minKeys: 1, noNullPrototype: true }),
-}, { requiredKeys: ['node', 'state', 'mgmtRole', 'clusterRole'], noNullPrototype: true });
+}, { requiredKeys: ['node', 'state', 'mgmtRole', 'clusterRole'], noNullPrototype: true }), fc.option(arbCapture, { nil: undefined }))
+  .map(([status, capture]) => ({ ...status, ...capture }));
 
 const arbResult: fc.Arbitrary<Result> = fc.record({
   reqid: fc.string(), success: fc.boolean(), instance: fc.string(),
@@ -146,6 +153,19 @@ describe('our trailing fields', () => {
       { ok: false, error: 'config[3][3]: log_expire_days must be 0 to 36500, got 40000' });
     assert.deepEqual(attempt(() => decodeConfiguration(settings(none(), none(), none(), none(), str('../../etc')), 'config')),
       { ok: false, error: 'config[3][4]: a script bundle is named by its sha256 (64 lowercase hex digits), got "../../etc"' });
+  });
+
+  test('a worker\'s capture figures are three more trailing NodeStatus fields, written only when it has them', () => {
+    const base: NodeStatus = { node: 'worker-01', state: 'RUNNING', mgmtRole: 'NONE', clusterRole: 'WORKER', restarts: 0 };
+    const plain = encodeNodeStatus(base);
+    assert.ok(plain.type === 'vector');
+    assert.equal(plain.value.length, 13, 'as before');
+    const withCapture = encodeNodeStatus({ ...base, packetsReceived: 1200, packetsDropped: 3, captureTime: '2025-01-02T03:04:05.678Z' });
+    assert.ok(withCapture.type === 'vector');
+    assert.equal(withCapture.value.length, 16);
+    assert.deepEqual(withCapture.value.slice(13), [count(1200), count(3), { type: 'timestamp', value: '2025-01-02T03:04:05.678' }]);
+    const negative = vector([...withCapture.value.slice(0, 13), { type: 'integer', value: -5n }]);
+    assert.deepEqual(attempt(() => decodeNodeStatus(negative, 'status')), { ok: false, error: 'status[13]: expected a count, got -5' });
   });
 
   test('an unknown backend is a decode error naming it', () => {

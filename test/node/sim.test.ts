@@ -20,7 +20,7 @@ after(async () => {
 
 interface SimNode { proc: Proc; mgmtPort: number; dir: string }
 
-async function layoutFile(brokerPort: number, metricsPort = 9000, zeromq?: { xpub: number; xsub: number }): Promise<{ dir: string; layout: ClusterLayout }> {
+async function layoutFile(brokerPort: number, metricsPort = 9000, zeromq?: { xpub: number; xsub: number }, workerMetricsPort?: number): Promise<{ dir: string; layout: ClusterLayout }> {
   const dir = tempDir('zeek-mgmt-sim-');
   const layout: ClusterLayout = {
     configId: 'cfg',
@@ -28,15 +28,15 @@ async function layoutFile(brokerPort: number, metricsPort = 9000, zeromq?: { xpu
     nodes: [
       { name: 'logger', role: 'LOGGER', ip: '127.0.0.1', port: { number: await freePort(), protocol: 'tcp' }, manager: 'manager' },
       { name: 'manager', role: 'MANAGER', ip: '127.0.0.1', port: { number: brokerPort, protocol: 'tcp' }, metricsPort: { number: metricsPort, protocol: 'tcp' } },
-      { name: 'worker-1', role: 'WORKER', ip: '127.0.0.1', interface: 'lo', manager: 'manager' },
+      { name: 'worker-1', role: 'WORKER', ip: '127.0.0.1', interface: 'lo', manager: 'manager', ...(workerMetricsPort ? { metricsPort: { number: workerMetricsPort, protocol: 'tcp' as const } } : {}) },
     ],
   };
   writeFileSync(join(dir, 'cluster-layout.json'), JSON.stringify(layout));
   return { dir, layout };
 }
 
-async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number; metricsPort?: number; zeromq?: { xpub: number; xsub: number } } = {}): Promise<SimNode> {
-  const { dir } = await layoutFile(options.brokerPort ?? await freePort(), options.metricsPort ?? await freePort(), options.zeromq);
+async function startSim(name: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; brokerPort?: number; metricsPort?: number; workerMetricsPort?: number; zeromq?: { xpub: number; xsub: number } } = {}): Promise<SimNode> {
+  const { dir } = await layoutFile(options.brokerPort ?? await freePort(), options.metricsPort ?? await freePort(), options.zeromq, options.workerMetricsPort);
   const mgmtPort = await freePort();
   const proc = spawnProc(process.execPath, [SIM_SCRIPT, '--layout', 'cluster-layout.json', ...(options.args ?? [])], {
     cwd: dir, env: { CLUSTER_NODE: name, ZEEK_MGMT_NODE_PORT: String(mgmtPort), ZEEK_MANAGEMENT_SPOOL_DIR: '/var/spool/zeek', ...options.env },
@@ -114,7 +114,8 @@ describe('simulated node', () => {
 
     // Its metrics port serves Prometheus text.
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    assert.match(metrics, /^zeek_version_info\{endpoint="manager",version_number="8\.0\.0"\} 1$/m);
+    assert.match(metrics, /^zeek_version_info\{node="manager",version_number="8\.0\.0"\} 1$/m);
+    assert.doesNotMatch(metrics, /packets/, 'a manager captures nothing');
 
     process.kill(proc.pid, 'SIGTERM');
     assert.equal(await proc.exited(), 0);
@@ -187,5 +188,19 @@ describe('simulated node', () => {
     const bad = await startSim('logger', { env: { ZEEK_MGMT_SIM_CRASH_AFTER: 'later' } });
     assert.equal(await bad.proc.exited(), 1);
     assert.match(bad.proc.stderr(), /ZEEK_MGMT_SIM_CRASH_AFTER must be a number of seconds, got "later"/);
+    const drops = await startSim('worker-1', { args: ['-i', 'lo'], env: { ZEEK_MGMT_SIM_DROP_PERCENT: '150' } });
+    assert.equal(await drops.proc.exited(), 1);
+    assert.match(drops.proc.stderr(), /ZEEK_MGMT_SIM_DROP_PERCENT must be a number from 0 to 100, got "150"/);
+  });
+
+  test('a worker reading an interface serves the capture counters Zeek\'s misc/stats publishes; other roles do not', async () => {
+    const metricsPort = await freePort();
+    const worker = await startSim('worker-1', { args: ['-i', 'lo'], workerMetricsPort: metricsPort, env: { ZEEK_MGMT_SIM_PPS: '100000', ZEEK_MGMT_SIM_DROP_PERCENT: '5' } });
+    const text = await eventually(async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), 10_000, 100);
+    const value = (name: string): number => Number(new RegExp(`^${name}\\{node="worker-1"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const [received, dropped] = [value('zeek_net_received_packets_total'), value('zeek_net_dropped_packets_total')];
+    assert.ok(received > 0 && Math.abs(dropped / (received + dropped) - 0.05) < 0.01, text);
+    process.kill(worker.proc.pid, 'SIGTERM');
+    assert.equal(await worker.proc.exited(), 0);
   });
 });
