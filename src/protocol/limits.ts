@@ -6,7 +6,7 @@
  * is ~6 MB on the wire); the daemons let operators change them by flag
  * (management/limits.ts).
  */
-import type { RawData } from './ws.js';
+import type { RawData } from 'ws';
 
 export interface WireLimits {
   /** Largest frame accepted; a larger one is refused with `frame_too_large`. */
