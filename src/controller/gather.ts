@@ -38,11 +38,17 @@ export interface Gather {
   readonly onComplete: GatherOptions['onComplete'];
 }
 
-/** A request to one agent; its tracker entry's `parent` is the gather's id. */
-interface Child { instance: string }
+/**
+ * A request to one agent; its tracker entry's `parent` is the gather's id. `level`: of its log lines: a read
+ * (get_nodes to each of 1000 agents every few seconds) is a debug line per agent, so that the audit trail in
+ * management.log (the client's request and its answer, every write to each agent) is not rotated away by polling.
+ */
+interface Child { instance: string; level: AgentLineLevel }
 
-/** Sends an event to an instance's agent; false when it has no session. */
-export type SendToAgent = (instance: string, event: ZeekEvent, reqid: string) => boolean;
+export type AgentLineLevel = 'info' | 'debug';
+
+/** Sends an event to an instance's agent, logged at `level`; false when it has no session. */
+export type SendToAgent = (instance: string, event: ZeekEvent, reqid: string, level: AgentLineLevel) => boolean;
 
 export class Gatherer {
   private readonly open = new Set<string>();
@@ -79,11 +85,12 @@ export class Gatherer {
 
   /** Sends `spec`'s request with `args` to each instance; completes at once if there is nobody to ask. */
   fanOut<A extends readonly unknown[]>(req: Request<Gather>, instances: readonly string[], spec: RequestSpec<A, unknown>, ...args: A): void {
+    const level: AgentLineLevel = spec.access === 'read' ? 'debug' : 'info';
     for (const instance of instances) {
       // The parent's deadline rules; the child only needs to outlive it.
-      const child = this.tracker.create<Child>({ parent: req.id, state: { instance }, deadline: req.deadline + 1000, onTimeout: () => undefined });
+      const child = this.tracker.create<Child>({ parent: req.id, state: { instance, level }, deadline: req.deadline + 1000, onTimeout: () => undefined });
       req.state.outstanding.set(child.id, instance);
-      if (!this.send(instance, spec.request.make(child.id, ...args), child.id)) {
+      if (!this.send(instance, spec.request.make(child.id, ...args), child.id, level)) {
         this.tracker.finish(child.id);
         req.state.outstanding.delete(child.id);
         req.state.results.push(failure(req.id, `instance ${instance} is not connected`, { instance }));
@@ -106,7 +113,7 @@ export class Gatherer {
       return false;
     }
     this.tracker.finish(childId);
-    this.log.info({ reqid: childId, parent: req.id, instance: child.state.instance, results: results.length }, `rx ${event}`);
+    this.log[child.state.level]({ reqid: childId, parent: req.id, instance: child.state.instance, results: results.length }, `rx ${event}`);
     req.state.outstanding.delete(childId);
     // Agents' results go to the client as they came (the original does the same).
     req.state.results.push(...results);

@@ -21,7 +21,7 @@ import type { ControllerOptions } from './config.js';
 import type { ControllerContext } from './context.js';
 import { BundleUploads, bundleChunk } from './bundles.js';
 import { Deployer } from './deploy.js';
-import { Gatherer } from './gather.js';
+import { Gatherer, type AgentLineLevel } from './gather.js';
 import { ControllerMetrics, prometheusRoutes } from './metrics.js';
 import { addDashboardRoutes, dashboardUrl } from './dashboard.js';
 import { sessionRole } from './session-role.js';
@@ -124,7 +124,7 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint = new Endpoint({ id: `${options.name}-${randomUUID()}`, version: `zeek-mgmt/${API_VERSION}`, logger: log, limits: options.limits.wire });
     this.tracker = new RequestTracker(options.requestTimeoutMs);
     this.instances = new InstanceRegistry(this.endpoint, options.dialRetryMaxMs, (name) => access.agentLink(name));
-    this.gather = new Gatherer(this.tracker, log, (instance, event, reqid) => this.toAgent(instance, event, reqid));
+    this.gather = new Gatherer(this.tracker, log, (instance, event, reqid, level) => this.toAgent(instance, event, reqid, level));
     this.deployer = new Deployer(this);
     this.uploads = new BundleUploads(store);
     const prometheus = prometheusRoutes(this.metrics, () => this.states.deployed, () => this.instances.known());
@@ -197,10 +197,10 @@ class ControllerRuntime implements Controller, ControllerContext {
     this.endpoint.publishEvent(TOPIC_CONTROLLER, event, { to });
   }
 
-  toAgent(instance: string, event: ZeekEvent, reqid: string): boolean {
+  toAgent(instance: string, event: ZeekEvent, reqid: string, level: AgentLineLevel = 'info'): boolean {
     const session = this.instances.session(instance);
     if (!session) return false;
-    this.log.info({ reqid, instance, event: event.name }, `tx ${event.name} to ${instance}`);
+    this.log[level]({ reqid, instance, event: event.name }, `tx ${event.name} to ${instance}`);
     this.endpoint.publishEvent(agentTopic(instance), event, { to: session.peer.id });
     return true;
   }

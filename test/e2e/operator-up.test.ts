@@ -157,6 +157,10 @@ describe('zeek-mgmt up, as an operator meets it', () => {
     const ctlDir = readdirSync(up.base).find((d) => d.startsWith('controller-'))!;
     const log = readFileSync(join(up.base, ctlDir, 'management.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
     assert.ok(log.some((l) => /^deployment .* finished: success$/.test(l.msg)), 'the file is JSON, with the deploy in it');
+    const msgs = log.map((l) => l.msg);
+    assert.ok(msgs.includes('rx get_nodes_request') && msgs.includes('tx Management::Controller::API::get_nodes_response'), 'a read: the request and its answer');
+    assert.ok(!msgs.some((m) => /^tx Management::Agent::API::get_nodes_request to |^rx get_nodes_response$/.test(m)), 'not each agent\'s part of a read (debug)');
+    assert.ok(msgs.some((m) => /^tx Management::Agent::API::deploy_request to agent-/.test(m)), 'a write: each agent\'s part too');
 
     // Again, without --config and at the default level (warn): the controller brings the persisted configuration back.
     const again = spawnCli(up.args.filter((a, i) => a !== '--config' && up.args[i - 1] !== '--config' && a !== MINI && a !== '--log-level' && up.args[i - 1] !== '--log-level'));
