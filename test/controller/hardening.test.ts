@@ -18,11 +18,13 @@ import {
 } from '../../src/management/index.js';
 import { WS_PATH, encodeData, encodeEvent, type ZeekEvent } from '../../src/protocol/index.js';
 import { eventually, pidAlive, removeTempDirs, stopAll, tempDir } from '../helpers/process.js';
+import { rawSession, terminateRawSessions } from '../helpers/raw-ws.js';
 import { startControllerProc, TestAgent, TestClient, type ControllerProc } from './harness.js';
 
 const closers: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const c of closers.splice(0)) await c();
+  terminateRawSessions();
   await stopAll();
   removeTempDirs();
 });
@@ -38,19 +40,6 @@ async function client(port: number): Promise<TestClient> {
   return c;
 }
 
-/** A raw WebSocket session: the handshake sent, the ack received. */
-async function rawSession(port: number, handshake: string): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`);
-  closers.push(() => ws.terminate());
-  const frames: string[] = [];
-  ws.on('message', (d) => frames.push(d.toString()));
-  ws.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  ws.send(handshake);
-  await eventually(() => frames.length > 0, 5000, 5);
-  return { ws, frames, closed };
-}
 
 const getInstances = (c: TestClient): Promise<Result> => c.request((id) => ControllerApi.getInstances.request.make(id), ControllerApi.getInstances.response);
 const staged = (c: TestClient): Promise<Result> => c.request((id) => ControllerApi.getConfiguration.request.make(id, false), ControllerApi.getConfiguration.response);

@@ -8,27 +8,21 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findByEnv } from '../../src/management/procfs.js';
-import { NODE_DIR_ENV } from '../../src/agent/process-identity.js';
 import { agentKeyFile } from '../controller/harness.js';
 import { eventually, freePort, removeTempDirs, runCli, spawnCli, stopAll, tempDir, type Proc } from '../helpers/process.js';
 
-const bases = new Set<string>();
+// removeTempDirs() also kills the nodes still working under the tests' state directories.
 after(async () => {
   await stopAll();
-  for (const base of bases) for (const { pid } of nodesUnder(base)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   removeTempDirs();
 });
 
-/** Node processes whose directory is under `base` (agents' state directories). */
-const nodesUnder = (base: string): { pid: number }[] => findByEnv(NODE_DIR_ENV, (v) => v.startsWith(`${base}/`));
 
 const CLEAN_ENV = { ZEEK_CLIENT_CONFIG_FILE: '', ZEEK_CLIENT_CONFIG_SETTINGS: '' };
 
 interface Ctl { proc: Proc; clientPort: number; agentPort: number; base: string }
 
 async function startController(base = tempDir('zeek-mgmt-ops-')): Promise<Ctl> {
-  bases.add(base);
   const [portStart, metricsStart] = [await freePort(), await freePort()];
   const proc = spawnCli(['controller', '--name', 'ctl', '--client-port', '0', '--agent-port', '0', '--state-dir', base,
     '--port-start', String(portStart), '--metrics-port-start', String(metricsStart), '--request-timeout', '8']);
@@ -37,7 +31,6 @@ async function startController(base = tempDir('zeek-mgmt-ops-')): Promise<Ctl> {
 }
 
 function startAgent(ctl: Ctl, name: string, base: string, extra: string[] = []): Proc {
-  bases.add(base);
   return spawnCli(['agent', '--name', name, '--key-file', agentKeyFile(join(ctl.base, 'ctl'), name), '--no-listen', '--controller', `127.0.0.1:${ctl.agentPort}`, '--state-dir', base,
     '--runtime', 'sim', '--node-timeout', '6', '--stop-grace', '1', ...extra]);
 }

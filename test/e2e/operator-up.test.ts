@@ -14,10 +14,9 @@ import { NODE_DIR_ENV } from '../../src/agent/process-identity.js';
 import { CLI, eventually, freePort, pidAlive, removeTempDirs, runCli, spawnCli, spawnProc, stopAll, tempDir } from '../helpers/process.js';
 
 const MINI = fileURLToPath(new URL('../../../examples/mini.ini', import.meta.url));
-const bases = new Set<string>();
+// removeTempDirs() also kills the nodes still working under the tests' state directories.
 after(async () => {
   await stopAll();
-  for (const base of bases) for (const { pid } of nodesUnder(base)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   removeTempDirs();
 });
 
@@ -28,7 +27,6 @@ interface Up { args: string[]; clientPort: number; base: string }
 
 /** The arguments of an `up` on free ports and a fresh state directory. */
 async function upArgs(extra: string[] = [], base = tempDir('zeek-mgmt-up-')): Promise<Up> {
-  bases.add(base);
   const [clientPort, agentPort, portStart, metricsStart] = [await freePort(), await freePort(), await freePort(), await freePort()];
   return {
     args: ['up', '--runtime', 'sim', '--client-port', String(clientPort), '--agent-port', String(agentPort), '--agent-listen-port', '0',

@@ -2,6 +2,7 @@ import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import WebSocket from 'ws';
+import { rawSession, terminateRawSessions } from '../helpers/raw-ws.js';
 import { Endpoint, WS_PATH, count, str, vector, type Delivery, type PeerInfo } from '../../src/protocol/index.js';
 
 const owned: Endpoint[] = [];
@@ -15,9 +16,10 @@ function endpoint(options: ConstructorParameters<typeof Endpoint>[0] = {}): Endp
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
+  terminateRawSessions();
   await Promise.all(owned.splice(0).map((e) => e.close()));
 });
-after(() => { for (const s of sockets) s.terminate(); });
+after(() => { for (const s of sockets) s.terminate(); terminateRawSessions(); });
 
 async function server(options: ConstructorParameters<typeof Endpoint>[0] = {}, port = 0): Promise<{ ep: Endpoint; port: number }> {
   const ep = endpoint(options);
@@ -39,21 +41,6 @@ const until = async (check: () => boolean, ms = 3000): Promise<void> => {
   }
 };
 
-/** A raw WebSocket client that records every frame it gets. */
-async function rawClient(port: number, handshake?: string, options: WebSocket.ClientOptions = {}): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, options);
-  sockets.push(ws);
-  const frames: string[] = [];
-  ws.on('message', (d) => frames.push(d.toString()));
-  ws.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  if (handshake !== undefined) {
-    ws.send(handshake);
-    await until(() => frames.length > 0);
-  }
-  return { ws, frames, closed };
-}
 
 const dataFrame = (topic: string): string =>
   JSON.stringify({ type: 'data-message', topic, '@data-type': 'string', data: 'hi' });
@@ -186,7 +173,7 @@ describe('endpoint handshake and bad input', () => {
   for (const [label, text, re] of badHandshakes) {
     test(`a handshake that is ${label} gets an error and a close`, async () => {
       const { port } = await server();
-      const c = await rawClient(port, text);
+      const c = await rawSession(port, text);
       const msg = JSON.parse(c.frames[0]!);
       assert.equal(msg.type, 'error');
       assert.equal(msg.code, 'invalid_handshake');
@@ -197,7 +184,7 @@ describe('endpoint handshake and bad input', () => {
 
   test('a client that never sends its handshake is told so and closed', async () => {
     const { port } = await server({ handshakeTimeoutMs: 150 });
-    const c = await rawClient(port);
+    const c = await rawSession(port);
     assert.equal(await c.closed, 1008);
     assert.equal(JSON.parse(c.frames[0]!).code, 'peer_timeout');
   });
@@ -205,8 +192,8 @@ describe('endpoint handshake and bad input', () => {
   test('malformed messages are answered with an error while the server keeps serving', async () => {
     const { ep: hub, port } = await server({ maxFrameBytes: 1024 });
     const got = inbox(hub, 'ok');
-    const bystander = await rawClient(port, '["ok"]');
-    const bad = await rawClient(port, '["x"]');
+    const bystander = await rawSession(port, '["ok"]');
+    const bad = await rawSession(port, '["x"]');
     const inputs: [string, RegExp][] = [
       ['this is not json', /not JSON/],
       ['{"no":"type"}', /message has no string "type"/],
@@ -233,7 +220,7 @@ describe('endpoint handshake and bad input', () => {
     const hub = endpoint();
     const { port } = await hub.listen({ host: '127.0.0.1', port: 0, publishTopics: ['ok/'] });
     const got = inbox(hub, '');
-    const c = await rawClient(port, '[]');
+    const c = await rawSession(port, '[]');
     c.ws.send(dataFrame('agents/impostor'));
     await until(() => c.frames.length === 2);
     assert.match(JSON.parse(c.frames[1]!).context, /publishing on topic agents\/impostor is not allowed on this port/);
@@ -245,8 +232,8 @@ describe('endpoint handshake and bad input', () => {
   test('a frame beyond twice the limit closes that session only', async () => {
     const { ep: hub, port } = await server({ maxFrameBytes: 512 });
     const got = inbox(hub, 'ok');
-    const bystander = await rawClient(port, '["ok"]');
-    const bad = await rawClient(port, '["x"]');
+    const bystander = await rawSession(port, '["ok"]');
+    const bad = await rawSession(port, '["x"]');
     bad.ws.send('x'.repeat(4096));
     assert.equal(await bad.closed, 1009);
     bystander.ws.send(dataFrame('ok/still'));
@@ -257,7 +244,7 @@ describe('endpoint handshake and bad input', () => {
     const { ep: hub, port } = await server({ pingIntervalMs: 80 });
     const downs: PeerInfo[] = [];
     hub.on('peer-down', (p) => downs.push(p));
-    const silent = await rawClient(port, '["t"]', { autoPong: false });
+    const silent = await rawSession(port, '["t"]', { autoPong: false });
     await until(() => hub.peerList().length === 1);
     await until(() => downs.length === 1, 2000);
     assert.equal(hub.peerList().length, 0);
@@ -272,9 +259,9 @@ describe('endpoint handshake and bad input', () => {
     const downs: PeerInfo[] = [];
     hub.on('peer-down', (p) => downs.push(p));
     const pings: number[] = [];
-    const onQuiet = await rawClient(quiet.port, '["a"]', { autoPong: false });
+    const onQuiet = await rawSession(quiet.port, '["a"]', { autoPong: false });
     onQuiet.ws.on('ping', () => pings.push(Date.now()));
-    await rawClient(normal.port, '["b"]', { autoPong: false });
+    await rawSession(normal.port, '["b"]', { autoPong: false });
     await until(() => downs.length === 1, 2000);
     assert.deepEqual(downs[0]!.subscriptions, ['b'], 'only the peer on the normal listener is dropped');
     // Barrier: by now the hub pinged on the normal listener several times; a message to the quiet peer comes after any ping sent to it.

@@ -9,7 +9,8 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { Endpoint, WS_PATH, str, type Delivery, type Logger, type PeerInfo } from '../../src/protocol/index.js';
+import { rawSession, terminateRawSessions, type RawSession } from '../helpers/raw-ws.js';
+import { Endpoint, str, type Delivery, type Logger, type PeerInfo } from '../../src/protocol/index.js';
 
 const owned: Endpoint[] = [];
 const sockets: WebSocket[] = [];
@@ -17,6 +18,7 @@ const raw: Socket[] = [];
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
+  terminateRawSessions();
   for (const s of raw.splice(0)) s.destroy();
   await Promise.all(owned.splice(0).map((e) => e.close()));
 });
@@ -45,18 +47,7 @@ const until = async (check: () => boolean, ms = 5000): Promise<void> => {
   }
 };
 
-async function client(port: number, handshake = '["ok"]'): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`);
-  sockets.push(ws);
-  const frames: string[] = [];
-  ws.on('message', (d) => frames.push(d.toString()));
-  ws.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  ws.send(handshake);
-  await until(() => frames.length > 0);
-  return { ws, frames, closed };
-}
+const client = (port: number, handshake = '["ok"]'): Promise<RawSession> => rawSession(port, handshake);
 
 const nestedVector = (depth: number): string =>
   '{"@data-type":"vector","data":['.repeat(depth) + '{"@data-type":"count","data":1}' + ']}'.repeat(depth);
