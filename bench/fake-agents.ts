@@ -13,7 +13,7 @@ import {
   API_VERSION, AgentApi, EventDispatcher, agentTopic, anyone, encodeNodeStatus, success, type NodeStatus,
 } from '../src/management/index.js';
 import { Endpoint, vector, type PeerInfo, type ZeekEvent } from '../src/protocol/index.js';
-import { AGENT_SECRET_FILE, agentKey, readKeyFile } from '../src/management/agent-key.js';
+import { AGENT_SECRET_FILE, agentKey, agentSide, readKeyFile } from '../src/management/agent-key.js';
 import { join } from 'node:path';
 
 const [portText, stateDir, countText, prefix = 'fake-agent'] = process.argv.slice(2);
@@ -41,7 +41,7 @@ function fakeAgent(name: string, onUp: () => void): Endpoint {
   });
   endpoint.subscribe(topic, d.handle);
   const link = endpoint.connect({ host: '127.0.0.1', port, subscriptions: [topic], remoteTopics: [topic], retry: { initialMs: 100, maxMs: 1000 },
-    proof: { id: name, key: agentKey(installationSecret, name) }, principal: 'controller' });
+    proof: agentSide(name, agentKey(installationSecret, name)), principal: 'controller' });
   let first = true;
   link.on('up', (peer) => {
     endpoint.publishEvent(topic, AgentApi.notifyAgentHello.make(name, endpoint.id, true, API_VERSION), { to: peer.id });

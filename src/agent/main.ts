@@ -14,6 +14,7 @@ import {
 } from '../management/index.js';
 import { DEFAULT_DAEMON_LIMITS } from '../management/limits.js';
 import { TlsMaterial } from '../management/tls-material.js';
+import { agentSide } from '../management/agent-key.js';
 import { createLogger, type ManagementLogger } from '../management/log.js';
 import { makePrivateDir } from '../management/private-files.js';
 import { Endpoint, ErrorCode, str, table, vector, type Admission, type Credentials, type Link, type Outcome, type PeerInfo, type ZeekEvent } from '../protocol/index.js';
@@ -180,7 +181,7 @@ class AgentRuntime implements Agent {
     if (o.security.insecure) this.log.warn({ tls: this.tls !== undefined }, 'running with --insecure: links to the controller may be plaintext off this host');
     const serverTls = this.tls ? { tls: this.tls.server } : {};
     const clientTls = this.tls ? { tls: this.tls.client } : {};
-    const key = o.security.key;
+    const shared = agentSide(this.name, o.security.key);
     this.endpoint.on('peer-down', (peer) => {
       if (peer.id === this.controllerPeer) this.controllerPeer = undefined;
     });
@@ -188,7 +189,7 @@ class AgentRuntime implements Agent {
       // Controllers speak on agent topics only: a client that mistook this port for the controller's is told so at once.
       const bound = await this.endpoint.listen({
         host: o.listenHost ?? AGENT_DEFAULTS.listenHost, port: o.listenPort ?? AGENT_DEFAULTS.listenPort, name: 'controllers', publishTopics: [TOPIC_AGENT_PREFIX],
-        keyFor: (id) => (id === this.name ? key : undefined), admit: (c) => this.admit(c), ...serverTls,
+        keyFor: (id) => (id === this.name ? shared : undefined), admit: (c) => this.admit(c), ...serverTls,
       });
       this.listenPort = bound.port;
     }
@@ -197,7 +198,7 @@ class AgentRuntime implements Agent {
       const port = o.controllerPort ?? AGENT_DEFAULTS.controllerPort;
       this.link = this.endpoint.connect({
         host, port, subscriptions: [this.topic], remoteTopics: [this.topic], retry: { initialMs: 250, maxMs: 5000 },
-        proof: { id: this.name, key }, principal: CONTROLLER, ...clientTls,
+        proof: shared, principal: CONTROLLER, ...clientTls,
       });
       let reported = '';
       let refusal = '';

@@ -4,11 +4,12 @@ import { resolveControllerOptions, type ControllerFlags } from './config.js';
 import { StateLockError, startController } from './main.js';
 import { StoreError } from './store.js';
 import { agentKey, controllerSecret, writeKeyFile } from '../management/agent-key.js';
+import { USABLE_NAME } from '../management/identifiers.js';
 
 /** `zeek-mgmt agent-key NAME -o FILE`. */
 export function writeAgentKey(agent: string, flags: { name?: string; stateDir?: string; output: string }): number {
   const say = (line: string): void => { process.stderr.write(`zeek-mgmt agent-key: ${line}\n`); };
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/.test(agent)) { say(`agent name ${JSON.stringify(agent)} may hold only letters, digits, '_', '.', ':' and '-'`); return 2; }
+  if (!USABLE_NAME.test(agent)) { say(`agent name ${JSON.stringify(agent)} may hold only letters, digits, '_', '.', ':' and '-'`); return 2; }
   const resolved = resolveControllerOptions({ ...(flags.name ? { name: flags.name } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
   if (!resolved.ok) { say(resolved.error); return 2; }
   const secret = controllerSecret(resolved.value.stateDir);

@@ -8,17 +8,16 @@
  * auth file are read again on SIGHUP.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { agentKey, controllerSecret } from '../management/agent-key.js';
+import { agentKey, controllerSecret, controllerSide } from '../management/agent-key.js';
 import { AuthTable } from '../management/auth-file.js';
 import { agentRole, type ClientRole } from '../management/access.js';
 import { TOPIC_CONTROLLER, agentTopic } from '../management/api.js';
 import type { ManagementLogger } from '../management/log.js';
 import { TlsMaterial } from '../management/tls-material.js';
-import { requestCredentials, type Admission, type Authorize, type Credentials, type LinkOptions, type ListenOptions } from '../protocol/index.js';
+import { USABLE_NAME } from '../management/identifiers.js';
+import { requestCredentials, type Admission, type Authorize, type Credentials, type LinkOptions, type ListenOptions, type SharedKey } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
 
-/** Agent names as the agent's settings accept them: the key id on the wire is checked against this before any key is derived. */
-const AGENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 
 export class ControllerAccess {
   private constructor(
@@ -80,7 +79,7 @@ export class ControllerAccess {
 
   /** How the controller dials an instance's agent: proving that agent's key, over TLS when configured. */
   agentLink(name: string): Pick<LinkOptions, 'proof' | 'principal' | 'tls'> {
-    return { proof: { id: name, key: agentKey(this.secret, name) }, principal: agentRole(name), ...(this.tls ? { tls: this.tls.client } : {}) };
+    return { proof: controllerSide(name, agentKey(this.secret, name)), principal: agentRole(name), ...(this.tls ? { tls: this.tls.client } : {}) };
   }
 
   /** SIGHUP: TLS files and the auth file again; what failed keeps its old contents. Returns the problems. */
@@ -104,8 +103,9 @@ export class ControllerAccess {
     return this.tls ? { tls: this.tls.server } : {};
   }
 
-  private keyOf(id: string): Buffer | undefined {
-    return AGENT_NAME.test(id) ? agentKey(this.secret, id) : undefined;
+  private keyOf(id: string): SharedKey | undefined {
+    // The key id on the wire is a usable instance name before any key is derived for it.
+    return USABLE_NAME.test(id) ? controllerSide(id, agentKey(this.secret, id)) : undefined;
   }
 
   private admitClient(c: Credentials): Admission {

@@ -10,12 +10,23 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Outcome } from '../protocol/errors.js';
+import type { SharedKey } from '../protocol/admission.js';
 
 export const AGENT_SECRET_FILE = 'agent-secret';
 
 /** The key of agent `name` under the installation secret. */
 export function agentKey(secret: Buffer, name: string): Buffer {
   return createHmac('sha256', secret).update(`zeek-mgmt agent key\0${name}`).digest();
+}
+
+/** Agent `name`'s side of its key: what its listener answers with and its dial proves; it accepts only the controller's proofs. */
+export function agentSide(name: string, key: Buffer): SharedKey {
+  return { id: name, key, self: 'agent', peer: 'controller' };
+}
+
+/** The controller's side of agent `name`'s key: it accepts only that agent's proofs. */
+export function controllerSide(name: string, key: Buffer): SharedKey {
+  return { id: name, key, self: 'controller', peer: 'agent' };
 }
 
 /** The installation secret in the controller's state directory, made (0600) if absent. */

@@ -38,8 +38,11 @@ export function isLoopback(address: string): boolean {
  * the upgrade with its own nonce and an HMAC over both: the dialler checks
  * it before it says anything (a process squatting the port learns nothing
  * and can command nothing), then sends its own HMAC, over the listener's
- * fresh nonce, as its first frame. Roles are part of the MAC input, so
- * neither proof can be reflected as the other.
+ * fresh nonce, as its first frame. Each proof names the party that made it
+ * (`self` of its SharedKey: e.g. `agent` or `controller`), not the side of
+ * the connection: an agent both listens and dials with its one key, so a
+ * proof its listener made must not pass as its controller's on its own dial
+ * (a port squatter relaying between the two would otherwise be admitted).
  */
 export const KeyProof = {
   idHeader: 'x-zeek-mgmt-key-id',
@@ -48,8 +51,8 @@ export const KeyProof = {
   /** The dialler's proof frame type: `{"type":"key-proof","proof":"…"}`. */
   frameType: 'key-proof',
   nonce: (): string => randomBytes(24).toString('base64url'),
-  listenerProof: (key: Buffer, id: string, dialler: string, listener: string): string => mac(key, 'listener', id, dialler, listener),
-  diallerProof: (key: Buffer, id: string, dialler: string, listener: string): string => mac(key, 'dialler', id, dialler, listener),
+  /** The proof `prover` (one side of `shared`) gives for this pair of nonces. */
+  proof: (shared: SharedKey, prover: string, dialler: string, listener: string): string => mac(shared.key, prover, shared.id, dialler, listener),
   same(a: string, b: string): boolean {
     const x = Buffer.from(a);
     const y = Buffer.from(b);
@@ -61,8 +64,12 @@ export interface SharedKey {
   /** Which key (e.g. the agent's name): the listener looks it up. */
   readonly id: string;
   readonly key: Buffer;
+  /** The party holding this side (e.g. `agent`), named in the proofs it makes. */
+  readonly self: string;
+  /** The party the other side must be (e.g. `controller`): only its proofs are accepted. */
+  readonly peer: string;
 }
 
-function mac(key: Buffer, role: string, id: string, dialler: string, listener: string): string {
-  return createHmac('sha256', key).update(['zeek-mgmt key proof v1', role, id, dialler, listener].join('\0')).digest('base64url');
+function mac(key: Buffer, prover: string, id: string, dialler: string, listener: string): string {
+  return createHmac('sha256', key).update(['zeek-mgmt key proof v2', prover, id, dialler, listener].join('\0')).digest('base64url');
 }

@@ -13,7 +13,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from './ws.js';
-import { KeyProof, type Admission, type Admit, type Credentials } from './admission.js';
+import { KeyProof, type Admission, type Admit, type Credentials, type SharedKey } from './admission.js';
 import { requestCredentials } from './credentials.js';
 import { BROWSER_PROTOCOL, decodeHandshake, encodeAck, encodeError, ErrorCode, WS_PATH } from './envelope.js';
 import { DecodeError } from './errors.js';
@@ -40,7 +40,7 @@ export interface ListenOptions extends SessionOptions {
   /** Decides who a session is; without it every session is admitted with no principal. */
   admit?: Admit;
   /** Shared keys a dialler may prove (by id); an unknown id is refused. */
-  keyFor?: (id: string) => Buffer | undefined;
+  keyFor?: (id: string) => SharedKey | undefined;
   /**
    * Browser origins allowed besides same-origin on an address (zeek-client
    * sends `Origin: http://<host:port it dialled>`). A handshake with any
@@ -69,7 +69,7 @@ export function narrowTopics(wanted: readonly string[], allowed: readonly string
 }
 
 /** A shared-key challenge in flight for one upgrade request. */
-interface Challenge { id: string; key: Buffer; diallerNonce: string; listenerNonce: string }
+interface Challenge { shared: SharedKey; diallerNonce: string; listenerNonce: string }
 
 /** `admission`: the verdict, when no key proof is awaited. */
 interface Pending { credentials: Credentials; challenge?: Challenge; admission?: Admission }
@@ -196,7 +196,7 @@ export class Listener {
     if (challenge) {
       this.extraHeaders.set(req, [
         `${KeyProof.nonceHeader}: ${challenge.listenerNonce}`,
-        `${KeyProof.proofHeader}: ${KeyProof.listenerProof(challenge.key, challenge.id, challenge.diallerNonce, challenge.listenerNonce)}`,
+        `${KeyProof.proofHeader}: ${KeyProof.proof(challenge.shared, challenge.shared.self, challenge.diallerNonce, challenge.listenerNonce)}`,
       ]);
     } else {
       // Without a key to prove, the verdict is known now: refuse in HTTP, before any WebSocket.
@@ -220,9 +220,9 @@ export class Listener {
     if (typeof id !== 'string' || typeof diallerNonce !== 'string' || !/^[\w-]{16,128}$/.test(diallerNonce)) {
       return { ok: false, status: 401, error: `a key proof needs one ${KeyProof.idHeader} and one ${KeyProof.nonceHeader} header` };
     }
-    const key = this.options.keyFor?.(id);
-    if (!key) return { ok: false, status: 403, error: `no shared key for ${JSON.stringify(id.slice(0, 100))} here` };
-    return { ok: true, value: { credentials: c, challenge: { id, key, diallerNonce, listenerNonce: KeyProof.nonce() } } };
+    const shared = this.options.keyFor?.(id);
+    if (!shared) return { ok: false, status: 403, error: `no shared key for ${JSON.stringify(id.slice(0, 100))} here` };
+    return { ok: true, value: { credentials: c, challenge: { shared, diallerNonce, listenerNonce: KeyProof.nonce() } } };
   }
 
   private admit(credentials: Credentials): Admission {
@@ -297,11 +297,11 @@ export class Listener {
     } catch {
       proof = undefined;
     }
-    if (typeof proof !== 'string') return { ok: false, error: `expected the key proof for ${ch.id} as the first message` };
-    if (!KeyProof.same(proof, KeyProof.diallerProof(ch.key, ch.id, ch.diallerNonce, ch.listenerNonce))) {
-      this.host.log.warn({ listener: this.options.name, keyId: ch.id, remoteAddress: pending.credentials.remoteAddress }, 'wrong key proof');
-      return { ok: false, error: `wrong proof of the key for ${ch.id}` };
+    if (typeof proof !== 'string') return { ok: false, error: `expected the key proof for ${ch.shared.id} as the first message` };
+    if (!KeyProof.same(proof, KeyProof.proof(ch.shared, ch.shared.peer, ch.diallerNonce, ch.listenerNonce))) {
+      this.host.log.warn({ listener: this.options.name, keyId: ch.shared.id, remoteAddress: pending.credentials.remoteAddress }, 'wrong key proof');
+      return { ok: false, error: `wrong proof of the key for ${ch.shared.id}` };
     }
-    return this.admit({ ...pending.credentials, keyId: ch.id });
+    return this.admit({ ...pending.credentials, keyId: ch.shared.id });
   }
 }

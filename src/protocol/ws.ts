@@ -87,7 +87,7 @@ export function dial(url: string, options: DialOptions, done: (result: DialResul
         fail({ kind: 'unproven', detail: 'the server did not prove the shared key (is it ours, and does it know this key?)' });
         return;
       }
-      if (!KeyProof.same(answer, KeyProof.listenerProof(proof.key, proof.id, diallerNonce, nonce))) {
+      if (!KeyProof.same(answer, KeyProof.proof(proof, proof.peer, diallerNonce, nonce))) {
         fail({ kind: 'unproven', detail: `the server's proof of the key for ${proof.id} is wrong: it holds another key` });
         return;
       }
@@ -97,7 +97,7 @@ export function dial(url: string, options: DialOptions, done: (result: DialResul
   ws.once('open', () => {
     if (proof) {
       if (listenerNonce === '') return; // refused in 'upgrade'; the socket is closing
-      ws.send(JSON.stringify({ type: KeyProof.frameType, proof: KeyProof.diallerProof(proof.key, proof.id, diallerNonce, listenerNonce) }));
+      ws.send(JSON.stringify({ type: KeyProof.frameType, proof: KeyProof.proof(proof, proof.self, diallerNonce, listenerNonce) }));
     }
     ws.send(JSON.stringify(options.subscriptions));
   });

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { writeKeyFile } from '../../src/management/agent-key.js';
+import { controllerSide, writeKeyFile } from '../../src/management/agent-key.js';
+import type { SharedKey } from '../../src/protocol/index.js';
 import { dirname, join } from 'node:path';
 import { Endpoint, type PeerInfo, type ZeekEvent, decodeEvent } from '../../src/protocol/index.js';
 import {
@@ -29,7 +30,7 @@ export class FakeController {
   static async start(port = 0): Promise<FakeController> {
     const endpoint = new Endpoint();
     const bound = await endpoint.listen({
-      host: '127.0.0.1', port, keyFor: () => TEST_AGENT_KEY,
+      host: '127.0.0.1', port, keyFor: (id) => controllerSide(id, TEST_AGENT_KEY),
       admit: (c) => (c.keyId ? { ok: true, principal: `agent:${c.keyId}` } : { ok: false, error: 'agents prove their key' }),
     });
     const c = new FakeController(endpoint, bound.port);
@@ -94,7 +95,7 @@ export function testKeyFile(): string {
 }
 
 /** What a controller proves when it dials a test agent. */
-export const controllerProof = (name = AGENT): { proof: { id: string; key: Buffer }; principal: string } => ({ proof: { id: name, key: TEST_AGENT_KEY }, principal: 'controller' });
+export const controllerProof = (name = AGENT): { proof: SharedKey; principal: string } => ({ proof: controllerSide(name, TEST_AGENT_KEY), principal: 'controller' });
 
 export function node(name: string, role: Node['role'], extra: Partial<Node> = {}): Node {
   return { name, instance: AGENT, role, state: 'PENDING', env: {}, ...extra };

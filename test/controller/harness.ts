@@ -12,7 +12,7 @@ import {
 } from '../../src/management/index.js';
 import { Endpoint, decodeEvent, str, vector, type PeerInfo, type ZeekEvent } from '../../src/protocol/index.js';
 import { spawnCli, type Proc } from '../helpers/process.js';
-import { AGENT_SECRET_FILE, agentKey, readKeyFile, writeKeyFile } from '../../src/management/agent-key.js';
+import { AGENT_SECRET_FILE, agentKey, agentSide, readKeyFile, writeKeyFile } from '../../src/management/agent-key.js';
 
 export interface ControllerProc {
   proc: Proc;
@@ -129,16 +129,16 @@ export class TestAgent {
 
   /** Dials the controller's agent port once (no retry), proving this agent's key under the controller's secret. */
   async connect(at: { agentPort: number; stateDir: string }): Promise<void> {
-    const proof = { id: this.name, key: testAgentKey(at.stateDir, this.name) };
+    const proof = agentSide(this.name, testAgentKey(at.stateDir, this.name));
     await this.endpoint.connect({ host: '127.0.0.1', port: at.agentPort, subscriptions: [agentTopic(this.name)], retry: false, proof, principal: 'controller' }).ready();
   }
 
   /** Listens so the controller can dial this instance (which it does proving this agent's key). */
   async listen(at: { stateDir: string }, port = 0): Promise<number> {
-    const key = testAgentKey(at.stateDir, this.name);
+    const shared = agentSide(this.name, testAgentKey(at.stateDir, this.name));
     return (await this.endpoint.listen({
       host: '127.0.0.1', port, name: 'controller',
-      keyFor: (id) => (id === this.name ? key : undefined), admit: () => ({ ok: true, principal: 'controller' }),
+      keyFor: (id) => (id === this.name ? shared : undefined), admit: () => ({ ok: true, principal: 'controller' }),
     })).port;
   }
 

@@ -11,12 +11,15 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { AgentApi, ControllerApi, TOPIC_CONTROLLER, agentTopic } from '../../src/management/index.js';
-import { Endpoint, encodeData, encodeEvent } from '../../src/protocol/index.js';
-import { WebSocket } from '../../src/protocol/ws.js';
+import { Endpoint, KeyProof, encodeData, encodeEvent } from '../../src/protocol/index.js';
+import { WebSocket, WebSocketServer as WsServer } from '../../src/protocol/ws.js';
 import { TestCa } from '../helpers/certs.js';
 import { eventually, freePort, removeTempDirs, runCli, spawnCli, spawnProc, stopAll, tempDir } from '../helpers/process.js';
 import { agentKeyFile, startControllerProc, testAgentKey, TestClient } from '../controller/harness.js';
+import { agentSide, controllerSide } from '../../src/management/agent-key.js';
 
 const MINI = fileURLToPath(new URL('../../../examples/mini.ini', import.meta.url));
 const ZEEK_CLIENT = process.env.ZEEK_CLIENT ?? '/opt/zeek-client/zeek-client';
@@ -249,7 +252,7 @@ describe('agents', () => {
     closers.push(() => impostor.close());
     const topic = agentTopic('agent-mallory');
     const link = impostor.connect({ host: '127.0.0.1', port: ctl.agentPort, subscriptions: [topic], retry: false,
-      proof: { id: 'agent-mallory', key: testAgentKey(ctl.stateDir, 'agent-mallory') } });
+      proof: agentSide('agent-mallory', testAgentKey(ctl.stateDir, 'agent-mallory')) });
     const peer = await link.ready();
     impostor.publishEvent(topic, AgentApi.notifyAgentHello.make('agent-real', 'evil', true, 1), { to: peer.id });
     await ctl.proc.waitFor(/refused a hello as instance agent-real from a session proven as agent:agent-mallory/);
@@ -257,7 +260,7 @@ describe('agents', () => {
     const wrongKey = new Endpoint();
     closers.push(() => wrongKey.close());
     const failed = wrongKey.connect({ host: '127.0.0.1', port: ctl.agentPort, subscriptions: [agentTopic('agent-real')], retry: false,
-      proof: { id: 'agent-real', key: testAgentKey(ctl.stateDir, 'agent-mallory') } });
+      proof: agentSide('agent-real', testAgentKey(ctl.stateDir, 'agent-mallory')) });
     await assert.rejects(failed.ready(), /not the peer we meant to reach: the server's proof of the key for agent-real is wrong/);
 
     const instances = await watcher.request((r) => ControllerApi.getInstances.request.make(r), ControllerApi.getInstances.response);
@@ -284,8 +287,43 @@ describe('agents', () => {
     assert.equal(await handshakeStatus(port, {}), 403, 'no key proof');
     const local = new Endpoint();
     closers.push(() => local.close());
-    const link = local.connect({ host: '127.0.0.1', port, subscriptions: [agentTopic('agent-x')], retry: false, proof: { id: 'agent-x', key: Buffer.alloc(32, 7) } });
+    const link = local.connect({ host: '127.0.0.1', port, subscriptions: [agentTopic('agent-x')], retry: false, proof: controllerSide('agent-x', Buffer.alloc(32, 7)) });
     await assert.rejects(link.ready(), /proof of the key for agent-x is wrong/);
+  });
+
+  test('a process squatting the controller\'s port cannot relay the agent\'s own listener proof back to the agent\'s dial, nor the agent\'s dial proof to its listener', async () => {
+    const dir = tempDir();
+    const listenPort = await freePort();
+    const key = writeSecret('c3VwZXItc2VjcmV0LWFnZW50LWtleS0xMjM0NTY3OA\n');
+    // The squatter answers the agent's dial with what the agent's own listener says to the same nonce.
+    const relayed: { listenerSaid?: string; acked: boolean } = { acked: false };
+    const squat = createServer();
+    const wss = new WsServer({ noServer: true });
+    squat.on('upgrade', (req, socket, head) => {
+      const toListener = new WebSocket(`ws://127.0.0.1:${listenPort}/v1/messages/json`, {
+        headers: { [KeyProof.idHeader]: String(req.headers[KeyProof.idHeader]), [KeyProof.nonceHeader]: String(req.headers[KeyProof.nonceHeader]) },
+      });
+      closers.push(async () => { toListener.terminate(); });
+      toListener.on('error', () => undefined);
+      toListener.on('message', (m) => { if (String(m).includes('"ack"')) relayed.acked = true; });
+      toListener.once('upgrade', (res) => {
+        relayed.listenerSaid = String(res.headers[KeyProof.proofHeader]);
+        wss.once('headers', (h) => h.push(`${KeyProof.nonceHeader}: ${String(res.headers[KeyProof.nonceHeader])}`, `${KeyProof.proofHeader}: ${relayed.listenerSaid}`));
+        wss.handleUpgrade(req, socket, head, (fromAgent) => {
+          // Whatever the agent's dial sends (its proof, then its handshake) goes on to its listener.
+          fromAgent.on('message', (m) => { if (toListener.readyState === toListener.OPEN) toListener.send(String(m)); });
+        });
+      });
+    });
+    await new Promise<void>((resolve) => squat.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => { squat.close(); wss.close(); });
+    const agent = spawnCli(['agent', '--name', 'agent-x', '--listen-port', String(listenPort), '--controller', `127.0.0.1:${(squat.address() as AddressInfo).port}`,
+      '--state-dir', join(dir, 'a'), '--runtime', 'sim', '--key-file', key]);
+    closers.push(() => agent.stop());
+    await agent.waitFor(/the server's proof of the key for agent-x is wrong/, 15000);
+    assert.ok(relayed.listenerSaid, 'the squatter did get a proof from the agent\'s listener to relay');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(relayed.acked, false, 'the agent\'s listener admitted nobody');
   });
 });
 

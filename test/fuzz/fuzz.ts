@@ -66,7 +66,7 @@ function openSession(port: number, first: Frame | undefined, timeoutMs: number, 
   if (proof) {
     ws.once('upgrade', (res) => {
       const theirs = String(res.headers[KeyProof.nonceHeader] ?? '');
-      proofFrame = JSON.stringify({ type: KeyProof.frameType, proof: KeyProof.diallerProof(proof.key, proof.id, nonce, theirs) });
+      proofFrame = JSON.stringify({ type: KeyProof.frameType, proof: KeyProof.proof(proof, proof.self, nonce, theirs) });
     });
   }
   const session: Session = { ws, errors: 0, closed: false, open: Promise.resolve(false) };

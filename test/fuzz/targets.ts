@@ -13,6 +13,7 @@ import { loadAgentState } from '../../src/agent/state-store.js';
 import { SIM_SCRIPT } from '../../src/agent/runtimes/sim.js';
 import { freePort, pidAlive, spawnCli, spawnProc, tempDir, type Proc } from '../helpers/process.js';
 import { startControllerProc, testAgentKey, TestClient } from '../controller/harness.js';
+import { agentSide } from '../../src/management/agent-key.js';
 import { controllerProof, testKeyFile } from '../agent/harness.js';
 import { ENTRY_APIS, handshakeArb, messageArb } from './frames.js';
 import type { FuzzTarget } from './fuzz.js';
@@ -63,7 +64,7 @@ export async function startTargets(): Promise<Targets> {
     { name: 'controller client port', pid: ctl.proc.pid, port: ctl.clientPort, mode: 'messages', handshake: JSON.stringify([TOPIC_CONTROLLER]), frames: messageArb(TOPIC_CONTROLLER, ENTRY_APIS.client) },
     // As a compromised agent would: proving its key, then anything on and off its own topic.
     { name: 'controller agent port', pid: ctl.proc.pid, port: ctl.agentPort, mode: 'messages', handshake: JSON.stringify([TOPIC_AGENT_PREFIX]), frames: messageArb(TOPIC_AGENT_PREFIX, ENTRY_APIS.agent),
-      proof: { id: 'agent-fuzz', key: testAgentKey(ctl.stateDir, 'agent-fuzz') } },
+      proof: agentSide('agent-fuzz', testAgentKey(ctl.stateDir, 'agent-fuzz')) },
     { name: 'agent handshake', pid: agent.pid, port: agentPort, mode: 'handshake', frames: handshakeArb, proof: controllerProof('agent-fuzz').proof },
     // As a controller holding the agent's key would.
     { name: 'agent listener', pid: agent.pid, port: agentPort, mode: 'messages', handshake: JSON.stringify([agentTopic('agent-fuzz')]), frames: messageArb(agentTopic('agent-fuzz'), ENTRY_APIS.agent),
