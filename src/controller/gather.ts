@@ -115,8 +115,10 @@ export class Gatherer {
     this.tracker.finish(childId);
     this.log[child.state.level]({ reqid: childId, parent: req.id, instance: child.state.instance, results: results.length }, `rx ${event}`);
     req.state.outstanding.delete(childId);
-    // Agents' results go to the client as they came (the original does the same).
-    req.state.results.push(...results);
+    // Agents' results go to the client as they came (the original does the same), except that an agent speaks for its
+    // own instance only: a Result naming another one is put under the instance that answered.
+    const asked = child.state.instance;
+    req.state.results.push(...results.map((r) => (r.instance === undefined || r.instance === asked ? r : { ...r, instance: asked })));
     this.completeIfDone(req);
     return true;
   }

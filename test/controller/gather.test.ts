@@ -58,6 +58,14 @@ describe('Gatherer', () => {
     assert.deepEqual(done[0]!.results.map((r) => r.node), ['real']);
   });
 
+  test('an agent speaks for its own instance only: a Result naming another instance is put under the one that answered', () => {
+    const { sent, gather, done, start } = setup();
+    gather.fanOut(start({ id: 'names' }), ['agent-a'], AgentApi.getNodes);
+    gather.answered(childOf(sent, 'agent-a'), [success('x', { instance: 'agent-b', node: 'm' }), success('x', { instance: 'agent-a', node: 'n' }), success('x', { node: 'o' })],
+      'get_nodes_response', 'agent-a');
+    assert.deepEqual(done[0]!.results.map((r) => [r.instance, r.node]), [['agent-a', 'm'], ['agent-a', 'n'], [undefined, 'o']]);
+  });
+
   test('an instance without a session fails at once; nobody to ask completes at once', () => {
     const { sent, gather, done, start } = setup(['agent-a']);
     gather.fanOut(start({ id: 'r1', results: [failure('r1', 'unknown cluster node', { node: 'x' })] }), ['agent-a', 'agent-z'], AgentApi.getNodes);
