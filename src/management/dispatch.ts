@@ -105,12 +105,14 @@ export class EventDispatcher {
       if (!this.known.has(event.name)) this.onInvalid({ from, topic: clip(topic), event: name, error: `unknown event ${name}` });
       return;
     }
+    // A refused or undecodable request is answered (so its client does not wait) when its id is a string within the limit.
+    const first = event.args[0];
+    const request = entry.served && first?.type === 'string' && first.value.length <= this.maxReqidLength
+      ? { request: { spec: entry.served, reqid: first.value } } : {};
     if (entry.served) {
       const denied = this.authorize(entry.served, from);
       if (denied !== undefined) {
-        const first = event.args[0];
-        const request = first?.type === 'string' ? { request: { spec: entry.served, reqid: first.value } } : {};
-        this.onInvalid({ from, topic, event: event.name, error: denied, denied: true, ...request });
+        this.onInvalid({ from, topic: clip(topic), event: name, error: denied, denied: true, ...request });
         return;
       }
     }
@@ -119,9 +121,6 @@ export class EventDispatcher {
       call = entry.decode(event);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      const first = event.args[0];
-      const answerable = entry.served && first?.type === 'string' && first.value.length <= this.maxReqidLength;
-      const request = answerable ? { request: { spec: entry.served!, reqid: (first as { value: string }).value } } : {};
       this.onInvalid({ from, topic: clip(topic), event: name, error: `${name}: ${err.message}`, ...request });
       return;
     }

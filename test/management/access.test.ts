@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { AgentApi, ControllerApi, NodeApi, anyone, clientPolicy, nobody, onlyRole, type RequestKind } from '../../src/management/index.js';
 import { AuthTable } from '../../src/management/auth-file.js';
 import { originAllowed } from '../../src/protocol/origin.js';
-import type { PeerInfo } from '../../src/protocol/index.js';
+import { encodeEvent, type PeerInfo } from '../../src/protocol/index.js';
+import { EventDispatcher, type InvalidEvent } from '../../src/management/dispatch.js';
 
 const peer = (principal?: string): PeerInfo => ({ id: 'p', direction: 'inbound', remoteAddress: '127.0.0.1', remotePort: 1, subscriptions: [], ...(principal ? { principal } : {}) });
 const requests = (api: object): RequestKind[] => Object.values(api).filter((s): s is RequestKind => 'requestName' in s);
@@ -25,6 +26,17 @@ describe('authorisation by role', () => {
     assert.match(onlyRole('controller')(AgentApi.deploy, peer('operator')) ?? '', /deploy_request is accepted from the controller only; this session has role operator/);
     assert.match(nobody(AgentApi.deploy, peer('controller')) ?? '', /not served here/);
     assert.equal(anyone(AgentApi.deploy, peer()), undefined);
+  });
+
+  test('a refused request is answered under its id when the id is within the limit, never echoing a longer one', () => {
+    const problems: InvalidEvent[] = [];
+    const d = new EventDispatcher([ControllerApi], (p) => problems.push(p), clientPolicy, { maxReqidLength: 64 })
+      .serve(ControllerApi.deploy, () => assert.fail('a viewer\'s deploy is not served'));
+    const ask = (reqid: string): void => d.handle({ topic: 'zeek/management/controller', from: peer('viewer'), value: encodeEvent(ControllerApi.deploy.request.make(reqid)) });
+    ask('short-id');
+    ask('x'.repeat(10_000));
+    assert.deepEqual(problems.map((p) => [p.denied, p.request?.reqid]), [[true, 'short-id'], [true, undefined]]);
+    assert.match(problems[1]!.error, /needs the operator role/);
   });
 });
 
