@@ -6,10 +6,11 @@
  * of these are kept per node. They live outside the node directory, so no
  * restart or redeploy touches them; `diag` ships them.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitRecord } from '../management/index.js';
 import { tailFile } from './outputs.js';
+import { readTail } from '../management/file-tail.js';
 
 export const DEFAULT_KEEP_CRASHES = 5;
 /** How much of stdout and stderr a crash directory keeps (their ends). */
@@ -17,6 +18,7 @@ const OUTPUT_TAIL_BYTES = 1024 * 1024;
 const OUTPUT_TAIL_LINES = 20_000;
 /** Files of the node directory worth keeping as they were. */
 const COPIED = ['loaded-scripts'];
+const COPIED_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface CrashInfo extends ExitRecord {
   node: string;
@@ -35,7 +37,11 @@ export function saveCrash(stateDir: string, nodeDir: string, info: CrashInfo, ke
   for (const stream of ['stdout', 'stderr']) {
     writeFileSync(join(dir, stream), `${tailFile(join(nodeDir, stream), OUTPUT_TAIL_LINES, OUTPUT_TAIL_BYTES)}\n`);
   }
-  for (const name of COPIED) if (existsSync(join(nodeDir, name))) copyFileSync(join(nodeDir, name), join(dir, name));
+  // Read, never copied: the node's directory may belong to its user, who could have put a link or a pipe there.
+  for (const name of COPIED) {
+    const text = readTail(join(nodeDir, name), COPIED_MAX_BYTES);
+    if (text) writeFileSync(join(dir, name), text);
+  }
   writeFileSync(join(dir, 'exit.json'), `${JSON.stringify(info, null, 2)}\n`);
   writeFileSync(join(dir, 'files.txt'), listing(nodeDir));
   for (const old of crashDirs(stateDir, info.node).slice(keep)) rmSync(old, { recursive: true, force: true });
@@ -54,16 +60,20 @@ export function crashDirs(stateDir: string, node: string): string[] {
   return names.sort().reverse().map((n) => join(root, n));
 }
 
-/** `size  mtime  name` for each file of a directory. */
-function listing(dir: string): string {
-  const lines: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    try {
-      const st = statSync(join(dir, name));
-      lines.push(`${String(st.size).padStart(12)}  ${st.mtime.toISOString()}  ${name}${st.isDirectory() ? '/' : ''}`);
-    } catch {
-      // gone meanwhile
-    }
+/** `size  mtime  name` for each entry of a directory (links as themselves, `name -> …`; not followed). */
+export function listing(dir: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return '\n';
   }
-  return `${lines.join('\n')}\n`;
+  return names.map((name) => {
+    try {
+      const st = lstatSync(join(dir, name));
+      return `${String(st.size).padStart(12)}  ${st.mtime.toISOString()}  ${name}${st.isDirectory() ? '/' : st.isSymbolicLink() ? ' -> …' : ''}`;
+    } catch {
+      return `${''.padStart(12)}  ${''.padStart(24)}  ${name} (gone)`;
+    }
+  }).join('\n') + '\n';
 }

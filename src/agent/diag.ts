@@ -7,13 +7,14 @@
  * FILE_LIMIT, and the whole stops at TOTAL_LIMIT, so the answer fits a
  * message.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { arch, release, type as osType, version as osVersion } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Node, NodeStatus } from '../management/index.js';
 import { logText } from '../management/log-search.js';
-import { crashDirs } from './crash-dirs.js';
-import { KEEP_ROTATED, STREAMS, tailFile } from './outputs.js';
+import { crashDirs, listing } from './crash-dirs.js';
+import { readTail } from '../management/file-tail.js';
+import { KEEP_ROTATED, STREAMS } from './outputs.js';
 
 const FILE_LIMIT = 256 * 1024;
 const TOTAL_LIMIT = 8 * 1024 * 1024;
@@ -59,23 +60,13 @@ function limits(pid: number | undefined): string {
   return `# node process ${pid ?? '-'}\n${node}\n# the agent (pid ${process.pid}): what a node started now inherits\n${read('/proc/self/limits')}`;
 }
 
+
 function safeList(dir: string): string[] {
   try {
     return readdirSync(dir).sort();
   } catch {
     return [];
   }
-}
-
-function listing(dir: string): string {
-  return safeList(dir).map((name) => {
-    try {
-      const st = statSync(join(dir, name));
-      return `${String(st.size).padStart(12)}  ${st.mtime.toISOString()}  ${name}${st.isDirectory() ? '/' : ''}`;
-    } catch {
-      return `${''.padStart(12)}  ${''.padStart(24)}  ${name} (gone)`;
-    }
-  }).join('\n') + '\n';
 }
 
 /** Files within the limits: each cut to its end, none beyond the total. */
@@ -94,10 +85,18 @@ class Files {
     this.files.set(name, text);
   }
 
+  /** A regular file's end (never through a link: the node's directory may belong to its user). */
   addFile(name: string, path: string): void {
-    if (!existsSync(path) || !statSync(path).isFile()) return;
-    const size = statSync(path).size;
-    this.add(name, size > FILE_LIMIT ? `[cut to its last bytes of ${size}]\n${tailFile(path, Number.MAX_SAFE_INTEGER, FILE_LIMIT - 100)}\n` : readFileSync(path, 'utf8'));
+    let size: number;
+    try {
+      const st = lstatSync(path);
+      if (!st.isFile()) return;
+      size = st.size;
+    } catch {
+      return;
+    }
+    const text = readTail(path, FILE_LIMIT - 100);
+    this.add(name, size > FILE_LIMIT - 100 ? `[cut to its last bytes of ${size}]\n${text}` : text);
   }
 
   all(): Map<string, string> {

@@ -11,12 +11,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendPortsOf, type ClusterLayout } from '../management/cluster-layout.js';
 import type { ExitRecord, Node, NodeOutputs, NodeStatus, State } from '../management/index.js';
 import { BUNDLE_DIR } from '../management/bundle.js';
-import { makePrivateDir, type Owner } from '../management/private-files.js';
+import { makePrivateDir, writePrivateFile, type Owner } from '../management/private-files.js';
+import { readTail } from '../management/file-tail.js';
 import type { Logger, Outcome } from '../protocol/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { NodeChannel, NodeSession } from './node-channel.js';
@@ -99,6 +99,8 @@ const ADOPTED_POLL_MS = 500;
 const READY_POLL_MS = 250;
 const MGMT_HOST = '127.0.0.1';
 const LAST_EXIT_FILE = 'last-exit.json';
+/** More than an exit record ever takes; a bigger file is not one. */
+const LAST_EXIT_MAX_BYTES = 16 * 1024;
 
 export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
   state: State = 'PENDING';
@@ -404,7 +406,8 @@ export class SupervisedNode extends EventEmitter<SupervisedNodeEvents> {
     this.lastExit = { description: how.description, outputs: readOutputs(this.dir), generation };
     this.exitRecord = { time: new Date().toISOString(), ...how };
     try {
-      writeFileSync(join(this.dir, LAST_EXIT_FILE), `${JSON.stringify(this.exitRecord)}\n`);
+      // The node's directory may belong to the node's user: never write through what it put there.
+      writePrivateFile(join(this.dir, LAST_EXIT_FILE), `${JSON.stringify(this.exitRecord)}\n`);
     } catch {
       // The directory is gone (the node was dropped); the record in memory serves.
     }
@@ -451,7 +454,7 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): ExitH
 /** The exit record an earlier run left, if it reads as one. */
 function readLastExit(dir: string): ExitRecord | undefined {
   try {
-    const raw = JSON.parse(readFileSync(join(dir, LAST_EXIT_FILE), 'utf8')) as Partial<ExitRecord>;
+    const raw = JSON.parse(readTail(join(dir, LAST_EXIT_FILE), LAST_EXIT_MAX_BYTES)) as Partial<ExitRecord>;
     if (typeof raw.time !== 'string' || typeof raw.description !== 'string') return undefined;
     const record: ExitRecord = { time: raw.time, description: raw.description };
     if (Number.isInteger(raw.code)) record.code = raw.code!;

@@ -6,7 +6,7 @@
  * with O_EXCL and renamed into place (rename replaces a link, it never
  * writes through it), and a directory that is a link is refused.
  */
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
@@ -80,9 +80,21 @@ export function restrictIfPresent(path: string): void {
   }
 }
 
-/** Opens `path` to read, never through a symbolic link. */
+/**
+ * Opens `path` to read: never through a symbolic link, and only a regular
+ * file (a named pipe a node planted in its directory would block the
+ * reader; O_NONBLOCK lets the open return so it can be refused).
+ */
 export function openNoFollow(path: string): number {
-  return openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let regular = false;
+  try {
+    regular = fstatSync(fd).isFile();
+  } finally {
+    if (!regular) closeSync(fd);
+  }
+  if (!regular) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EFTYPE' });
+  return fd;
 }
 
 /**

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentApi } from '../../src/management/index.js';
-import { tempDir } from '../helpers/process.js';
-import { AGENT, FakeController, agentStateDir, cleanup, configuration, node, readPid, spawnAgent, waitForStates } from './harness.js';
+import { eventually, tempDir } from '../helpers/process.js';
+import { spawnSync } from 'node:child_process';
+import { AGENT, FakeController, agentStateDir, cleanup, configuration, getNodes, node, readPid, spawnAgent, waitForStates } from './harness.js';
 
 after(cleanup);
 
@@ -73,6 +74,30 @@ describe('agent files', () => {
     }
     assert.ok(lstatSync(join(nodesDir, 'worker-2', 'cluster-layout.json')).isFile(), 'the link was replaced by the agent\'s own file');
     assert.ok(readPid(stateDir, 'worker-1') > 0);
+  });
+
+  test('what a node may plant in its own directory for its crash (a link at last-exit.json, a pipe at loaded-scripts) is not followed and does not block the agent', async () => {
+    const c = await FakeController.start();
+    const stateDir = agentStateDir();
+    const outside = tempDir('zeek-mgmt-outside-');
+    const nodeDir = join(stateDir, 'nodes', 'worker-1');
+    mkdirSync(nodeDir, { recursive: true });
+    const victim = join(outside, 'victim');
+    writeFileSync(victim, 'do not touch\n');
+    symlinkSync(victim, join(nodeDir, 'last-exit.json'));
+    assert.equal(spawnSync('mkfifo', [join(nodeDir, 'loaded-scripts')]).status, 0);
+    spawnAgent(c.port, stateDir, ['--restart-backoff', '0.2']);
+    const { peer } = await c.hello(AGENT);
+    const nodes = [node('manager', 'MANAGER'), node('worker-1', 'WORKER', { interface: 'lo', env: { ZEEK_MGMT_SIM_CRASH_AFTER: '0.3' } })];
+    const [, results] = await c.request(peer, AGENT, AgentApi.deploy.request, AgentApi.deploy.response, [configuration('planted', nodes), false]);
+    assert.deepEqual(results.map((r) => r.success), [true, true]);
+    await eventually(() => c.notifications(AgentApi.notifyChange).some(([, n, , next]) => n.name === 'worker-1' && next === 'CRASHED'), 10_000);
+    // The agent still answers, has the crash, and wrote its own record, not through the link.
+    await eventually(async () => (await getNodes(c, peer)).get('worker-1')?.lastExit?.description.includes('exited with code 1'), 10_000);
+    assert.equal(readFileSync(victim, 'utf8'), 'do not touch\n');
+    assert.ok(lstatSync(join(nodeDir, 'last-exit.json')).isFile(), 'the link was replaced by the agent\'s own file');
+    const crash = readdirSync(join(stateDir, 'crashes', 'worker-1'))[0]!;
+    assert.ok(!readdirSync(join(stateDir, 'crashes', 'worker-1', crash)).includes('loaded-scripts'), 'the pipe was not copied');
   });
 
   test('--node-user runs nodes as that user in directories of theirs', async (t) => {
