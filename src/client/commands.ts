@@ -203,9 +203,9 @@ export async function check(ctx: ClientContext, file: string, scriptsDir?: strin
   const loaded = await loadClusterConfig(ctx, file, scriptsDir);
   if (!loaded) return 1;
   return askWithConfig(ctx, loaded, api.checkConfiguration, (results) => {
-    const shaped = deployJson(results);
-    for (const r of results) if (!r.success && r.error && r.node !== undefined) ctx.log.error(`${r.node}: ${r.error}`);
-    return print(ctx, shaped);
+    // Each failure once: a node's as `node: reason` (the reason names the script check), others as deploy says them.
+    const failures = results.filter((r) => !r.success && r.error).map((r) => (r.node === undefined ? r.error! : `${r.node}: ${r.error!}`));
+    return print(ctx, { ...deployJson(results), failures });
   });
 }
 

@@ -31,6 +31,7 @@ describe('check', () => {
     const missing = await client(['check', file('missing.ini', '[manager]\nrole = manager\ninstance = agent-a\nscripts = ./nowhere.zeek\n')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /error: manager: node manager failed the script check: fatal error: can't find \.\/nowhere\.zeek/);
+    assert.equal((missing.stderr.match(/failed the script check/g) ?? []).length, 1, `the reason is said once: ${missing.stderr}`);
     assert.equal((JSON.parse(missing.stdout) as { results: { nodes: { manager: { stderr: string } } } }).results.nodes.manager.stderr, "fatal error: can't find ./nowhere.zeek");
 
     const elsewhere = await client(['check', file('elsewhere.ini', '[instances]\nagent-a\nagent-b\n\n[manager]\nrole = manager\ninstance = agent-a\n\n[w1]\nrole = worker\ninstance = agent-b\ninterface = lo\n')]);
