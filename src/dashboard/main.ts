@@ -60,10 +60,15 @@ const session = new Session(window.location, {
   onEvent: notified,
 });
 
-function signIn(token: string): void {
-  rememberToken(token);
+/** A new session with the credentials now at hand (its role is asked again). */
+function reconnect(): void {
   model.role = undefined;
   session.reopen();
+}
+
+function signIn(token: string): void {
+  rememberToken(token);
+  reconnect();
 }
 
 /** The session's role: the controller says which (an operator sees the actions, a viewer does not). */
@@ -206,6 +211,8 @@ const actions: Actions = {
 };
 
 session.open();
+// An address with a token pasted into this tab (only the fragment changed: no new page) signs in at once.
+window.addEventListener('hashchange', () => { if (/(?:^#|&)token=/.test(window.location.hash)) reconnect(); });
 window.setInterval(() => { if (model.link === 'open') void load(loadNodes, loadInstances); }, REFRESH_MS);
 window.setInterval(draw, 1000);
 draw();

@@ -84,7 +84,15 @@ export class Session {
     this.closed = false;
     this.handlers.onLink({ state: 'connecting' });
     const token = pageToken();
-    const ws = openSocket(this.page, token);
+    let ws: WebSocket;
+    try {
+      ws = openSocket(this.page, token);
+    } catch {
+      // A browser sends only HTTP token characters in a subprotocol (no '/', '=', ',', spaces, …): it refuses to open at all.
+      rememberToken('');
+      this.handlers.onLink({ state: 'closed', why: 'a browser cannot send this token (it has characters such as / or = that a WebSocket subprotocol may not hold); sign in with a token of letters, digits and -._~ (openssl rand -hex 24)' });
+      return;
+    }
     this.socket = ws;
     this.acked = false;
     // A browser does not tell why a handshake failed (a refused token and a stopped controller look alike).

@@ -212,6 +212,11 @@ describe('dashboard with authentication', () => {
       assert.equal(await tab.getByTestId('sign-in').count(), 1);
       assert.equal(await actions.count(), 0);
 
+      // A token a browser cannot put in a subprotocol (base64's '/' and '='): said so, and the page can sign in again.
+      await tab.goto(`http://127.0.0.1:${ctl.clientPort}/#token=${encodeURIComponent('abc/def+ghi=')}`);
+      await eventually(async () => /a browser cannot send this token/.test(await tab.getByTestId('problems').textContent() ?? ''), 5000);
+      assert.equal(await tab.getByTestId('sign-in').count(), 1);
+
       await tab.goto(`http://127.0.0.1:${ctl.clientPort}/#token=${viewerToken}`);
       await tab.locator('[data-link="open"]').waitFor();
       await eventually(async () => (await tab.locator('[data-role]').textContent()) === 'role: viewer', 5000);
