@@ -303,7 +303,7 @@ export async function monitor(ctx: ClientContext): Promise<number> {
     const { formatNotification } = await import('./notifications.js');
     return await withConnection(ctx, async (conn) => {
       // Node output and peers' messages may hold escape sequences: printed escaped.
-      conn.onEvent((event) => ctx.stdout(`${new Date().toISOString()} ${printable(formatNotification(event))}\n`));
+      conn.onEvent((event) => ctx.stdout(`${new Date().toISOString()} ${formatNotification(event)}\n`));
       const closed = conn.untilClosed().then((why) => {
         if (!stopping) ctx.log.error(`${why}; monitor stopped`);
         return 1;

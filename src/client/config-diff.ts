@@ -7,6 +7,7 @@
 import type { Configuration } from '../management/types.js';
 import { renderClusterConfig } from './cluster-config.js';
 import { parseIni } from './ini.js';
+import { printable } from '../management/printable.js';
 
 type Sections = Map<string, Map<string, string>>;
 
@@ -41,5 +42,6 @@ export function describeDiff(from: Configuration, to: Configuration): string {
     }
   }
   if (changes === 0) lines.push('no differences');
-  return `${lines.join('\n')}\n`;
+  // Values are the configurations' (env, scripts): each line printable.
+  return `${lines.map(printable).join('\n')}\n`;
 }

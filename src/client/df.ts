@@ -7,6 +7,7 @@ import { decodeDiskUse } from '../management/records.js';
 import { formatBytes } from '../management/bundle.js';
 import type { AreaUse, Result } from '../management/types.js';
 import { describeError, type Shaped } from './results.js';
+import { renderColumns, renderErrors } from './table.js';
 
 export interface DfRow extends AreaUse { instance: string }
 
@@ -43,12 +44,8 @@ export function dfJson(results: readonly Result[]): Shaped & { rows: DfRow[]; er
 
 export function renderDfTable(rows: readonly DfRow[], errors: readonly { source: string | null; error: string }[]): string {
   const pct = (a: AreaUse): string => (a.fsSize > 0 ? `${Math.round((100 * (a.fsSize - a.fsFree)) / a.fsSize)}%` : '-');
-  const cells = [
+  return renderColumns([
     ['INSTANCE', 'AREA', 'USED', 'FILES', 'FS FREE', 'FS USE', 'PATH'],
     ...rows.map((r) => [r.instance, r.name, formatBytes(r.bytes), String(r.files), formatBytes(r.fsFree), pct(r), r.path]),
-  ];
-  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  let out = cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
-  for (const e of errors) out += `error from ${e.source ?? 'controller'}: ${e.error}\n`;
-  return out;
+  ]) + renderErrors(errors);
 }

@@ -9,6 +9,7 @@ import { portToString } from '../protocol/values.js';
 import { AgentApi, ControllerApi } from '../management/api.js';
 import type { Node, State } from '../management/types.js';
 import { valueToJson } from './results.js';
+import { printable } from '../management/printable.js';
 
 export type Notification =
   | { kind: 'change'; instance: string; node: Node; from: State; to: State }
@@ -50,7 +51,12 @@ export function decodeNotification(event: ZeekEvent): Notification {
   }
 }
 
+/** One line for a notification, printable (what agents and nodes said is theirs: control characters are escaped). */
 export function formatNotification(event: ZeekEvent): string {
+  return printable(describeNotification(event));
+}
+
+function describeNotification(event: ZeekEvent): string {
   const n = decodeNotification(event);
   switch (n.kind) {
     case 'change': {

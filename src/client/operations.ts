@@ -13,6 +13,7 @@ import type { ControllerConnection } from './connection.js';
 import type { ClientContext } from './context.js';
 import { pythonJson } from './json-output.js';
 import { deployJson, restartJson } from './results.js';
+import { renderColumns } from './table.js';
 
 export function stop(ctx: ClientContext, nodes: string[]): Promise<number> {
   return askOnce(ctx, api.stop, [[...new Set(nodes)]], (results) => print(ctx, restartJson(results)));
@@ -73,14 +74,12 @@ export async function getDeployments(ctx: ClientContext, options: HistoryOptions
 
 function historyTable(rows: readonly DeploymentInfo[]): string {
   const head = ['STARTED', 'DEPLOYMENT', 'CONFIGURATION', 'KIND', 'OUTCOME', 'NODES', 'WHO'];
-  const cells = [head, ...rows.map((d) => {
+  return renderColumns([head, ...rows.map((d) => {
     const nodes = Object.entries(d.nodes);
     const failed = nodes.filter(([, o]) => !o.success).map(([n]) => n);
     const summary = nodes.length === 0 ? '-' : failed.length === 0 ? `${nodes.length} ok` : `${nodes.length - failed.length} ok, failed: ${failed.join(' ')}`;
     return [d.started.replace('T', ' ').replace(/\.\d+Z?$/, ''), d.id, d.configId, d.kind, d.outcome ?? 'running', summary, d.who ?? '-'];
-  })];
-  const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  })]);
 }
 
 /** `staged`, `deployed`, or an id of the history (configuration or deployment). */

@@ -51,10 +51,18 @@ export function dropShare(dropped: number, received: number): string {
   return seen === 0 ? '0%' : `${((dropped * 100) / seen).toFixed(2)}%`;
 }
 
+/** Rows of cells (the first the header) as aligned columns, every cell printable. */
+export function renderColumns(cells: readonly (readonly string[])[]): string {
+  const shown = cells.map((row) => row.map(printable));
+  const widths = shown[0]!.map((_, i) => Math.max(...shown.map((row) => row[i]!.length)));
+  return shown.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** `error from SOURCE: …` lines under a table, printable. */
+export function renderErrors(errors: readonly { source: string | null; error: string | null }[]): string {
+  return errors.map((e) => `${printable(`error from ${e.source ?? 'controller'}: ${e.error ?? 'no reason given'}`)}\n`).join('');
+}
+
 export function renderNodeTable(rows: readonly NodeRow[], errors: readonly { source: string | null; error: string | null }[]): string {
-  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => printable(f(r))))];
-  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  let out = cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-  for (const e of errors) out += printable(`error from ${e.source ?? 'controller'}: ${e.error ?? 'no reason given'}`) + '\n';
-  return out;
+  return renderColumns([COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))]) + renderErrors(errors);
 }
