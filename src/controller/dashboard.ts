@@ -69,11 +69,18 @@ function serve(req: IncomingMessage, res: ServerResponse, asset: Asset | undefin
   res.end(req.method === 'HEAD' ? undefined : asset.body);
 }
 
+/** Where a listener bound to `host` is reached from this host: a wildcard address on loopback. */
+export function connectHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
 /**
  * The page's address for a client listener bound to `host`, e.g. `http://127.0.0.1:2149/` (a wildcard address:
  * loopback; `https` when the listener has TLS; a token, when given, in the fragment, which the page takes).
  */
 export function dashboardUrl(host: string, port: number, o: { tls?: boolean; token?: string } = {}): string {
-  const at = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const at = connectHost(host);
   return `${o.tls ? 'https' : 'http'}://${at.includes(':') ? `[${at}]` : at}:${port}/${o.token ? `#token=${encodeURIComponent(o.token)}` : ''}`;
 }

@@ -16,7 +16,7 @@ import type { TlsFlags } from '../management/settings.js';
 import { startController, type Controller } from '../controller/main.js';
 import { limitFlagsOf } from '../management/limits.js';
 import { runInForeground } from '../management/foreground.js';
-import { dashboardUrl } from '../controller/dashboard.js';
+import { connectHost, dashboardUrl } from '../controller/dashboard.js';
 import { isLoopback } from '../protocol/index.js';
 import { waitForInstance } from './wait.js';
 
@@ -150,7 +150,8 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     say(`controller ${controller.name}: clients ${controllerOptions.clientHost}:${controller.clientPort}, agents ${controllerOptions.agentHost}:${controller.agentPort}, state ${controller.stateDir}`);
     // Where an anonymous page would be refused, the address carries this run's token (the page takes it from the fragment).
     const security = controllerOptions.security;
-    const pageNeedsToken = security.requireAuth || (!isLoopback(controllerOptions.clientHost) && !security.insecure);
+    // (The address printed is the one reached from here: a wildcard bind is on loopback, where an anonymous page is an operator.)
+    const pageNeedsToken = security.requireAuth || (!isLoopback(clientHost) && !security.insecure);
     const dashboard = dashboardUrl(clientHost, controller.clientPort, { tls: security.tls !== undefined, ...(pageNeedsToken ? { token: launchToken } : {}) });
     say(`dashboard: ${dashboard}`);
     const o = resolved.options;
@@ -194,12 +195,6 @@ export async function runUp(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
 }
 
 /** Where a local client reaches a listener bound to `host`. */
-function connectHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
-}
-
 /** Why the cluster configuration file cannot be deployed (unreadable, or does not parse), or undefined. */
 async function checkClusterFile(file: string): Promise<string | undefined> {
   let text: string;

@@ -47,6 +47,21 @@ async function clusterNodes(up: Up): Promise<Record<string, NodeRow>> {
 }
 
 describe('zeek-mgmt up, as an operator meets it', () => {
+  test('with --require-auth the dashboard address carries a token of this run, which signs a client in; the page itself needs none', async () => {
+    const up = await upArgs(['--require-auth']);
+    const proc = spawnCli(up.args);
+    const [, token] = await proc.waitFor(/zeek-mgmt up: dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=([\w-]+)\n/, 30000);
+    await proc.waitFor(/Ready\./, 30000);
+    const anonymous = await client(up, ['get-instances']);
+    assert.equal(anonymous.code, 1);
+    assert.match(anonymous.stderr, /403 authentication required \(--require-auth\)/);
+    const signed = await client(up, ['--set', `auth.token=${token!}`, 'get-instances']);
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.equal((await fetch(`http://127.0.0.1:${up.clientPort}/`)).status, 200);
+    proc.child.kill('SIGINT');
+    assert.equal(await proc.exited(), 0);
+  });
+
   test('a pipe closed early (| head) does not kill up; SIGHUP (terminal closed) stops every node as Ctrl-C does', async () => {
     const up = await upArgs(['--config', MINI, '--log-level', 'info']);
     const proc = spawnCli(up.args);
