@@ -17,6 +17,7 @@ export type FetchChunk = (hash: string, offset: number) => Promise<Outcome<{ tot
 export class BundleCache {
   private readonly fetching = new Map<string, Promise<Outcome<void>>>();
 
+  /** `dir`: the archives; bundles are unpacked under `${dir}-unpacking` (the agent's own) and renamed into place. */
   constructor(readonly dir: string) {}
 
   private path(hash: string): string {
@@ -54,7 +55,7 @@ export class BundleCache {
   async install(hash: string, target: string): Promise<Outcome<number>> {
     const archive = this.read(hash);
     if (!archive.ok) return archive;
-    const unpacked = await unpackBundle(archive.value, target);
+    const unpacked = await unpackBundle(archive.value, target, `${this.dir}-unpacking`);
     return unpacked.ok ? unpacked : { ok: false, error: `script bundle ${hash} refused: ${unpacked.error}` };
   }
 

@@ -8,7 +8,7 @@
  * Files get 0644 (0755 when the archive marks them executable), whatever
  * else the archive says (no setuid, no owners).
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { formatBytes, MAX_BUNDLE_ENTRIES, MAX_UNPACKED_BYTES } from '../management/bundle.js';
@@ -77,16 +77,19 @@ function readArchive(archive: Buffer): Promise<Outcome<Item[]>> {
 /**
  * Replaces `target` with the bundle's contents (a file and a directory of
  * the same name, or a file inside a file, are refused). Written into a
- * sibling first and renamed into place, so a refused or failed unpack
- * leaves no partial bundle behind.
+ * fresh directory under `stagingRoot` first and renamed into place, so a
+ * refused or failed unpack leaves no partial bundle behind. `stagingRoot`
+ * must be the agent's own (on the same filesystem as `target`): `target`
+ * may lie in a node's directory, which the node's user could rearrange
+ * under an unpack running there.
  */
-export async function unpackBundle(archive: Buffer, target: string): Promise<Outcome<number>> {
+export async function unpackBundle(archive: Buffer, target: string, stagingRoot: string): Promise<Outcome<number>> {
   const read = await readArchive(archive);
   if (!read.ok) return read;
-  const staging = `${target}.unpacking`;
-  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(stagingRoot, { recursive: true, mode: 0o700 });
+  const staging = mkdtempSync(join(stagingRoot, 'unpacking-'));
   try {
-    mkdirSync(staging, { mode: 0o755 });
+    chmodSync(staging, 0o755);
     const kinds = new Map<string, boolean>();
     const claim = (parts: string[], dir: boolean): void => {
       for (let i = 1; i <= parts.length; i++) {

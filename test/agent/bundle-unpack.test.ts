@@ -88,8 +88,11 @@ describe('unpacking on the agent', () => {
     const target = join(tempDir(), 'site');
     mkdirSync(target);
     writeFileSync(join(target, 'stale.zeek'), 'old');
-    const r = await unpackBundle(packed.value.archive, target);
+    const staging = join(tempDir(), 'bundles-unpacking');
+    const r = await unpackBundle(packed.value.archive, target, staging);
     assert.deepEqual(r, { ok: true, value: 3 });
+    assert.deepEqual(readdirSync(staging), [], 'the staging directory was renamed into place');
+    assert.equal(lstatSync(target).mode & 0o777, 0o755, 'nodes may read their bundle');
     assert.deepEqual(readdirSync(target).sort(), ['detect.zeek', 'local.zeek', 'sub']);
     assert.equal(readFileSync(join(target, 'sub/deep/a.zeek'), 'utf8'), 'A');
     assert.equal(lstatSync(join(target, 'local.zeek')).mode & 0o7777, 0o644);
@@ -113,10 +116,12 @@ describe('unpacking on the agent', () => {
       const target = join(root, 'nodes', 'w1', 'site');
       mkdirSync(target, { recursive: true });
       writeFileSync(join(target, 'local.zeek'), 'previous');
-      const r = await unpackBundle(bytes, target);
+      const r = await unpackBundle(bytes, target, join(root, 'bundles-unpacking'));
       assert.equal(r.ok, false);
       assert.match((r as { error: string }).error, re);
-      assert.deepEqual(readdirSync(join(root, 'nodes', 'w1')), ['site'], 'no staging directory left');
+      assert.deepEqual(readdirSync(join(root, 'nodes', 'w1')), ['site'], 'nothing staged in the node\'s directory');
+      const staging = join(root, 'bundles-unpacking');
+      assert.deepEqual(existsSync(staging) ? readdirSync(staging) : [], [], 'no staging directory left');
       assert.deepEqual(readdirSync(target), ['local.zeek']);
       assert.equal(readFileSync(join(target, 'local.zeek'), 'utf8'), 'previous');
       assert.equal(existsSync(join(root, 'evil')), false);
@@ -125,7 +130,7 @@ describe('unpacking on the agent', () => {
 
   test(`more than ${MAX_BUNDLE_ENTRIES} entries is refused`, async () => {
     const many = Array.from({ length: MAX_BUNDLE_ENTRIES + 1 }, (_, i) => entry(`d${i}/`, '5'));
-    const r = await unpackBundle(archive(...many), join(tempDir(), 'site'));
+    const r = await unpackBundle(archive(...many), join(tempDir(), 'site'), join(tempDir(), 'staging'));
     assert.match((r as { error: string }).error, /more than 20000 entries/);
   });
 
