@@ -273,7 +273,9 @@ export class Listener {
         if (this.options.subscribeTopics) topics = narrowTopics(topics, this.options.subscribeTopics);
         const { id, version } = this.host.acknowledge();
         ws.send(encodeAck(id, version));
-        const publish = admitted.mayPublish ?? this.options.publishTopics;
+        // What the session may publish: the admission's grant within the listener's own limit (never wider than either).
+        const [granted, limit] = [admitted.mayPublish, this.options.publishTopics];
+        const publish = granted && limit ? narrowTopics(granted, limit) : granted ?? limit;
         this.host.attach({
           id, direction: 'inbound', remoteAddress, remotePort, subscriptions: topics, principal: admitted.principal,
           ...(publish ? { mayPublish: publish } : {}),

@@ -229,6 +229,18 @@ describe('endpoint handshake and bad input', () => {
     assert.equal(got[0]!.topic, 'ok/fine');
   });
 
+  test('an admission grants publishing within the listener\'s limit, never beyond it', async () => {
+    const hub = endpoint();
+    const { port } = await hub.listen({ host: '127.0.0.1', port: 0, publishTopics: ['ok/'], admit: () => ({ ok: true, principal: 'p', mayPublish: ['ok/mine', 'other/'] }) });
+    const got = inbox(hub, '');
+    const c = await rawSession(port, '[]');
+    c.ws.send(dataFrame('other/wider'));
+    c.ws.send(dataFrame('ok/yours'));
+    c.ws.send(dataFrame('ok/mine/x'));
+    await until(() => got.length === 1 && c.frames.length === 3);
+    assert.deepEqual(got.map((d) => d.topic), ['ok/mine/x']);
+  });
+
   test('a frame beyond twice the limit closes that session only', async () => {
     const { ep: hub, port } = await server({ maxFrameBytes: 512 });
     const got = inbox(hub, 'ok');
