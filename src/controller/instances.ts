@@ -4,7 +4,7 @@
  * instance's listen port). Tracks which instances the current configuration
  * needs and which of those answered the welcome.
  */
-import type { Endpoint, Link, LinkOptions, PeerInfo, Value } from '../protocol/index.js';
+import { plainAddress, type Endpoint, type Link, type LinkOptions, type PeerInfo, type Value } from '../protocol/index.js';
 import { agentTopic, type Instance } from '../management/index.js';
 
 export interface Session {
@@ -165,9 +165,10 @@ function changedAddress(a: Instance, b: Instance): boolean {
 
 /** A peer's address as configurations write it (no IPv4-mapped prefix). */
 function hostOf(peer: { remoteAddress: string }): string {
-  return peer.remoteAddress.replace(/^::ffff:/, '');
+  return plainAddress(peer.remoteAddress);
 }
 
+/** `host:port` of a peer, IPv6 in brackets. */
 export function addressOf(peer: PeerInfo): string {
   const host = hostOf(peer);
   return `${host.includes(':') ? `[${host}]` : host}:${peer.remotePort}`;

@@ -466,5 +466,5 @@ class ControllerRuntime implements Controller, ControllerContext {
 
 /** Who sent a request, for the deployment history: the client session's address. */
 function clientName(from: PeerInfo): string {
-  return `client ${from.remoteAddress.replace(/^::ffff:/, '')}:${from.remotePort}`;
+  return `client ${addressOf(from)}`;
 }

@@ -7,7 +7,6 @@
  * installation secret, speaking on its own topic only. TLS material and the
  * auth file are read again on SIGHUP.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { agentKey, controllerSecret, controllerSide } from '../management/agent-key.js';
 import { AuthTable } from '../management/auth-file.js';
 import { agentRole, type ClientRole } from '../management/access.js';
@@ -15,7 +14,7 @@ import { TOPIC_CONTROLLER, agentTopic } from '../management/api.js';
 import type { ManagementLogger } from '../management/log.js';
 import { TlsMaterial } from '../management/tls-material.js';
 import { USABLE_NAME } from '../management/identifiers.js';
-import { requestCredentials, type Admission, type Authorize, type Credentials, type LinkOptions, type ListenOptions, type SharedKey } from '../protocol/index.js';
+import { KeyProof, requestCredentials, type Admission, type Authorize, type Credentials, type LinkOptions, type ListenOptions, type SharedKey } from '../protocol/index.js';
 import type { ControllerOptions } from './config.js';
 
 
@@ -113,7 +112,7 @@ export class ControllerAccess {
     const as = (role: ClientRole): Admission => ({ ok: true, principal: role, mayPublish: [TOPIC_CONTROLLER], maySubscribe: [TOPIC_CONTROLLER] });
     if (c.bearer !== undefined) {
       const launch = s.launchToken;
-      if (launch !== undefined && c.bearer.length === launch.length && timingSafeEqual(Buffer.from(c.bearer), Buffer.from(launch))) return as('operator');
+      if (launch !== undefined && KeyProof.same(c.bearer, launch)) return as('operator');
       const role = this.auth.roleOfToken(c.bearer);
       return role ? as(role) : { ok: false, error: 'unknown token' };
     }

@@ -27,8 +27,13 @@ export type Admission =
 
 export type Admit = (credentials: Credentials) => Admission;
 
+/** An address as people write it: an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as plain IPv4. */
+export function plainAddress(address: string): string {
+  return address.replace(/^::ffff:/, '');
+}
+
 export function isLoopback(address: string): boolean {
-  const a = address.replace(/^::ffff:/, '');
+  const a = plainAddress(address);
   return a === '::1' || (isIP(a) === 4 && a.startsWith('127.'));
 }
 

@@ -12,7 +12,7 @@ export type { ListenOptions } from './server.js';
 export { HttpRouter, sendJson, sendText, type Authorization, type Authorize, type HttpHandler, type RouteInfo } from './http-router.js';
 export { DEFAULT_LIMITS, type WireLimits } from './limits.js';
 export { requestCredentials, type Gathered } from './credentials.js';
-export { isLoopback, KeyProof, type Admission, type Admit, type Credentials, type SharedKey } from './admission.js';
+export { isLoopback, KeyProof, plainAddress, type Admission, type Admit, type Credentials, type SharedKey } from './admission.js';
 export type { ClientTls, ServerTls } from './tls-options.js';
 export type { SessionOptions } from './session.js';
 export type { Logger } from './logger.js';
